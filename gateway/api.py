@@ -1,0 +1,149 @@
+"""The JSON API (`/api/v1`), behind bearer tokens from `cpgw token create`.
+
+A district token sees only its district: another district's case is a 404, exactly like a case
+that does not exist, so references cannot be probed across districts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel
+from sqlmodel import Session, col, select
+
+from gateway.auth import Principal, principal_for
+from gateway.models import CASE_STATUSES, Case, CaseEvent, Place
+from menus.refs import parse_reference
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+
+def principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    found = principal_for(request.app.state.services.engine, token.strip())
+    if found is None:
+        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
+class PlaceRef(BaseModel):
+    lgd_code: int
+    name: str
+
+
+class StepPublic(BaseModel):
+    index: int
+    units: list[str]
+
+
+class Acknowledgement(BaseModel):
+    unit: str
+    name: str | None
+
+
+class EventPublic(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    detail: dict[str, Any]
+
+
+class CaseSummary(BaseModel):
+    ref: str
+    status: str
+    concern: str
+    urgent: bool
+    overdue: bool
+    village: PlaceRef | None
+    block: PlaceRef | None
+    district: PlaceRef | None
+    step: StepPublic | None
+    acknowledged_by: Acknowledgement | None
+    created_at: datetime
+
+
+class CasePublic(CaseSummary):
+    """What the API shows of a case: never the reporter's number."""
+
+    events: list[EventPublic]
+
+
+def _places(session: Session, cases: list[Case]) -> dict[int, Place]:
+    codes = {code for case in cases for code in (case.village_lgd, case.block_lgd, case.district_lgd) if code}
+    if not codes:
+        return {}
+    return {place.lgd_code: place for place in session.exec(select(Place).where(col(Place.lgd_code).in_(codes)))}
+
+
+def _place_ref(places: dict[int, Place], code: int | None) -> PlaceRef | None:
+    place = places.get(code) if code else None
+    return PlaceRef(lgd_code=place.lgd_code, name=place.name) if place else None
+
+
+def _step(case: Case) -> StepPublic | None:
+    steps = (case.ladder or {}).get("steps") or []
+    if not 0 <= case.step < len(steps):
+        return None
+    return StepPublic(index=case.step, units=list(steps[case.step].get("units", [])))
+
+
+def _summary(case: Case, places: dict[int, Place]) -> dict[str, Any]:
+    ack = Acknowledgement(unit=case.acknowledged_unit, name=case.acknowledged_name) if case.acknowledged_unit else None
+    return {
+        "ref": case.ref, "status": case.status, "concern": case.concern, "urgent": case.urgent,
+        "overdue": case.overdue, "village": _place_ref(places, case.village_lgd),
+        "block": _place_ref(places, case.block_lgd), "district": _place_ref(places, case.district_lgd),
+        "step": _step(case), "acknowledged_by": ack, "created_at": case.created_at,
+    }
+
+
+@router.get("/cases", response_model=list[CaseSummary])
+def list_cases(
+    request: Request,
+    who: Principal = Depends(principal),
+    status: str | None = Query(None, description=f"one of {', '.join(CASE_STATUSES)}"),
+    district: int | None = Query(None, description="district LGD code"),
+    overdue: bool | None = Query(None),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> list[dict[str, Any]]:
+    if status is not None and status not in CASE_STATUSES:
+        raise HTTPException(400, f"status must be one of {', '.join(CASE_STATUSES)}")
+    query = select(Case).order_by(col(Case.created_at).desc(), col(Case.id).desc())
+    if who.role == "district":
+        if district is not None and district != who.district_lgd:
+            return []
+        district = who.district_lgd
+    if district is not None:
+        query = query.where(Case.district_lgd == district)
+    if status is not None:
+        query = query.where(Case.status == status)
+    if overdue is not None:
+        query = query.where(Case.overdue == overdue)
+    with Session(request.app.state.services.engine) as session:
+        cases = list(session.exec(query.offset(offset).limit(limit)))
+        places = _places(session, cases)
+    return [_summary(case, places) for case in cases]
+
+
+@router.get("/cases/{ref}", response_model=CasePublic)
+def get_case(ref: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    reference = parse_reference(ref)
+    if reference is None:
+        raise HTTPException(400, "not a case reference: 6-10 digits with a valid check digit")
+    with Session(request.app.state.services.engine) as session:
+        case = session.exec(select(Case).where(Case.ref == reference)).first()
+        if case is None or not who.sees_district(case.district_lgd):
+            raise HTTPException(404, "no such case")
+        events = session.exec(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.at), col(CaseEvent.id))
+        ).all()
+        places = _places(session, [case])
+    body = _summary(case, places)
+    body["events"] = [EventPublic(at=e.at, kind=e.kind, actor=e.actor, detail=e.detail) for e in events]
+    return body

@@ -1,0 +1,137 @@
+"""The web app: webhooks, health, metrics and the JSON API. Routes parse, call one service, return."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway import api, db
+from gateway.services import Services, open_services
+from gateway.settings import Settings, load_settings
+from gateway.ussd import Hop
+from menus.engine import unavailable
+
+log = logging.getLogger("cpgw.http")
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def webhook_guard(request: Request) -> None:
+    """403 unless the request carries `CPGW_WEBHOOK_TOKEN` (query `token` or `X-Webhook-Token`)."""
+    expected = services(request).settings.webhook_token
+    if not expected:
+        return
+    given = request.query_params.get("token") or request.headers.get("x-webhook-token") or ""
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(status_code=403, detail="missing or wrong webhook token")
+
+
+class AccessLog:
+    """Logs method, route and status (never the query string: it may hold the webhook token)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started, status = time.perf_counter(), [500]
+
+        async def capture(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            state = scope.get("app").state if scope.get("app") else None
+            svc = getattr(state, "services", None)
+            if svc is not None:
+                svc.metrics.http_latency.labels(path).observe(elapsed)
+            if status[0] >= 400 or log.isEnabledFor(logging.DEBUG):
+                log.info("request", extra={"method": scope["method"], "route": path, "status": status[0],
+                                           "ms": round(elapsed * 1000, 1)})
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = open_services(settings)
+        try:
+            yield
+        finally:
+            app.state.services.close()
+
+    app = FastAPI(title="Child-protection referral gateway", version="1", lifespan=lifespan)
+    app.add_middleware(AccessLog)
+    app.include_router(api.router)
+
+    @app.post("/webhooks/at/ussd", response_class=PlainTextResponse, dependencies=[Depends(webhook_guard)])
+    def ussd(
+        request: Request,
+        sessionId: str | None = Form(None),  # noqa: N803  (Africa's Talking's field names)
+        phoneNumber: str | None = Form(None),  # noqa: N803
+        networkCode: str | None = Form(None),  # noqa: N803
+        serviceCode: str | None = Form(None),  # noqa: N803, ARG001
+        text: str | None = Form(None),
+    ) -> PlainTextResponse:
+        svc = services(request)
+        if not sessionId or not phoneNumber:
+            missing = "sessionId" if not sessionId else "phoneNumber"
+            return PlainTextResponse(f"END Invalid request: {missing} is missing.", status_code=400)
+        hop = Hop(sessionId[:200], phoneNumber[:32], (networkCode or "")[:16], (text or "").strip())
+        try:
+            return PlainTextResponse(svc.ussd.answer(hop))
+        except (redis.RedisError, SQLAlchemyError, OSError) as exc:
+            # A dependency is down: the villager gets the helplines at once, never a silent failure.
+            log.error("ussd hop failed", extra={"error": type(exc).__name__})
+            return PlainTextResponse(unavailable(svc.ussd.context(hop.network_code), None).render())
+
+    @app.post("/webhooks/at/ussd/events", dependencies=[Depends(webhook_guard)])
+    def ussd_events() -> dict[str, str]:
+        # End-of-session notices are informational (the sandbox does not even send them).
+        return {"status": "ok"}
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz(request: Request) -> JSONResponse:
+        svc = services(request)
+        checks = {"redis": "ok", "sql": "ok"}
+        try:
+            svc.redis.ping()
+        except (redis.RedisError, OSError):
+            checks["redis"] = "down"
+        try:
+            db.ping(svc.engine)
+        except SQLAlchemyError:
+            checks["sql"] = "down"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ready" if ready else "unavailable", **checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics")
+    def metrics(request: Request) -> Response:
+        return Response(generate_latest(services(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app

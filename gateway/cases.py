@@ -1,0 +1,81 @@
+"""Cases: created once per report, whatever the provider retries, and read back for the API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from gateway.crypto import PhoneCipher
+from gateway.models import Case, CaseEvent, Place, ReporterContact
+from menus.refs import new_reference
+
+REFERENCE_ATTEMPTS = 8
+
+
+class UnknownVillage(ValueError):
+    """The report names a village that is not (or no longer) in the directory."""
+
+
+@dataclass(frozen=True)
+class NewReport:
+    source_key: str  # "ussd:<sessionId>" or "sms:<id>": one case per key, ever
+    village_lgd: int
+    concern: str
+    urgent: bool
+    channel: str
+    language: str
+    reporter_phone: str | None  # kept (encrypted) only when the reporter agreed to a call-back
+
+
+def create_case(*, engine: Engine, cipher: PhoneCipher, report: NewReport) -> Case:
+    """Store the report and its first event in one transaction and return the case.
+
+    A second call with the same `source_key` returns the case the first one stored.
+    """
+    for _ in range(REFERENCE_ATTEMPTS):
+        existing = find_by_source(engine, report.source_key)
+        if existing is not None:
+            return existing
+        try:
+            return _insert(engine, cipher, report)
+        except IntegrityError:
+            continue  # the same report stored concurrently, or a reference collision: look again
+    raise RuntimeError("could not allocate a case reference")
+
+
+def _insert(engine: Engine, cipher: PhoneCipher, report: NewReport) -> Case:
+    with Session(engine, expire_on_commit=False) as session:
+        village = session.get(Place, report.village_lgd)
+        if village is None or village.level != "village":
+            raise UnknownVillage(str(report.village_lgd))
+        case = Case(
+            ref=new_reference(), source_key=report.source_key, concern=report.concern, urgent=report.urgent,
+            village_lgd=village.lgd_code, block_lgd=village.block_lgd, district_lgd=village.district_lgd,
+            channel=report.channel, language=report.language, callback=report.reporter_phone is not None,
+        )
+        session.add(case)
+        session.flush()
+        assert case.id is not None
+        if report.reporter_phone is not None:
+            session.add(ReporterContact(case_id=case.id, phone_encrypted=cipher.encrypt(report.reporter_phone)))
+        session.add(
+            CaseEvent(
+                case_id=case.id, at=case.created_at, kind="reported", actor="reporter",
+                detail={"channel": report.channel, "concern": report.concern, "urgent": report.urgent},
+            )
+        )
+        session.commit()
+        return case
+
+
+def find_by_source(engine: Engine, source_key: str) -> Case | None:
+    with Session(engine, expire_on_commit=False) as session:
+        return session.exec(select(Case).where(Case.source_key == source_key)).first()
+
+
+def find_by_ref(engine: Engine, ref: str) -> Case | None:
+    with Session(engine, expire_on_commit=False) as session:
+        return session.exec(select(Case).where(Case.ref == ref)).first()

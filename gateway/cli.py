@@ -1,0 +1,133 @@
+"""`cpgw`: the commands in shared/CONTRACT.md."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from gateway import db
+from gateway.settings import Settings, load_settings
+
+app = typer.Typer(help="Child-protection referral gateway", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="SQL schema", no_args_is_help=True)
+directory_app = typer.Typer(help="Places and contacts", no_args_is_help=True)
+token_app = typer.Typer(help="API bearer tokens", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(directory_app, name="directory")
+app.add_typer(token_app, name="token")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValueError as exc:
+        typer.echo(f"Settings error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    return engine
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, help="port to listen on"),
+    no_worker: bool = typer.Option(False, "--no-worker", help="web only; run `cpgw worker` separately"),
+) -> None:
+    """Serve the web app (webhooks, API, console) and, unless --no-worker, the background work."""
+    import uvicorn
+
+    from gateway import logs
+    from gateway.app import create_app
+
+    settings = _settings()
+    logs.configure(settings.log_level)
+    application = create_app(settings)
+    application.state.run_worker = not no_worker
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the SQL schema."""
+    settings = _settings()
+    _engine(settings)
+    typer.echo(f"Database ready: {db.make_engine(settings.resolved_database_url).url.render_as_string()}")
+
+
+@directory_app.command("import")
+def directory_import(places_csv: Path, contacts_csv: Path) -> None:
+    """Upsert places and contacts from CSV; a bad row aborts the import with its line number."""
+    from gateway.directory import DirectoryError, import_directory
+
+    engine = _engine(_settings())
+    try:
+        summary = import_directory(engine, places_csv, contacts_csv)
+    except DirectoryError as exc:
+        typer.echo(f"Nothing imported:\n{exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Imported {summary.places} places and {summary.contacts} contacts.")
+
+
+@directory_app.command("demo")
+def directory_demo(
+    if_empty: bool = typer.Option(False, "--if-empty", help="only when the directory has no places yet"),
+) -> None:
+    """Load the demo directory (districts of Jharkhand, West Bengal, Rajasthan; fictional contacts)."""
+    from gateway.directory import import_demo, is_empty
+
+    engine = _engine(_settings())
+    if if_empty and not is_empty(engine):
+        typer.echo("Directory already has places; demo not loaded.")
+        return
+    summary = import_demo(engine)
+    typer.echo(f"Demo directory loaded: {summary.places} places, {summary.contacts} contacts (all fictional).")
+
+
+@token_app.command("create")
+def token_create(
+    role: str = typer.Option(..., help="admin, district or viewer"),
+    district: Optional[int] = typer.Option(None, help="district LGD code (role district)"),  # noqa: UP007
+    name: str = typer.Option("", help="who or what uses the token"),
+) -> None:
+    """Print a new API bearer token, alone on the last line."""
+    from gateway.auth import TokenError, create_token
+
+    engine = _engine(_settings())
+    try:
+        token = create_token(engine, role=role, district_lgd=district, name=name)
+    except TokenError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"Token for {role}{f' (district {district})' if district else ''}; it is shown only once:")
+    typer.echo(token)
+
+
+@app.command()
+def simulate(
+    phone: str = typer.Option("+919800000001", help="the phone number to dial from"),
+    url: str = typer.Option("http://127.0.0.1:8000", help="the running gateway"),
+) -> None:
+    """A feature phone in the terminal: dial the USSD service and type answers."""
+    import httpx
+
+    from gateway.simulate import run
+
+    settings = _settings()
+    try:
+        run(url, phone, settings.webhook_token)
+    except httpx.ConnectError:
+        typer.echo(f"No gateway answers at {url}. Start one with `make run` (or `cpgw serve`).", err=True)
+        raise typer.Exit(1) from None
+    except (EOFError, KeyboardInterrupt):
+        typer.echo("\nHung up.")
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

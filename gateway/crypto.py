@@ -1,0 +1,34 @@
+"""Encryption of reporters' phone numbers (Fernet: AES-128-CBC with HMAC-SHA256, from `cryptography`).
+
+The Fernet key is derived from `CPGW_SECRET_KEY` with HKDF, so a deployer sets one secret and
+this module never stores a second one.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+
+def _fernet(secret: str) -> Fernet:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"cpgw reporter phone v1").derive(
+        secret.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+class PhoneCipher:
+    def __init__(self, secret: str) -> None:
+        self._fernet = _fernet(secret)
+
+    def encrypt(self, phone: str) -> str:
+        return self._fernet.encrypt(phone.encode()).decode()
+
+    def decrypt(self, token: str) -> str | None:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            return None

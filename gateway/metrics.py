@@ -1,0 +1,24 @@
+"""Prometheus metrics, in a registry per app so that tests can build many apps in one process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.ussd_hops = Counter("cpgw_ussd_hops_total", "USSD hops answered", ["kind"], registry=r)
+        self.ussd_store_failures = Counter(
+            "cpgw_ussd_store_failures_total", "Reports that could not be stored (villager told to call)", registry=r
+        )
+        self.cases_created = Counter("cpgw_cases_created_total", "Cases created", ["channel"], registry=r)
+        self.http_latency = Histogram(
+            "cpgw_http_request_seconds", "HTTP request latency", ["route"], registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )

@@ -1,0 +1,105 @@
+"""The record, in SQL: the directory, cases and their events, API tokens.
+
+Split per entity as the FastAPI template does (`CaseBase` shared fields, `Case` the table,
+`CasePublic` what the API shows). The reporter's number lives in its own table, encrypted, so
+that no query for a case can carry it out by accident.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+LEVELS = ("state", "district", "block", "gram_panchayat", "village")
+UNITS = ("VCPC", "BCPC", "DCPU", "CWC", "SJPU", "CHILDLINE")
+CASE_STATUSES = ("open", "acknowledged", "resolved")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Place(SQLModel, table=True):
+    """A place from the Local Government Directory; the chain up is denormalised for routing."""
+
+    lgd_code: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    level: str = Field(max_length=16)
+    name: str = Field(max_length=200)
+    names: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    parent_lgd_code: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    # Ancestors by level, filled at import, so that "which district is this village in" is one row.
+    state_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    block_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    gram_panchayat_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class Contact(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("phone", "unit", "place_lgd_code", name="uq_contact_phone_unit_place"),
+        Index("ix_contact_place_unit", "place_lgd_code", "unit"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    phone: str = Field(max_length=20, index=True)
+    unit: str = Field(max_length=16)
+    place_lgd_code: int = Field(sa_column=Column(BigInteger, nullable=False))
+    role: str = Field(default="", max_length=100)
+    language: str = Field(default="en", max_length=16)
+    active: bool = True
+
+
+class CaseBase(SQLModel):
+    ref: str = Field(max_length=10, unique=True)
+    status: str = Field(default="open", max_length=16, index=True)
+    concern: str = Field(max_length=32)
+    urgent: bool = False
+    village_lgd: int = Field(sa_column=Column(BigInteger, nullable=False))
+    district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    channel: str = Field(default="ussd", max_length=8)
+    language: str = Field(default="en", max_length=16)
+    callback: bool = False  # the reporter agreed to be called back
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Case(CaseBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    # Idempotency: one case per USSD session or SMS id, however often the provider retries.
+    source_key: str = Field(max_length=120, unique=True)
+    block_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    ladder: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    step: int = 0
+    overdue: bool = Field(default=False, index=True)  # set by the escalation sweeper
+    acknowledged_unit: str | None = Field(default=None, max_length=16)
+    acknowledged_name: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ReporterContact(SQLModel, table=True):
+    """The number of a reporter who agreed to a call-back, encrypted, apart from the case."""
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    phone_encrypted: str = Field(max_length=500)
+
+
+class CaseEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    kind: str = Field(max_length=32)
+    actor: str = Field(default="system", max_length=200)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ApiToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default="", max_length=200)
+    role: str = Field(max_length=16)
+    district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked: bool = False

@@ -1,0 +1,107 @@
+"""Settings, read from the environment (or a `.env` file) by one function, never at import.
+
+Tests build settings from a plain dict (`load_settings({...})`), so nothing here may read
+`os.environ` as a side effect of importing the module.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "placeholder", "xxx"}
+
+
+class Settings(BaseSettings):
+    """Every name is part of the public contract (shared/CONTRACT.md); add, never rename."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(Path("./data"), alias="CPGW_DATA_DIR")
+    database_url: str | None = Field(None, alias="CPGW_DATABASE_URL")
+    redis_url: str | None = Field(None, alias="CPGW_REDIS_URL")
+    routing_rules: Path | None = Field(None, alias="CPGW_ROUTING_RULES")
+    webhook_token: str | None = Field(None, alias="CPGW_WEBHOOK_TOKEN")
+    sms_transport: Literal["console", "africastalking"] | None = Field(None, alias="CPGW_SMS_TRANSPORT")
+    at_username: str | None = Field(None, alias="AT_USERNAME")
+    at_api_key: str | None = Field(None, alias="AT_API_KEY")
+    at_sender_id: str | None = Field(None, alias="AT_SENDER_ID")
+    at_api_url: str | None = Field(None, alias="CPGW_AT_API_URL")
+    secret_key: str | None = Field(None, alias="CPGW_SECRET_KEY")
+    environment: Literal["development", "production"] = Field("development", alias="CPGW_ENV")
+    # Help numbers shown to villagers; 1098 is being merged into 112, so deployers must be able to edit them.
+    helplines: str = Field("112, 1098", alias="CPGW_HELPLINES")
+    # USSD screen budgets in characters, prefix included: GSM-7 text / text that needs UCS-2.
+    ussd_budget_gsm: int = Field(160, alias="CPGW_USSD_BUDGET_GSM", ge=40, le=182)
+    ussd_budget_ucs2: int = Field(80, alias="CPGW_USSD_BUDGET_UCS2", ge=20, le=91)
+    # Per-network overrides, "networkCode:gsm/ucs2,…", e.g. "63902:160/80,40410:140/70".
+    ussd_network_budgets: str = Field("", alias="CPGW_USSD_NETWORK_BUDGETS")
+    ussd_session_ttl_s: int = Field(600, alias="CPGW_USSD_SESSION_TTL")
+    ussd_resume_ttl_s: int = Field(7200, alias="CPGW_USSD_RESUME_TTL")
+    log_level: str = Field("INFO", alias="CPGW_LOG_LEVEL")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _no_placeholder(cls, value: str | None) -> str | None:
+        if value is not None and (value.strip().lower() in PLACEHOLDER_SECRETS or len(value) < 16):
+            raise ValueError("CPGW_SECRET_KEY is a placeholder or shorter than 16 characters")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'cpgw.db').resolve()}"
+
+    @property
+    def transport(self) -> str:
+        if self.sms_transport:
+            return self.sms_transport
+        return "africastalking" if self.at_username and self.at_api_key else "console"
+
+    def network_budgets(self) -> dict[str, tuple[int, int]]:
+        """Parse `CPGW_USSD_NETWORK_BUDGETS`; a malformed entry is a start-up error, not a guess."""
+        budgets: dict[str, tuple[int, int]] = {}
+        for item in filter(None, (part.strip() for part in self.ussd_network_budgets.split(","))):
+            try:
+                code, sizes = item.split(":")
+                gsm, ucs2 = sizes.split("/")
+                budgets[code.strip()] = (int(gsm), int(ucs2))
+            except ValueError as exc:
+                raise ValueError(f"CPGW_USSD_NETWORK_BUDGETS: cannot read {item!r} (want code:gsm/ucs2)") from exc
+        return budgets
+
+    def budget_for(self, network_code: str) -> tuple[int, int]:
+        return self.network_budgets().get(network_code, (self.ussd_budget_gsm, self.ussd_budget_ucs2))
+
+    def helpline_text(self) -> str:
+        return ", ".join(part.strip() for part in self.helplines.split(",") if part.strip())
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from `environ` (default: the process environment and `.env`)."""
+    if environ is None:
+        settings = Settings()
+    else:
+        settings = Settings(_env_file=None, **{k: v for k, v in environ.items() if k.startswith(("CPGW_", "AT_"))})
+    settings.network_budgets()  # fail at start, not on the first hop of a network
+    if settings.environment == "production" and not settings.secret_key:
+        raise ValueError("CPGW_SECRET_KEY must be set in production")
+    return settings
+
+
+def secret_key(settings: Settings) -> str:
+    """The key that encrypts reporters' numbers: from the setting, else generated once into the data dir."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret.key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

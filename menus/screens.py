@@ -1,0 +1,100 @@
+"""Screens that fit: a title, numbered options paged by encoded length, and navigation lines.
+
+Pages are cut from the encoded length of the whole screen (prefix included), never in the middle
+of an option; an option too long for any page is shortened with an ellipsis rather than dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from menus.gsm import Budget, fits
+
+CON, END = "CON", "END"
+MORE_KEY, BACK_KEY, HOME_KEY = 98, 0, "00"
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What the phone shows: `CON` waits for input, `END` closes the session."""
+
+    kind: str
+    text: str
+
+    def render(self) -> str:
+        return f"{self.kind} {self.text}"
+
+
+@dataclass(frozen=True)
+class Page:
+    screen: Screen
+    start: int  # index of the first option shown
+    count: int  # options shown, numbered 1..count on this page
+
+
+def shorten(text: str, prefix: str, budget: Budget) -> str:
+    """The longest start of `text` that fits after `prefix`, with an ellipsis when cut."""
+    if fits(prefix + text, budget):
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if fits(prefix + text[:mid].rstrip() + ELLIPSIS, budget):
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + ELLIPSIS
+
+
+def message(kind: str, lines: Sequence[str], budget: Budget) -> Screen:
+    """A screen without options; text that cannot fit is shortened, last lines first."""
+    text = "\n".join(line for line in lines if line)
+    return Screen(kind, shorten(text, f"{kind} ", budget))
+
+
+def page(
+    title: str,
+    options: Sequence[str],
+    start: int,
+    budget: Budget,
+    more_label: str,
+    back_label: str | None,
+    extra: Sequence[tuple[str, str]] = (),
+) -> Page:
+    """The page of `options` that begins at `start`, with `98 More` when options remain.
+
+    `extra` are fixed options (key, label) shown on every page, for example `9 Language`.
+    """
+    start = max(0, min(start, max(len(options) - 1, 0)))
+    head = f"{CON} {title}"
+    tail = [f"{key} {label}" for key, label in extra]
+    if back_label:
+        tail.append(f"{BACK_KEY} {back_label}")
+    more = f"{MORE_KEY} {more_label}"
+
+    def compose(count: int, with_more: bool, lines: list[str] | None = None) -> str:
+        shown = lines if lines is not None else [f"{i + 1} {options[start + i]}" for i in range(count)]
+        return "\n".join([head, *shown, *([more] if with_more else []), *tail])
+
+    count = 0
+    while start + count < len(options):
+        remaining_after = start + count + 1 < len(options)
+        if not fits(compose(count + 1, remaining_after), budget):
+            break
+        count += 1
+    if count == 0 and options:
+        # Not even one option fits: show it shortened rather than split it over pages.
+        with_more = len(options) > start + 1
+        bare = compose(0, with_more)
+        label = shorten(options[start], bare + "\n1 ", budget)
+        lines = [f"1 {label}"]
+        text = compose(1, with_more, lines)
+        count = 1
+    else:
+        text = compose(count, start + count < len(options))
+    if not fits(text, budget):
+        text = shorten(text[len(CON) + 1 :], f"{CON} ", budget)
+        return Page(Screen(CON, text), start, count)
+    return Page(Screen(CON, text[len(CON) + 1 :]), start, count)

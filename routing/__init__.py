@@ -1,0 +1,1 @@
+"""Who must hear about a report, in what order and how fast: pure code, no I/O."""
