@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from menus.gsm import Budget, fits
+from menus.gsm import Budget, fits, is_gsm7
 
 CON, END = "CON", "END"
 MORE_KEY, BACK_KEY, HOME_KEY = 98, 0, "00"
-ELLIPSIS = "…"
+ELLIPSIS_GSM, ELLIPSIS_UCS2 = "...", "…"  # "…" is not GSM-7: on a Latin screen it would halve the budget
 
 
 @dataclass(frozen=True)
@@ -34,18 +34,19 @@ class Page:
     count: int  # options shown, numbered 1..count on this page
 
 
-def shorten(text: str, prefix: str, budget: Budget) -> str:
-    """The longest start of `text` that fits after `prefix`, with an ellipsis when cut."""
-    if fits(prefix + text, budget):
+def shorten(text: str, prefix: str, budget: Budget, suffix: str = "") -> str:
+    """The longest start of `text` that fits between `prefix` and `suffix`, with an ellipsis when cut."""
+    if fits(prefix + text + suffix, budget):
         return text
+    ellipsis = ELLIPSIS_GSM if is_gsm7(prefix + text + suffix) else ELLIPSIS_UCS2
     lo, hi = 0, len(text)
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if fits(prefix + text[:mid].rstrip() + ELLIPSIS, budget):
+        if fits(prefix + text[:mid].rstrip() + ellipsis + suffix, budget):
             lo = mid
         else:
             hi = mid - 1
-    return text[:lo].rstrip() + ELLIPSIS
+    return text[:lo].rstrip() + ellipsis
 
 
 def message(kind: str, lines: Sequence[str], budget: Budget) -> Screen:
@@ -68,11 +69,16 @@ def page(
     `extra` are fixed options (key, label) shown on every page, for example `9 Language`.
     """
     start = max(0, min(start, max(len(options) - 1, 0)))
-    head = f"{CON} {title}"
     tail = [f"{key} {label}" for key, label in extra]
     if back_label:
         tail.append(f"{BACK_KEY} {back_label}")
     more = f"{MORE_KEY} {more_label}"
+    if options:
+        # A long title (a long village name on the confirm screen) gives way before the first option.
+        # (An option that is itself too long is shortened further down, so only its first 30 count.)
+        first = [f"1 {options[start][:30]}", *([more] if len(options) > start + 1 else []), *tail]
+        title = shorten(title, f"{CON} ", budget, "\n" + "\n".join(first))
+    head = f"{CON} {title}"
 
     def compose(count: int, with_more: bool, lines: list[str] | None = None) -> str:
         shown = lines if lines is not None else [f"{i + 1} {options[start + i]}" for i in range(count)]

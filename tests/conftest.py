@@ -86,3 +86,10 @@ def demo(engine):  # type: ignore[no-untyped-def]
 def client(settings: Settings, demo) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that opens the SQL engine is a storage test, rerun on PostgreSQL by .ci/run."""
+    for item in items:
+        if "engine" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.storage)

@@ -1,0 +1,250 @@
+"""Load generator for the USSD benchmark; run by `ussd_bench.py` as its own process.
+
+It must not share a process (or a GIL) with the server it measures, and it must be cheaper per
+request than the server, or on a 2-core machine it measures itself. So: plain asyncio streams,
+one keep-alive HTTP/1.1 connection per simulated phone, and a hand-written request/response
+codec (httpx costs several times more CPU per request than a uvicorn "hello" endpoint).
+
+Every session walks the same scripted English report, one hop at a time, whatever the target,
+so both targets receive byte-for-byte the same kind of requests. Against the gateway
+(`--expect-flow`) each screen is also checked: `CON` on every hop but the last, `END` on the last.
+
+Prints one JSON object on stdout: hops, hops/s, p50/p99 latency (ms) and error counts for the
+measured window only (the warm-up is driven but not counted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import secrets
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+USSD_PATH = "/webhooks/at/ussd"
+NETWORK_CODE = "40410"
+SERVICE_CODE = "*384*1098#"
+VILLAGE_CODE = "9001111"  # a village of the demo directory
+# English, Report, type the village code, <code>, first concern, urgent: yes, call-back: no, Send.
+ANSWERS: tuple[str, ...] = ("1", "1", "1", VILLAGE_CODE, "1", "1", "2", "1")
+REQUEST_TIMEOUT_S = 10.0
+
+
+@dataclass
+class Window:
+    """The measured interval; hops that complete inside it are the ones counted."""
+
+    start: float
+    end: float
+
+    def counts(self, finished_at: float) -> bool:
+        return self.start <= finished_at <= self.end
+
+
+@dataclass
+class Tally:
+    """What every session loop reports into: shared, but only ever touched from one event loop."""
+
+    latencies_ns: list[int] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    sessions_done: int = 0
+
+
+class HttpError(Exception):
+    """The server answered something the minimal codec does not accept (kept as an error kind)."""
+
+
+def history_texts() -> list[str]:
+    """AT's `text` for each hop: the whole history so far, joined by `*` ("" on dialling)."""
+    return ["*".join(ANSWERS[:i]) for i in range(len(ANSWERS) + 1)]
+
+
+def encode_request(host: str, session_id: str, phone: str, text: str) -> bytes:
+    """One form POST, exactly the fields Africa's Talking sends."""
+    body = urlencode(
+        {"sessionId": session_id, "phoneNumber": phone, "networkCode": NETWORK_CODE,
+         "serviceCode": SERVICE_CODE, "text": text}
+    ).encode()
+    head = (
+        f"POST {USSD_PATH} HTTP/1.1\r\nHost: {host}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    return head + body
+
+
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
+    """Status, body and whether the server will close the connection (Content-Length or chunked)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1."):
+        raise HttpError("bad status line")
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    closing = headers.get("connection", "").lower() == "close"
+    if "content-length" in headers:
+        return int(parts[1]), await reader.readexactly(int(headers["content-length"])), closing
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        return int(parts[1]), await read_chunked(reader), closing
+    raise HttpError("no content-length")
+
+
+async def read_chunked(reader: asyncio.StreamReader) -> bytes:
+    """Chunked bodies are not expected from these endpoints, but must not desynchronise the stream."""
+    body = bytearray()
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")
+            return bytes(body)
+        body += await reader.readexactly(size)
+        await reader.readexactly(2)
+
+
+def screen_error(status: int, body: bytes, last_hop: bool, expect_flow: bool) -> str | None:
+    """Why this answer is wrong, or None: not 200, not a USSD screen, or (gateway) the wrong kind."""
+    if status != 200:
+        return f"http_{status}"
+    if not body.startswith((b"CON", b"END")):
+        return "not_ussd"
+    if expect_flow and body.startswith(b"END") != last_hop:
+        return "early_end" if not last_hop else "no_end"
+    return None
+
+
+class PhoneNumbers:
+    """Fresh numbers, so language memory never skips the first screen of a new session."""
+
+    def __init__(self, base: int) -> None:
+        self.next = base
+
+    def take(self) -> str:
+        self.next += 1
+        return f"+9198{self.next % 100_000_000:08d}"
+
+
+class Connection:
+    """One keep-alive connection, reopened after any error (a broken stream cannot be trusted)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(request)
+        status, body, closing = await read_response(self.reader)
+        if closing:
+            self.close()
+        return status, body
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+async def walk_once(conn: Connection, phones: PhoneNumbers, window: Window, tally: Tally,
+                    expect_flow: bool) -> None:
+    """Dial with a fresh number and session id and walk the report to its end (or first error)."""
+    host = f"{conn.host}:{conn.port}"
+    session_id, phone = "ATUid_" + secrets.token_hex(16), phones.take()
+    texts = history_texts()
+    for i, text in enumerate(texts):
+        if time.perf_counter() > window.end:
+            return
+        request = encode_request(host, session_id, phone, text)
+        started = time.perf_counter_ns()
+        try:
+            status, body = await asyncio.wait_for(conn.exchange(request), REQUEST_TIMEOUT_S)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
+                HttpError, ValueError) as exc:
+            conn.close()
+            tally.errors[type(exc).__name__] += 1
+            return
+        finished = time.perf_counter_ns()
+        if not window.counts(finished / 1e9):
+            continue
+        tally.latencies_ns.append(finished - started)
+        problem = screen_error(status, body, i == len(texts) - 1, expect_flow)
+        if problem:
+            tally.errors[problem] += 1
+            return
+    tally.sessions_done += 1
+
+
+async def session_loop(host: str, port: int, phones: PhoneNumbers, window: Window, tally: Tally,
+                       expect_flow: bool) -> None:
+    """One simulated phone: one request at a time, a new session whenever the last one ended."""
+    conn = Connection(host, port)
+    try:
+        while time.perf_counter() < window.end:
+            await walk_once(conn, phones, window, tally, expect_flow)
+    finally:
+        conn.close()
+
+
+def percentile_ms(sorted_ns: list[int], fraction: float) -> float | None:
+    """Nearest-rank percentile: no interpolation that could report a latency nobody saw."""
+    if not sorted_ns:
+        return None
+    rank = max(1, min(len(sorted_ns), int(round(fraction * len(sorted_ns) + 0.5))))
+    return round(sorted_ns[rank - 1] / 1e6, 3)
+
+
+def summarise(tally: Tally, window: Window) -> dict[str, object]:
+    latencies = sorted(tally.latencies_ns)
+    seconds = window.end - window.start
+    return {
+        "hops": len(latencies), "seconds": round(seconds, 3), "hops_per_s": round(len(latencies) / seconds, 1),
+        "p50_ms": percentile_ms(latencies, 0.50), "p99_ms": percentile_ms(latencies, 0.99),
+        "errors": sum(tally.errors.values()), "error_kinds": dict(tally.errors),
+        "sessions_completed": tally.sessions_done,
+    }
+
+
+async def run(args: argparse.Namespace) -> dict[str, object]:
+    start = time.perf_counter() + args.warmup
+    window, tally = Window(start, start + args.seconds), Tally()
+    phones = PhoneNumbers(args.phone_base)
+    loops = [session_loop(args.host, args.port, phones, window, tally, args.expect_flow)
+             for _ in range(args.concurrency)]
+    # Every loop stops by itself at window.end (+ one request timeout); this bound is the backstop.
+    bound = args.warmup + args.seconds + REQUEST_TIMEOUT_S + 5
+    try:
+        await asyncio.wait_for(asyncio.gather(*loops), bound)
+    except asyncio.TimeoutError:
+        tally.errors["loadgen_timeout"] += 1
+    return summarise(tally, window)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--seconds", type=float, default=20.0, help="measured window")
+    parser.add_argument("--warmup", type=float, default=2.0, help="driven but not counted")
+    parser.add_argument("--concurrency", type=int, default=32, help="simultaneous sessions")
+    parser.add_argument("--phone-base", type=int, default=0, help="first phone counter (keep runs apart)")
+    parser.add_argument("--expect-flow", action="store_true", help="check CON…CON END like the gateway")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    result = asyncio.run(run(parse_args(argv)))
+    json.dump(result, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Menu files are data a programme officer edits: mistakes are refused with the file and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from menus.catalog import TEXTS_DIR, CatalogError, load_catalog
+
+EN = (TEXTS_DIR / "en.yaml").read_text(encoding="utf-8")
+
+
+def write(directory: Path, name: str, text: str) -> None:
+    (directory / name).write_text(text, encoding="utf-8")
+
+
+def test_shipped_catalog_loads_with_every_language(catalog):
+    assert catalog.codes[:5] == ["en", "hi", "hi_latn", "bn", "sat_latn"]
+
+
+def test_missing_translation_falls_back_to_english(tmp_path):
+    write(tmp_path, "en.yaml", EN)
+    write(tmp_path, "hi.yaml", 'language: hi\nlabel: "हिंदी"\ntexts:\n  home.title: "बाल सुरक्षा"\n')
+    catalog = load_catalog(tmp_path)
+    assert catalog.text("hi", "home.title") == "बाल सुरक्षा"
+    assert catalog.text("hi", "home.report") == "Report a concern"
+    assert catalog.text("xx", "home.report") == "Report a concern"
+
+
+@pytest.mark.parametrize(
+    ("hindi", "message"),
+    [
+        ('language: hi\nlabel: "हिंदी"\ntexts:\n  home.titel: "x"\n', "hi.yaml: unknown key 'home.titel'"),
+        ('language: hi\nlabel: "हिंदी"\ntexts:\n  sent: "भेजा {reff}"\n', "hi.yaml: key 'sent' must use the placeholders ['ref']"),
+        ('language: hi\nlabel: "हिंदी"\ntexts:\n  home.title: ""\n', "hi.yaml: key 'home.title' must be a non-empty text"),
+        ('language: hi\nlabel: "हिंदी"\ntexts:\n  yes: "हाँ"\n', "hi.yaml: key True is not a text"),
+        ('language: bn\nlabel: "x"\ntexts:\n  home.title: "x"\n', "hi.yaml: key 'language' must be the file's name"),
+        ('language: hi\ntexts:\n  home.title: "x"\n', "hi.yaml: key 'label'"),
+        ('language: hi\nlabel: "x"\ntexts: [\n', "hi.yaml: not valid UTF-8 YAML"),
+        ('language: hi\nlabel: "x"\ntexts:\n  sent: "{ref"\n', "hi.yaml: key 'sent' has a broken placeholder"),
+    ],
+)
+def test_broken_translations_are_refused_naming_file_and_key(tmp_path, hindi, message):
+    write(tmp_path, "en.yaml", EN)
+    write(tmp_path, "hi.yaml", hindi)
+    with pytest.raises(CatalogError) as raised:
+        load_catalog(tmp_path)
+    assert message in str(raised.value)
+
+
+def test_english_must_hold_every_key_the_engine_uses(tmp_path):
+    write(tmp_path, "en.yaml", EN.replace('  more: "More"\n', ""))
+    with pytest.raises(CatalogError, match="en.yaml: missing key 'more'"):
+        load_catalog(tmp_path, required=["more"])
+
+
+def test_no_english_file_is_refused(tmp_path):
+    write(tmp_path, "hi.yaml", 'language: hi\nlabel: "हिंदी"\ntexts:\n  home.title: "x"\n')
+    with pytest.raises(CatalogError, match="no en.yaml"):
+        load_catalog(tmp_path)
