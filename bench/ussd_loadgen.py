@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import secrets
 import sys
 import time
@@ -32,6 +33,7 @@ VILLAGE_CODE = "9001111"  # a village of the demo directory
 # English, Report, type the village code, <code>, first concern, urgent: yes, call-back: no, Send.
 ANSWERS: tuple[str, ...] = ("1", "1", "1", VILLAGE_CODE, "1", "1", "2", "1")
 REQUEST_TIMEOUT_S = 10.0
+ERROR_PAUSE_S = 0.05
 
 
 @dataclass
@@ -166,21 +168,27 @@ async def walk_once(conn: Connection, phones: PhoneNumbers, window: Window, tall
         request = encode_request(host, session_id, phone, text)
         started = time.perf_counter_ns()
         try:
-            status, body = await asyncio.wait_for(conn.exchange(request), REQUEST_TIMEOUT_S)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
+            # asyncio.timeout, not wait_for: wait_for wraps every request in a new Task.
+            async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                status, body = await conn.exchange(request)
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError,
                 HttpError, ValueError) as exc:
             conn.close()
             tally.errors[type(exc).__name__] += 1
+            await asyncio.sleep(ERROR_PAUSE_S)  # a dead server must not turn this loop into a spin
             return
         finished = time.perf_counter_ns()
-        if not window.counts(finished / 1e9):
-            continue
-        tally.latencies_ns.append(finished - started)
-        problem = screen_error(status, body, i == len(texts) - 1, expect_flow)
+        last_hop = i == len(texts) - 1
+        problem = screen_error(status, body, last_hop, expect_flow)
+        counted = window.counts(finished / 1e9)
+        if counted:
+            tally.latencies_ns.append(finished - started)
         if problem:
-            tally.errors[problem] += 1
+            if counted:
+                tally.errors[problem] += 1
             return
-    tally.sessions_done += 1
+        if counted and last_hop:
+            tally.sessions_done += 1
 
 
 async def session_loop(host: str, port: int, phones: PhoneNumbers, window: Window, tally: Tally,
@@ -198,7 +206,7 @@ def percentile_ms(sorted_ns: list[int], fraction: float) -> float | None:
     """Nearest-rank percentile: no interpolation that could report a latency nobody saw."""
     if not sorted_ns:
         return None
-    rank = max(1, min(len(sorted_ns), int(round(fraction * len(sorted_ns) + 0.5))))
+    rank = max(1, min(len(sorted_ns), math.ceil(fraction * len(sorted_ns))))
     return round(sorted_ns[rank - 1] / 1e6, 3)
 
 

@@ -1,0 +1,429 @@
+"""Routing rules as data: load the YAML file, refuse it whole if anything is wrong, name the line.
+
+The file is composed (`yaml.compose`), not just loaded, so every node keeps its line and a mistake
+in a 200-line rules file points at the line to fix. Every problem is collected before raising, as
+the directory import does, so a deployer fixes the file in one pass.
+
+Shape (the shipped `routing/rules.yaml` is the worked example)::
+
+    version: 1
+    units:                       # optional: rename units or move them, for every state
+      VCPC: {name: Village Child Protection Committee, levels: [village]}
+    fallback:                    # when the ladder has no top left: looked up at the state place
+      units: [CHILDLINE, DCPU]
+      ack_within: 30m
+      repeat_every: 1h
+    rules:                       # every concern, for urgent and not_urgent reports (or `any`)
+      neglect_dropout:
+        not_urgent:
+          - {units: [VCPC], ack_within: 24h}
+          - {units: [BCPC], ack_within: 48h}
+          - {units: [DCPU], ack_within: 72h, repeat_every: 12h}
+        urgent: ...
+    states:                      # optional, by state LGD code: units and/or some rules replaced
+      19: {units: {VCPC: {name: CWPC}}, rules: {child_marriage: {...}}}
+    districts:                   # optional, by district LGD code: some rules replaced
+      9101: {rules: {...}}
+
+Refused as "a rule that can leave a report with nobody to tell": an empty ladder or step, a last
+step without `repeat_every` (an unacknowledged report would go quiet), a last step with no unit
+that sits at district or state level in some state (escalation would have no top), a concern the
+law sends to the police (`Concern.police`) without SJPU at step 1, and a missing `fallback`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from routing.concerns import BY_KEY, KEYS
+from routing.units import DEFAULT_SPECS, LEVELS, UNITS, UnitSpec, UnitTable, override
+
+DEFAULT_RULES = Path(__file__).with_name("rules.yaml")
+DURATION = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+URGENCIES = {"urgent": (True,), "not_urgent": (False,), "any": (True, False)}
+MAX_REPORTED = 30
+
+Key = tuple[str, bool]  # (concern, urgent)
+
+
+class RulesError(ValueError):
+    """A rules file that cannot be used; `problems` lists `file line N: reason`."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        shown = list(problems[:MAX_REPORTED])
+        more = len(problems) - len(shown)
+        super().__init__("\n".join(shown + ([f"… and {more} more"] if more else [])))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class StepRule:
+    units: tuple[str, ...]  # alerted together
+    ack_within: int  # seconds
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class LadderRule:
+    steps: tuple[StepRule, ...]
+    repeat_every: int  # seconds between re-alerts of the last step once its ack_within has passed
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """Who hears when a ladder resolves to no top at all: these units at the state place."""
+
+    units: tuple[str, ...]
+    ack_within: int
+    repeat_every: int
+
+
+@dataclass(frozen=True)
+class Rules:
+    ladders: Mapping[Key, LadderRule]
+    fallback: Fallback
+    units: UnitTable = field(default_factory=UnitTable)
+    states: Mapping[int, Mapping[Key, LadderRule]] = field(default_factory=dict)
+    districts: Mapping[int, Mapping[Key, LadderRule]] = field(default_factory=dict)
+    source: str = "rules.yaml"
+
+    def ladder(
+        self, concern: str, urgent: bool, *, state_lgd: int | None = None, district_lgd: int | None = None
+    ) -> tuple[LadderRule, str]:
+        """The rule that applies and where it came from: the district's, else the state's, else the default."""
+        key = (concern, urgent)
+        if key not in self.ladders:
+            raise KeyError(f"unknown concern {concern!r}")
+        if district_lgd is not None and key in self.districts.get(district_lgd, {}):
+            return self.districts[district_lgd][key], f"district {district_lgd}"
+        if state_lgd is not None and key in self.states.get(state_lgd, {}):
+            return self.states[state_lgd][key], f"state {state_lgd}"
+        return self.ladders[key], "default"
+
+
+def parse_duration(text: str) -> int | None:
+    """Seconds in `30m`, `24h`, `2d`…, or None: one format everywhere, so one edit shortens them all."""
+    match = DURATION.match(text.strip())
+    return int(match.group(1)) * SECONDS[match.group(2)] if match else None
+
+
+def format_duration(seconds: int) -> str:
+    for unit in ("d", "h", "m"):
+        if seconds % SECONDS[unit] == 0 and seconds >= SECONDS[unit]:
+            return f"{seconds // SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def load_rules(path: Path | str | None = None) -> Rules:
+    """The rules at `path` (CPGW_ROUTING_RULES), or the shipped default; raises `RulesError`."""
+    path = Path(path) if path else DEFAULT_RULES
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulesError([f"{path}: cannot read ({exc})"]) from exc
+    return parse_rules(text, path.name)
+
+
+def parse_rules(text: str, name: str = "rules.yaml") -> Rules:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise RulesError([f"{name} line {line}: not valid YAML ({exc.problem or exc.context})"]) from exc
+    parser = _Parser(name)
+    rules = parser.document(root)
+    if parser.problems or rules is None:
+        raise RulesError(parser.problems or [f"{name} line 1: no rules"])
+    _check_tops(parser, rules)
+    if parser.problems:
+        raise RulesError(parser.problems)
+    return rules
+
+
+def _line(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+class _Parser:
+    """Walks the composed node tree; every `problem` carries the line of the node at fault."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.problems: list[str] = []
+
+    def problem(self, node: Node, message: str) -> None:
+        self.problems.append(f"{self.name} line {_line(node)}: {message}")
+
+    # -- shapes ---------------------------------------------------------------------------------
+
+    def mapping(
+        self, node: Node, what: str, allowed: Sequence[str] | None = None, required: Sequence[str] = ()
+    ) -> dict[str, tuple[Node, Node]] | None:
+        if not isinstance(node, MappingNode):
+            self.problem(node, f"{what} must be a mapping (key: value)")
+            return None
+        entries: dict[str, tuple[Node, Node]] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self.problem(key_node, f"{what}: a key must be a plain word")
+            elif key_node.value in entries:
+                self.problem(key_node, f"{what}: {key_node.value!r} appears twice (first on line {_line(entries[key_node.value][0])})")
+            elif allowed is not None and key_node.value not in allowed:
+                self.problem(key_node, f"{what}: unknown key {key_node.value!r} (expected one of {', '.join(allowed)})")
+            else:
+                entries[key_node.value] = (key_node, value_node)
+        for key in required:
+            if key not in entries:
+                self.problem(node, f"{what}: missing {key!r}")
+        return entries
+
+    def sequence(self, node: Node, what: str) -> list[Node] | None:
+        if not isinstance(node, SequenceNode):
+            self.problem(node, f"{what} must be a list")
+            return None
+        return list(node.value)
+
+    def scalar(self, node: Node, what: str) -> str | None:
+        if not isinstance(node, ScalarNode) or not node.value.strip():
+            self.problem(node, f"{what} must be a single value")
+            return None
+        return str(node.value).strip()
+
+    def duration(self, node: Node, what: str) -> int | None:
+        text = self.scalar(node, what)
+        seconds = parse_duration(text) if text is not None else None
+        if text is not None and seconds is None:
+            self.problem(node, f"{what}: {text!r} is not a duration like 30s, 15m, 24h or 2d")
+        return seconds
+
+    def code(self, node: Node, what: str) -> int | None:
+        text = self.scalar(node, what)
+        if text is not None and not (text.isdigit() and 0 < int(text) < 10**12):
+            self.problem(node, f"{what}: {text!r} is not an LGD code")
+            return None
+        return int(text) if text is not None else None
+
+    def units(self, node: Node, what: str) -> tuple[str, ...] | None:
+        items = self.sequence(node, what)
+        if items is None:
+            return None
+        if not items:
+            self.problem(node, f"{what} lists no units: nobody would be told")
+            return None
+        found: list[str] = []
+        for item in items:
+            unit = self.scalar(item, what)
+            if unit is None:
+                return None
+            if unit not in UNITS:
+                self.problem(item, f"unknown unit {unit!r} (expected one of {', '.join(UNITS)})")
+                return None
+            if unit in found:
+                self.problem(item, f"{what}: {unit} is listed twice")
+                return None
+            found.append(unit)
+        return tuple(found)
+
+    # -- ladders --------------------------------------------------------------------------------
+
+    def step(self, node: Node, what: str, last: bool) -> tuple[StepRule, int | None] | None:
+        entries = self.mapping(node, what, ("units", "ack_within", "repeat_every"), ("units", "ack_within"))
+        if entries is None:
+            return None
+        units = self.units(entries["units"][1], f"{what} units") if "units" in entries else None
+        ack = self.duration(entries["ack_within"][1], f"{what} ack_within") if "ack_within" in entries else None
+        repeat = None
+        if "repeat_every" in entries:
+            if not last:
+                self.problem(entries["repeat_every"][0], f"{what}: only the last step repeats (move repeat_every there)")
+            else:
+                repeat = self.duration(entries["repeat_every"][1], f"{what} repeat_every")
+        elif last:
+            self.problem(node, f"{what} is the last step and needs repeat_every, or an unacknowledged report goes quiet")
+        if units is None or ack is None:
+            return None
+        return StepRule(units, ack, _line(node)), repeat
+
+    def ladder(self, node: Node, what: str) -> LadderRule | None:
+        items = self.sequence(node, what)
+        if items is None:
+            return None
+        if not items:
+            self.problem(node, f"{what} has no steps: nobody would be told")
+            return None
+        steps, repeat = [], None
+        for index, item in enumerate(items):
+            parsed = self.step(item, f"{what} step {index + 1}", last=index == len(items) - 1)
+            if parsed is None:
+                return None
+            steps.append(parsed[0])
+            repeat = parsed[1]
+        if repeat is None:
+            return None
+        return LadderRule(tuple(steps), repeat, _line(node))
+
+    def concern_rules(self, node: Node, what: str, complete: bool) -> dict[Key, LadderRule]:
+        entries = self.mapping(node, what)
+        if entries is None:
+            return {}
+        found: dict[Key, LadderRule] = {}
+        for concern, (key_node, value_node) in entries.items():
+            if concern not in BY_KEY:
+                self.problem(key_node, f"unknown concern {concern!r} (expected one of {', '.join(KEYS)})")
+                continue
+            found.update(self.urgencies(value_node, concern, complete))
+        if complete:
+            for concern in KEYS:
+                if concern not in entries:
+                    self.problem(node, f"{what}: no rule for concern {concern!r}")
+        return found
+
+    def urgencies(self, node: Node, concern: str, complete: bool) -> dict[Key, LadderRule]:
+        entries = self.mapping(node, concern, tuple(URGENCIES))
+        if entries is None:
+            return {}
+        if "any" in entries and len(entries) > 1:
+            self.problem(node, f"{concern}: 'any' already covers urgent and not_urgent; give either 'any' or those two")
+            return {}
+        found: dict[Key, LadderRule] = {}
+        for word, (_, value_node) in entries.items():
+            ladder = self.ladder(value_node, f"{concern} ({word})")
+            if ladder is not None:
+                found.update({(concern, urgent): ladder for urgent in URGENCIES[word]})
+        if complete and "any" not in entries:
+            for word in ("urgent", "not_urgent"):
+                if word not in entries:
+                    self.problem(node, f"{concern}: no rule for {word.replace('_', ' ')} reports")
+        _check_police(self, concern, found)
+        return found
+
+    # -- units, fallback, overrides -------------------------------------------------------------
+
+    def unit_specs(self, node: Node, what: str, base: Mapping[str, UnitSpec]) -> dict[str, UnitSpec]:
+        specs = dict(base)
+        entries = self.mapping(node, what)
+        for unit, (key_node, value_node) in (entries or {}).items():
+            if unit not in UNITS:
+                self.problem(key_node, f"unknown unit {unit!r} (expected one of {', '.join(UNITS)})")
+                continue
+            fields = self.mapping(value_node, f"{what} {unit}", ("name", "levels"))
+            if fields is None:
+                continue
+            name = self.scalar(fields["name"][1], f"{unit} name") if "name" in fields else None
+            levels = self.levels(fields["levels"][1], f"{unit} levels") if "levels" in fields else None
+            specs[unit] = override(specs[unit], name=name, levels=levels)
+        return specs
+
+    def levels(self, node: Node, what: str) -> tuple[str, ...] | None:
+        items = self.sequence(node, what)
+        if items is None:
+            return None
+        if not items:
+            self.problem(node, f"{what} is empty: the unit could never be found")
+            return None
+        levels: list[str] = []
+        for item in items:
+            level = self.scalar(item, what)
+            if level is not None and level not in LEVELS:
+                self.problem(item, f"{what}: {level!r} is not one of {', '.join(LEVELS)}")
+            elif level is not None:
+                levels.append(level)
+        return tuple(sorted(set(levels), key=LEVELS.index)) if len(levels) == len(items) else None
+
+    def fallback(self, node: Node) -> Fallback | None:
+        entries = self.mapping(node, "fallback", ("units", "ack_within", "repeat_every"), ("units", "ack_within", "repeat_every"))
+        if entries is None or len(entries) < 3:
+            return None
+        units = self.units(entries["units"][1], "fallback units")
+        ack = self.duration(entries["ack_within"][1], "fallback ack_within")
+        repeat = self.duration(entries["repeat_every"][1], "fallback repeat_every")
+        return Fallback(units, ack, repeat) if units and ack and repeat else None
+
+    def overrides(self, node: Node, what: str, allowed: tuple[str, ...]) -> dict[int, dict[str, Node]]:
+        found: dict[int, dict[str, Node]] = {}
+        for _, (key_node, value_node) in (self.mapping(node, what) or {}).items():
+            code = self.code(key_node, what)
+            entries = self.mapping(value_node, f"{what} {code}", allowed)
+            if code is not None and entries is not None:
+                found[code] = {key: value for key, (_, value) in entries.items()}
+        return found
+
+    def document(self, root: Node | None) -> Rules | None:
+        if root is None:
+            self.problems.append(f"{self.name} line 1: the file is empty")
+            return None
+        top = self.mapping(root, "the file", ("version", "units", "fallback", "rules", "states", "districts"), ("fallback", "rules"))
+        if top is None:
+            return None
+        if "version" in top and self.scalar(top["version"][1], "version") not in (None, "1"):
+            self.problem(top["version"][1], "version: only version 1 is understood")
+        default = self.unit_specs(top["units"][1], "units", DEFAULT_SPECS) if "units" in top else dict(DEFAULT_SPECS)
+        fallback = self.fallback(top["fallback"][1]) if "fallback" in top else None
+        ladders = self.concern_rules(top["rules"][1], "rules", complete=True) if "rules" in top else {}
+        state_units: dict[int, dict[str, UnitSpec]] = {}
+        state_rules: dict[int, dict[Key, LadderRule]] = {}
+        states = self.overrides(top["states"][1], "states", ("units", "rules")) if "states" in top else {}
+        for code, entries in states.items():
+            if "units" in entries:
+                state_units[code] = self.unit_specs(entries["units"], f"state {code} units", default)
+            state_rules[code] = self.concern_rules(entries["rules"], f"state {code} rules", False) if "rules" in entries else {}
+        districts = self.overrides(top["districts"][1], "districts", ("rules",)) if "districts" in top else {}
+        district_rules = {
+            code: self.concern_rules(entries["rules"], f"district {code} rules", False) if "rules" in entries else {}
+            for code, entries in districts.items()
+        }
+        if fallback is None:
+            return None
+        return Rules(ladders, fallback, UnitTable(default, state_units), state_rules, district_rules, self.name)
+
+
+def _check_police(parser: _Parser, concern: str, found: Mapping[Key, LadderRule]) -> None:
+    """POCSO s.19/21 and the FIR duty: police must hear at once, not after a committee sat on it."""
+    if not BY_KEY[concern].police:
+        return
+    for (_, urgent), ladder in found.items():
+        if "SJPU" not in ladder.steps[0].units:
+            urgency = "urgent" if urgent else "not urgent"
+            parser.problems.append(
+                f"{parser.name} line {ladder.steps[0].line}: {concern} ({urgency}): the law "
+                f"({BY_KEY[concern].law}) requires SJPU at step 1"
+            )
+
+
+def _check_tops(parser: _Parser, rules: Rules) -> None:
+    """Every ladder that can apply in a state must end at a unit that sits at district or state level there."""
+    seen: set[tuple[int, int | None]] = set()
+
+    def check(key: Key, ladder: LadderRule, state: int | None) -> None:
+        specs = rules.units.specs(state)
+        last = ladder.steps[-1]
+        if (last.line, state) in seen or any(specs[unit].is_top for unit in last.units):
+            return
+        seen.add((last.line, state))
+        where = f" in state {state} (its unit levels)" if state is not None else ""
+        parser.problems.append(
+            f"{parser.name} line {last.line}: {key[0]}: the last step ({', '.join(last.units)}) has no unit at "
+            f"district or state level{where}, so escalation has no top; add DCPU"
+        )
+
+    for state, _ in rules.units.variants():
+        overridden = rules.states.get(state, {}) if state is not None else {}
+        for key, ladder in rules.ladders.items():
+            if key not in overridden:
+                check(key, ladder, state)
+    for state, ladders in rules.states.items():
+        for key, ladder in ladders.items():
+            check(key, ladder, state if state in rules.units.states else None)
+    for ladders in rules.districts.values():
+        for key, ladder in ladders.items():
+            for state, _ in rules.units.variants():
+                check(key, ladder, state)

@@ -1,0 +1,75 @@
+"""The units a report can reach, where each sits in the panchayat chain, and what it is called.
+
+Names and levels are data, not code: Mission Vatsalya renames the committees (a state may call its
+village committee a "CWPC"), and some states form them per gram panchayat instead of per village.
+The rules file overrides both, for every state or for one (`routing/rules.py`).
+
+A unit's `levels` are the places it may sit at, nearest the village first. Resolution walks the
+chain from the village up and takes the first of those places with an active contact, so
+`levels: [village, gram_panchayat]` means "the village's own committee, else the panchayat's".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+
+# The panchayat chain, nearest the village first. A village may sit directly under a block.
+LEVELS: tuple[str, ...] = ("village", "gram_panchayat", "block", "district", "state")
+# A unit at one of these levels is the top of escalation: one exists for every village.
+TOP_LEVELS = frozenset({"district", "state"})
+
+UNITS: tuple[str, ...] = ("VCPC", "BCPC", "DCPU", "CWC", "SJPU", "CHILDLINE")
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    key: str  # the code used in the directory, the rules and SMS commands; never renamed
+    name: str  # what people in that state call it
+    levels: tuple[str, ...]
+
+    @property
+    def is_top(self) -> bool:
+        return any(level in TOP_LEVELS for level in self.levels)
+
+
+DEFAULT_SPECS: Mapping[str, UnitSpec] = {
+    spec.key: spec
+    for spec in (
+        UnitSpec("VCPC", "Village Child Protection Committee", ("village",)),
+        UnitSpec("BCPC", "Block Child Protection Committee", ("block",)),
+        UnitSpec("DCPU", "District Child Protection Unit", ("district",)),
+        UnitSpec("CWC", "Child Welfare Committee", ("district",)),
+        UnitSpec("SJPU", "Special Juvenile Police Unit", ("district",)),
+        UnitSpec("CHILDLINE", "Child Help Line", ("district",)),
+    )
+}
+
+
+def override(spec: UnitSpec, *, name: str | None = None, levels: tuple[str, ...] | None = None) -> UnitSpec:
+    """A spec with what the rules file changes; what it leaves out stays as it was."""
+    return replace(spec, name=name or spec.name, levels=levels or spec.levels)
+
+
+@dataclass(frozen=True)
+class UnitTable:
+    """Unit specs for every state, with per-state exceptions (keyed by the state's LGD code)."""
+
+    default: Mapping[str, UnitSpec] = field(default_factory=lambda: dict(DEFAULT_SPECS))
+    states: Mapping[int, Mapping[str, UnitSpec]] = field(default_factory=dict)
+
+    def specs(self, state_lgd: int | None = None) -> Mapping[str, UnitSpec]:
+        if state_lgd is not None and state_lgd in self.states:
+            return self.states[state_lgd]
+        return self.default
+
+    def spec(self, unit: str, state_lgd: int | None = None) -> UnitSpec:
+        return self.specs(state_lgd)[unit]
+
+    def name(self, unit: str, state_lgd: int | None = None) -> str:
+        return self.spec(unit, state_lgd).name
+
+    def variants(self) -> Iterator[tuple[int | None, Mapping[str, UnitSpec]]]:
+        """Every distinct table: `(None, default)` then `(state, its table)` for each exception."""
+        yield None, self.default
+        yield from self.states.items()

@@ -1,0 +1,43 @@
+"""The commands of shared/CONTRACT.md, run as a deployer would."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from gateway.auth import principal_for
+from gateway.cli import app
+
+
+@pytest.fixture
+def cli(settings, engine, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("CPGW_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CPGW_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("CPGW_REDIS_URL", settings.redis_url)
+    monkeypatch.chdir(settings.data_dir)
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
+
+
+def test_db_upgrade_and_demo_only_when_empty(cli):
+    assert cli("db", "upgrade").exit_code == 0
+    first = cli("directory", "demo", "--if-empty")
+    assert first.exit_code == 0 and "Demo directory loaded" in first.output
+    again = cli("directory", "demo", "--if-empty")
+    assert again.exit_code == 0 and "not loaded" in again.output
+
+
+def test_token_create_prints_the_token_alone_on_the_last_line(cli, engine):
+    result = cli("token", "create", "--role", "district", "--district", "9001", "--name", "DCPU Ranchi")
+    assert result.exit_code == 0
+    token = result.output.strip().splitlines()[-1]
+    who = principal_for(engine, token)
+    assert who is not None and (who.role, who.district_lgd, who.name) == ("district", 9001, "DCPU Ranchi")
+    assert cli("token", "create", "--role", "district").exit_code == 2
+
+
+def test_directory_import_reports_the_bad_line(cli, tmp_path):
+    (tmp_path / "p.csv").write_text("lgd_code,level,name,parent_lgd_code\n20,state,Jharkhand,\n21,planet,X,\n")
+    (tmp_path / "c.csv").write_text("name,phone,unit,place_lgd_code,role,language,active\n")
+    result = cli("directory", "import", str(tmp_path / "p.csv"), str(tmp_path / "c.csv"))
+    assert result.exit_code == 1 and "p.csv line 3" in result.output and "Nothing imported" in result.output

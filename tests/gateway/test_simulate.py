@@ -1,0 +1,56 @@
+"""`cpgw simulate` against a real server on a loopback port, typed like a mobiliser in training."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from gateway.app import create_app
+from gateway.simulate import run
+from sqlmodel import Session, select
+from gateway.models import Case
+
+
+@pytest.fixture
+def server(settings, demo) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False)
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield url
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("choice", ["1", "2", "3", "4", "5"])
+def test_simulate_completes_a_report_in_each_language(server, demo, choice):
+    answers = iter([choice, "1", "1", "9101111", "2", "2", "1", "1", "n"])
+    shown: list[str] = []
+    run(server, f"+91981230010{choice}", None, read=lambda _prompt: next(answers), write=shown.append)
+    assert "(session ended)" in shown[-1]
+    with Session(demo) as session:
+        [case] = session.exec(select(Case)).all()
+    assert case.ref in shown[-1] and case.concern == "child_marriage" and case.village_lgd == 9101111
+
+
+def test_simulate_hangs_up_on_q(server):
+    shown: list[str] = []
+    run(server, "+919812300200", None, read=lambda _prompt: "q", write=shown.append)
+    assert "Dial again within 2 hours" in shown[-1]
