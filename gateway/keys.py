@@ -25,3 +25,27 @@ DIRECTORY_VERSION = PREFIX + "directory:version"
 
 def phone_tag(secret: str, phone: str) -> str:
     return hmac.new(secret.encode(), phone.encode(), hashlib.sha256).hexdigest()[:32]
+
+# The outbox: two streams, so alerts to responders leave ahead of bulk follow-ups; entries carry
+# only a message id (the message itself is a SQL row). Consumer group shared by all workers.
+OUTBOX_ALERTS = PREFIX + "outbox:alerts"
+OUTBOX_BULK = PREFIX + "outbox:bulk"
+OUTBOX_GROUP = "senders"
+# Messages waiting to be retried after a temporary provider error, scored by when to retry.
+OUTBOX_RETRY = PREFIX + "outbox:retry"
+# An entry a worker read but never acknowledged (it died) is taken over after this long.
+OUTBOX_CLAIM_IDLE_MS = 60_000
+# Per-provider send rate: a counter per second.
+SMS_RATE = PREFIX + "sms:rate:{provider}:{second}"
+# Pending acknowledgements: members "case_id:step:round", scored by due time (epoch seconds).
+DEADLINES = PREFIX + "deadlines"
+# Deadlines a worker has claimed and is escalating, scored by when its lease runs out.
+DEADLINES_CLAIMED = PREFIX + "deadlines:claimed"
+DEADLINE_LEASE_S = 120
+# Inbound SMS ids already handled: AT re-posts every minute for 12 hours until it gets a 200.
+SMS_SEEN = PREFIX + "sms:seen:{sms_id}"
+SMS_SEEN_TTL_S = 13 * 3600
+
+
+def deadline_member(case_id: int, step: int, round_: int) -> str:
+    return f"{case_id}:{step}:{round_}"

@@ -18,6 +18,14 @@ class Metrics:
             "cpgw_ussd_store_failures_total", "Reports that could not be stored (villager told to call)", registry=r
         )
         self.cases_created = Counter("cpgw_cases_created_total", "Cases created", ["channel"], registry=r)
+        self.sms_sent = Counter("cpgw_sms_send_total", "SMS send attempts by outcome", ["outcome"], registry=r)
+        self.sms_dead_letters = Counter("cpgw_sms_dead_letters_total", "SMS given up after retries", registry=r)
+        self.escalations = Counter("cpgw_escalations_total", "Ladder steps taken", ["reason"], registry=r)
+        self.acknowledgements = Counter("cpgw_acknowledgements_total", "Cases acknowledged", ["via"], registry=r)
+        self.deadlines_repaired = Counter(
+            "cpgw_deadlines_repaired_total", "Open cases found without a scheduled next step and repaired", registry=r
+        )
+        self.sms_received = Counter("cpgw_sms_received_total", "Incoming SMS by outcome", ["outcome"], registry=r)
         self.http_latency = Histogram(
             "cpgw_http_request_seconds", "HTTP request latency", ["route"], registry=r,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),

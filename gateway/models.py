@@ -73,7 +73,9 @@ class Case(CaseBase, table=True):
     block_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
     ladder: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     step: int = 0
-    overdue: bool = Field(default=False, index=True)  # set by the escalation sweeper
+    round: int = 0  # how many times the last step has been repeated
+    due_at: datetime | None = None  # when the current step must be acknowledged by
+    overdue: bool = Field(default=False, index=True)  # the last step's deadline has passed
     acknowledged_unit: str | None = Field(default=None, max_length=16)
     acknowledged_name: str | None = Field(default=None, max_length=200)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -84,6 +86,7 @@ class ReporterContact(SQLModel, table=True):
 
     case_id: int = Field(foreign_key="case.id", primary_key=True)
     phone_encrypted: str = Field(max_length=500)
+    phone_tag: str | None = Field(default=None, max_length=64, index=True)  # keyed hash, for STOP
 
 
 class CaseEvent(SQLModel, table=True):
@@ -103,3 +106,44 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
     revoked: bool = False
+
+
+MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "received")
+
+
+class Message(SQLModel, table=True):
+    """Every SMS in or out. The outbox stream carries only the id; this row is the truth.
+
+    A message to a reporter has no `to_phone`: the number is decrypted from `reportercontact` at
+    the moment of sending, so it is never stored in clear.
+    """
+
+    __table_args__ = (Index("ix_message_case_created", "case_id", "created_at"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    dedupe_key: str = Field(max_length=160, unique=True)  # one alert per case, step, round and phone
+    case_id: int | None = Field(default=None, foreign_key="case.id")
+    direction: str = Field(max_length=3)  # "out" or "in"
+    kind: str = Field(max_length=16)  # alert, reminder, reply, follow_up, command
+    priority: str = Field(default="alert", max_length=8)  # alert | bulk: alerts leave first
+    to_phone: str | None = Field(default=None, max_length=20, index=True)
+    from_phone: str | None = Field(default=None, max_length=20)
+    unit: str | None = Field(default=None, max_length=16)
+    contact_name: str | None = Field(default=None, max_length=200)
+    step: int | None = None
+    body: str = Field(max_length=1600)
+    template: str | None = Field(default=None, max_length=40)
+    status: str = Field(default="queued", max_length=12, index=True)
+    provider_id: str | None = Field(default=None, max_length=64, unique=True)
+    provider_status: str | None = Field(default=None, max_length=40)
+    failure_reason: str | None = Field(default=None, max_length=200)
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OptOut(SQLModel, table=True):
+    """Phones (as keyed hashes) that replied STOP: no follow-up SMS goes to them."""
+
+    phone_tag: str = Field(primary_key=True, max_length=64)
+    at: datetime = Field(default_factory=utcnow)

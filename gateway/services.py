@@ -9,22 +9,37 @@ import redis
 from sqlalchemy import Engine
 
 from gateway import db
+from gateway.clock import Clock, RedisClock
 from gateway.crypto import PhoneCipher
 from gateway.directory import SqlPlaces
 from gateway.metrics import Metrics
+from gateway.outbox import Outbox
 from gateway.redisconn import RedisHandle, open_redis
+from gateway.referrals import Referrals
+from gateway.routing_directory import SqlDirectory
 from gateway.settings import Settings, secret_key
+from gateway.transport import Transport, make_transport
 from gateway.ussd import UssdService
 from menus.catalog import Catalog, load_catalog
 from menus.engine import REQUIRED_KEYS, STATUSES
 from routing.concerns import KEYS
+from routing.rules import load_rules
+from routing.units import UNITS
 
 log = logging.getLogger("cpgw")
+SMS_KEYS = (
+    "sms.alert", "sms.alert_urgent", "sms.reminder", "sms.ack_ok", "sms.done_ok", "sms.esc_ok", "sms.status",
+    "sms.already_ack", "sms.already_done", "sms.which", "sms.none_open", "sms.not_found", "sms.bad_ref",
+    "sms.help", "sms.follow_up",
+)
 
 
 def menu_catalog() -> Catalog:
-    """The menu texts, checked against every key the engine and the concern list use."""
-    required = [*REQUIRED_KEYS, *(f"concern.{key}" for key in KEYS), *(f"status.{s}" for s in STATUSES)]
+    """The menu texts, checked against every key the engine, the concerns and the SMS use."""
+    required = [
+        *REQUIRED_KEYS, *SMS_KEYS, *(f"concern.{key}" for key in KEYS), *(f"status.{s}" for s in STATUSES),
+        *(f"unit.{unit}" for unit in UNITS),
+    ]
     return load_catalog(required=required)
 
 
@@ -35,6 +50,10 @@ class Services:
     redis_handle: RedisHandle
     redis: redis.Redis
     metrics: Metrics
+    clock: Clock
+    cipher: PhoneCipher
+    outbox: Outbox
+    referrals: Referrals
     ussd: UssdService
 
     def close(self) -> None:
@@ -42,18 +61,34 @@ class Services:
         self.engine.dispose()
 
 
-def open_services(settings: Settings, *, migrate: bool = True) -> Services:
+def open_services(
+    settings: Settings, *, migrate: bool = True, clock: Clock | None = None, transport: Transport | None = None
+) -> Services:
     engine = db.make_engine(settings.resolved_database_url)
     if migrate:
         db.upgrade(engine)
     handle = open_redis(settings)
     client = handle.sync()
     metrics = Metrics()
-    secret = secret_key(settings)
+    cipher = PhoneCipher(secret_key(settings))
+    clock = clock or RedisClock(client)
+    catalog = menu_catalog()
     if not settings.webhook_token:
         log.warning("CPGW_WEBHOOK_TOKEN is not set: webhooks accept any caller")
-    ussd = UssdService(
-        settings=settings, redis=client, engine=engine, catalog=menu_catalog(), places=SqlPlaces(engine),
-        concerns=KEYS, cipher=PhoneCipher(secret), secret=secret, metrics=metrics,
+    outbox = Outbox(
+        redis=client, engine=engine, transport=transport or make_transport(settings), clock=clock, cipher=cipher,
+        metrics=metrics, rate_per_second=settings.sms_rate_per_second,
     )
-    return Services(settings=settings, engine=engine, redis_handle=handle, redis=client, metrics=metrics, ussd=ussd)
+    referrals = Referrals(
+        engine=engine, redis=client, clock=clock, catalog=catalog, outbox=outbox, metrics=metrics,
+        directory=SqlDirectory(engine), rules=load_rules(settings.routing_rules),
+    )
+    outbox.on_final_failure = referrals.step_failed
+    ussd = UssdService(
+        settings=settings, redis=client, engine=engine, catalog=catalog, places=SqlPlaces(engine),
+        concerns=KEYS, cipher=cipher, metrics=metrics, referrals=referrals,
+    )
+    return Services(
+        settings=settings, engine=engine, redis_handle=handle, redis=client, metrics=metrics, clock=clock,
+        cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd,
+    )

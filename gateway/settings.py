@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     ussd_session_ttl_s: int = Field(600, alias="CPGW_USSD_SESSION_TTL")
     ussd_resume_ttl_s: int = Field(7200, alias="CPGW_USSD_RESUME_TTL")
     log_level: str = Field("INFO", alias="CPGW_LOG_LEVEL")
+    sms_rate_per_second: int = Field(20, alias="CPGW_SMS_RATE", ge=1, le=1000)
+    sms_timeout_s: float = Field(9.0, alias="CPGW_SMS_TIMEOUT", gt=0, le=60)
 
     @field_validator("secret_key")
     @classmethod
@@ -101,7 +103,11 @@ def secret_key(settings: Settings) -> str:
     path = settings.data_dir / "secret.key"
     if not path.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it a moment ago
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
     return path.read_text().strip()

@@ -21,6 +21,8 @@ from gateway import keys
 from gateway.cases import NewReport, UnknownVillage, create_case, find_by_ref
 from gateway.crypto import PhoneCipher
 from gateway.metrics import Metrics
+from gateway.models import Case, Message
+from gateway.referrals import Referrals
 from gateway.phones import to_e164
 from gateway.settings import Settings
 from menus import engine as menu
@@ -49,8 +51,8 @@ class UssdService:
     places: menu.Places
     concerns: tuple[str, ...]
     cipher: PhoneCipher
-    secret: str
     metrics: Metrics
+    referrals: Referrals | None = None  # None: cases are stored but not routed (tests of the menu alone)
 
     def context(self, network_code: str) -> menu.Context:
         return menu.Context(
@@ -66,7 +68,7 @@ class UssdService:
         if hop.text in seen:
             self.metrics.ussd_hops.labels("retry").inc()
             return json.loads(seen[hop.text])["screen"]
-        tag = keys.phone_tag(self.secret, hop.phone)
+        tag = self.cipher.tag(hop.phone)
         if not seen and hop.text:
             # A history we never saw the start of (Redis lost it): guessing would misread the inputs.
             self.metrics.ussd_hops.labels("expired").inc()
@@ -117,16 +119,27 @@ class UssdService:
     def _submit(self, draft: menu.Draft, hop: Hop, lang: str) -> str:
         assert draft.village is not None and draft.concern is not None
         phone = (to_e164(hop.phone) or hop.phone) if draft.callback else None
-        case = create_case(
+        case, alerts = create_case(
             engine=self.engine, cipher=self.cipher,
             report=NewReport(
                 source_key=f"ussd:{hop.session_id}", village_lgd=draft.village, concern=draft.concern,
                 urgent=bool(draft.urgent), channel="ussd", language=lang, reporter_phone=phone,
             ),
+            referrals=self.referrals,
         )
+        if self.referrals is not None:
+            self._publish(case, alerts)
         log.info("case reported", extra={"ref": case.ref, "channel": "ussd"})
         self.metrics.cases_created.labels("ussd").inc()
         return case.ref
+
+    def _publish(self, case: Case, alerts: list[Message]) -> None:
+        """The case is stored: a Redis hiccup now must not turn "sent" into "not sent"."""
+        assert self.referrals is not None
+        try:
+            self.referrals.after_commit(case, alerts)
+        except redis.RedisError:
+            log.error("alerts not published; the worker's audit will", extra={"ref": case.ref})
 
     def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, screen: str, hops: int) -> None:
         ttl = self.settings.ussd_session_ttl_s

@@ -176,7 +176,8 @@ class _Parser:
             if not isinstance(key_node, ScalarNode):
                 self.problem(key_node, f"{what}: a key must be a plain word")
             elif key_node.value in entries:
-                self.problem(key_node, f"{what}: {key_node.value!r} appears twice (first on line {_line(entries[key_node.value][0])})")
+                first = _line(entries[key_node.value][0])
+                self.problem(key_node, f"{what}: {key_node.value!r} appears twice (first on line {first})")
             elif allowed is not None and key_node.value not in allowed:
                 self.problem(key_node, f"{what}: unknown key {key_node.value!r} (expected one of {', '.join(allowed)})")
             else:
@@ -244,11 +245,11 @@ class _Parser:
         repeat = None
         if "repeat_every" in entries:
             if not last:
-                self.problem(entries["repeat_every"][0], f"{what}: only the last step repeats (move repeat_every there)")
+                self.problem(entries["repeat_every"][0], f"{what}: only the last step repeats (move repeat_every)")
             else:
                 repeat = self.duration(entries["repeat_every"][1], f"{what} repeat_every")
         elif last:
-            self.problem(node, f"{what} is the last step and needs repeat_every, or an unacknowledged report goes quiet")
+            self.problem(node, f"{what} is the last step and needs repeat_every, or an unanswered report goes quiet")
         if units is None or ack is None:
             return None
         return StepRule(units, ack, _line(node)), repeat
@@ -260,16 +261,11 @@ class _Parser:
         if not items:
             self.problem(node, f"{what} has no steps: nobody would be told")
             return None
-        steps, repeat = [], None
-        for index, item in enumerate(items):
-            parsed = self.step(item, f"{what} step {index + 1}", last=index == len(items) - 1)
-            if parsed is None:
-                return None
-            steps.append(parsed[0])
-            repeat = parsed[1]
-        if repeat is None:
-            return None
-        return LadderRule(tuple(steps), repeat, _line(node))
+        parsed = [self.step(item, f"{what} step {n + 1}", last=n == len(items) - 1) for n, item in enumerate(items)]
+        repeat = parsed[-1][1] if parsed[-1] else None
+        if repeat is None or any(step is None for step in parsed):
+            return None  # the problems are recorded; every step was still checked
+        return LadderRule(tuple(step[0] for step in parsed if step), repeat, _line(node))
 
     def concern_rules(self, node: Node, what: str, complete: bool) -> dict[Key, LadderRule]:
         entries = self.mapping(node, what)
@@ -340,7 +336,8 @@ class _Parser:
         return tuple(sorted(set(levels), key=LEVELS.index)) if len(levels) == len(items) else None
 
     def fallback(self, node: Node) -> Fallback | None:
-        entries = self.mapping(node, "fallback", ("units", "ack_within", "repeat_every"), ("units", "ack_within", "repeat_every"))
+        keys = ("units", "ack_within", "repeat_every")
+        entries = self.mapping(node, "fallback", keys, keys)
         if entries is None or len(entries) < 3:
             return None
         units = self.units(entries["units"][1], "fallback units")
@@ -357,11 +354,24 @@ class _Parser:
                 found[code] = {key: value for key, (_, value) in entries.items()}
         return found
 
+    def states(
+        self, node: Node, default: Mapping[str, UnitSpec]
+    ) -> tuple[dict[int, Mapping[str, UnitSpec]], dict[int, Mapping[Key, LadderRule]]]:
+        units: dict[int, Mapping[str, UnitSpec]] = {}
+        rules: dict[int, Mapping[Key, LadderRule]] = {}
+        for code, entries in self.overrides(node, "states", ("units", "rules")).items():
+            if "units" in entries:
+                units[code] = self.unit_specs(entries["units"], f"state {code} units", default)
+            if "rules" in entries:
+                rules[code] = self.concern_rules(entries["rules"], f"state {code} rules", False)
+        return units, rules
+
     def document(self, root: Node | None) -> Rules | None:
         if root is None:
             self.problems.append(f"{self.name} line 1: the file is empty")
             return None
-        top = self.mapping(root, "the file", ("version", "units", "fallback", "rules", "states", "districts"), ("fallback", "rules"))
+        keys = ("version", "units", "fallback", "rules", "states", "districts")
+        top = self.mapping(root, "the file", keys, ("fallback", "rules"))
         if top is None:
             return None
         if "version" in top and self.scalar(top["version"][1], "version") not in (None, "1"):
@@ -369,13 +379,7 @@ class _Parser:
         default = self.unit_specs(top["units"][1], "units", DEFAULT_SPECS) if "units" in top else dict(DEFAULT_SPECS)
         fallback = self.fallback(top["fallback"][1]) if "fallback" in top else None
         ladders = self.concern_rules(top["rules"][1], "rules", complete=True) if "rules" in top else {}
-        state_units: dict[int, dict[str, UnitSpec]] = {}
-        state_rules: dict[int, dict[Key, LadderRule]] = {}
-        states = self.overrides(top["states"][1], "states", ("units", "rules")) if "states" in top else {}
-        for code, entries in states.items():
-            if "units" in entries:
-                state_units[code] = self.unit_specs(entries["units"], f"state {code} units", default)
-            state_rules[code] = self.concern_rules(entries["rules"], f"state {code} rules", False) if "rules" in entries else {}
+        state_units, state_rules = self.states(top["states"][1], default) if "states" in top else ({}, {})
         districts = self.overrides(top["districts"][1], "districts", ("rules",)) if "districts" in top else {}
         district_rules = {
             code: self.concern_rules(entries["rules"], f"district {code} rules", False) if "rules" in entries else {}
@@ -390,12 +394,13 @@ def _check_police(parser: _Parser, concern: str, found: Mapping[Key, LadderRule]
     """POCSO s.19/21 and the FIR duty: police must hear at once, not after a committee sat on it."""
     if not BY_KEY[concern].police:
         return
-    for (_, urgent), ladder in found.items():
-        if "SJPU" not in ladder.steps[0].units:
-            urgency = "urgent" if urgent else "not urgent"
+    reported: set[int] = set()
+    for ladder in found.values():
+        first = ladder.steps[0]
+        if "SJPU" not in first.units and first.line not in reported:
+            reported.add(first.line)  # `any` is one ladder for both urgencies: say it once
             parser.problems.append(
-                f"{parser.name} line {ladder.steps[0].line}: {concern} ({urgency}): the law "
-                f"({BY_KEY[concern].law}) requires SJPU at step 1"
+                f"{parser.name} line {first.line}: {concern}: the law ({BY_KEY[concern].law}) requires SJPU at step 1"
             )
 
 

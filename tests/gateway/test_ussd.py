@@ -173,7 +173,7 @@ def test_webhook_token_is_enforced(settings, demo):
     with TestClient(create_app(guarded)) as client:
         assert Phone(client).dial().screen.startswith("{")  # 403 JSON, no screen
         assert client.post("/webhooks/at/ussd", data={"sessionId": "a", "phoneNumber": "+91"}).status_code == 403
-        assert client.app.state.services.redis.dbsize() == 0
+        assert client.app.state.services.redis.keys("cpgw:ussd:*") == []
         assert Phone(client, token="s3cret-token-for-tests").dial().screen.startswith("CON")
         response = client.post("/webhooks/at/ussd", headers={"X-Webhook-Token": "s3cret-token-for-tests"},
                                data={"sessionId": "b", "phoneNumber": "+919812345683", "text": ""})

@@ -1,0 +1,120 @@
+"""`routing.directory.Directory` over SQL: the router's two questions, each answered by an index.
+
+A chain is one primary-key lookup of the place (its ancestors are denormalised on the row at
+import) and one `IN` lookup of those ancestors by primary key; contacts come through the
+`(place_lgd_code, unit)` index. Nothing scans, so a decision costs the same at 600 villages and at
+640,000 (see `bench/routing_bench.py`).
+
+The optional cache is small and short-lived on purpose: a contact marked inactive by an import
+must stop receiving alerts within `ttl` seconds, and district and block contacts, the ones every
+village of a district shares, are those that benefit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, select, true
+
+from gateway.models import Contact, Place
+from routing.directory import ContactRef, PlaceRef
+from routing.units import LEVELS
+
+T = TypeVar("T")
+PLACE = Place.__table__.c  # type: ignore[attr-defined]
+CONTACT = Contact.__table__.c  # type: ignore[attr-defined]
+ANCESTORS = (PLACE.gram_panchayat_lgd, PLACE.block_lgd, PLACE.district_lgd, PLACE.state_lgd)
+# Reads only: on SQLite they need no write lock, so a long directory import cannot hold up a
+# report's routing (gateway.db's BEGIN hook is asked to honour this option).
+READ_ONLY = {"cpgw_read_only": True}
+
+
+class _TtlLru:
+    """At most `size` entries, each for at most `ttl` seconds; `size=0` turns it off."""
+
+    def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.size, self.ttl, self.clock = size, ttl, clock
+        self._entries: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
+
+    def get(self, key: Hashable, load: Callable[[], T], keep_empty: bool = True) -> T:
+        if self.size <= 0:
+            return load()
+        now = self.clock()
+        hit = self._entries.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            self._entries.move_to_end(key)
+            return hit[1]  # type: ignore[return-value]
+        value = load()
+        if not value and not keep_empty:
+            return value
+        self._entries[key] = (now, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+class SqlDirectory:
+    """The directory the router reads, from the gateway's SQL tables."""
+
+    def __init__(self, engine: Engine, *, cache_size: int = 2048, ttl: float = 30.0) -> None:
+        self._engine = engine
+        self._cache = _TtlLru(cache_size, ttl)
+        self._connection: Connection | None = None
+
+    def using(self, connection: Connection) -> SqlDirectory:
+        """This directory read through `connection`, uncached: for routing inside the transaction
+        that creates the case. On SQLite a second connection would wait for that transaction's
+        write lock (gateway.db begins IMMEDIATE) until the busy timeout."""
+        bound = SqlDirectory(self._engine, cache_size=0)
+        bound._connection = connection
+        return bound
+
+    def chain(self, village_lgd: int) -> list[PlaceRef]:
+        # An unknown code is not remembered: a village imported a moment ago must route at once.
+        return list(self._cache.get(("chain", village_lgd), lambda: tuple(self._chain(village_lgd)), keep_empty=False))
+
+    def active_contacts(self, unit: str, place_lgd: int) -> list[ContactRef]:
+        return list(self._cache.get(("contacts", unit, place_lgd), lambda: tuple(self._contacts(unit, place_lgd))))
+
+    def forget(self) -> None:
+        """Drop what is cached, after a directory import in this process."""
+        self._cache.clear()
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        if self._connection is not None:
+            yield self._connection
+            return
+        with self._engine.connect().execution_options(**READ_ONLY) as connection:
+            yield connection
+
+    def _chain(self, village_lgd: int) -> list[PlaceRef]:
+        with self._connect() as connection:
+            row = connection.execute(
+                select(PLACE.lgd_code, PLACE.level, PLACE.name, *ANCESTORS).where(PLACE.lgd_code == village_lgd)
+            ).first()
+            if row is None:
+                return []
+            codes = {code for code in row[3:] if code is not None and code != village_lgd}
+            above = connection.execute(
+                select(PLACE.lgd_code, PLACE.level, PLACE.name).where(PLACE.lgd_code.in_(sorted(codes)))
+            ).all() if codes else []
+        places = [PlaceRef(row.lgd_code, row.level, row.name)] + [PlaceRef(*item) for item in above]
+        return sorted(places, key=lambda place: LEVELS.index(place.level))
+
+    def _contacts(self, unit: str, place_lgd: int) -> list[ContactRef]:
+        query = (
+            select(CONTACT.name, CONTACT.phone, CONTACT.language)
+            .where(CONTACT.place_lgd_code == place_lgd, CONTACT.unit == unit, CONTACT.active == true())
+            .order_by(CONTACT.id)
+        )
+        with self._connect() as connection:
+            return [ContactRef(name, phone, language) for name, phone, language in connection.execute(query)]

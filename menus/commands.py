@@ -1,0 +1,70 @@
+"""Committee members' SMS commands (CONTRACT): ACK, DONE, ESC, STATUS, HELP, in English, Hindi
+(Devanagari and Latin letters) and Bengali; case-insensitive, stray spaces and punctuation tolerated.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+from menus.digits import normalise
+from menus.refs import parse_reference
+
+Verb = Literal["ACK", "DONE", "ESC", "STATUS", "HELP"]
+
+KEYWORDS: dict[str, Verb] = {
+    # English, and what people type instead
+    "ack": "ACK", "accept": "ACK", "ok": "ACK", "okay": "ACK", "yes": "ACK",
+    "done": "DONE", "resolved": "DONE", "closed": "DONE", "close": "DONE",
+    "esc": "ESC", "escalate": "ESC", "up": "ESC",
+    "status": "STATUS", "stat": "STATUS",
+    "help": "HELP", "?": "HELP",
+    # Hindi in Devanagari
+    "स्वीकार": "ACK", "हाँ": "ACK", "हां": "ACK", "ठीक": "ACK",
+    "हल": "DONE", "पूरा": "DONE", "समाप्त": "DONE",
+    "आगे": "ESC", "ऊपर": "ESC",
+    "स्थिति": "STATUS",
+    "मदद": "HELP", "सहायता": "HELP",
+    # Hindi in Latin letters
+    "sweekar": "ACK", "swikar": "ACK", "haan": "ACK", "han": "ACK", "theek": "ACK", "thik": "ACK",
+    "hal": "DONE", "poora": "DONE", "pura": "DONE",
+    "aage": "ESC", "age": "ESC", "upar": "ESC",
+    "sthiti": "STATUS", "stithi": "STATUS",
+    "madad": "HELP", "sahayata": "HELP",
+    # Bengali
+    "গ্রহণ": "ACK", "হ্যাঁ": "ACK", "ঠিক": "ACK",
+    "সমাধান": "DONE", "শেষ": "DONE",
+    "উপরে": "ESC", "এগিয়ে": "ESC",
+    "অবস্থা": "STATUS",
+    "সাহায্য": "HELP",
+}
+_WORD = re.compile(r"[\w\u0900-\u097F\u0980-\u09FF?]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Command:
+    verb: Verb
+    ref: str | None  # canonical reference, None when none was given
+    note: str  # what followed the reference (DONE's note, ESC's reason)
+    bad_ref: bool = False  # digits were given but are not a valid reference
+
+
+def parse(text: str) -> Command | None:
+    """The command in an SMS, or None when it starts with no known keyword."""
+    cleaned = unicodedata.normalize("NFC", normalise(text))
+    words = _WORD.findall(cleaned)
+    if not words:
+        return None
+    verb = KEYWORDS.get(words[0].lower())
+    if verb is None:
+        return None
+    rest = words[1:]
+    digits = ""
+    while rest and normalise(rest[0]).isdigit():  # "ACK 4827 1635" typed with a space
+        digits += normalise(rest.pop(0))
+    ref = parse_reference(digits) if digits else None
+    note_start = cleaned.find(rest[0]) if rest else -1
+    note = cleaned[note_start:].strip() if note_start >= 0 else ""
+    return Command(verb, ref, note[:500], bad_ref=bool(digits) and ref is None)

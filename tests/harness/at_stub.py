@@ -1,0 +1,106 @@
+"""A local stand-in for Africa's Talking's SMS API, for the real SDK to talk HTTP to.
+
+It answers `POST /version1/messaging` as AT does (HTTP 201, `SMSMessageData.Recipients[…]`), keeps
+every message it accepted, and can be told to misbehave: HTTP 500, 429, a slow answer (timeout),
+an empty `Recipients` list, or a per-number `statusCode`.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Sent:
+    to: str
+    message: str
+    sender: str | None
+    message_id: str
+
+
+@dataclass
+class Stub:
+    sent: list[Sent] = field(default_factory=list)
+    failures: deque[str] = field(default_factory=deque)  # "500", "429", "timeout", "empty" per request
+    number_status: dict[str, int] = field(default_factory=dict)  # to -> statusCode (e.g. 403)
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+    _server: ThreadingHTTPServer | None = None
+
+    def fail_next(self, *kinds: str) -> None:
+        self.failures.extend(kinds)
+
+    def messages_to(self, phone: str) -> list[str]:
+        with self.lock:
+            return [sent.message for sent in self.sent if sent.to == phone]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.sent.clear()
+
+    def start(self) -> Stub:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length", 0))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                with stub.lock:
+                    stub.requests += 1
+                    failure = stub.failures.popleft() if stub.failures else None
+                if failure == "timeout":
+                    time.sleep(12)
+                    return
+                if failure in ("500", "429"):
+                    self._reply(int(failure), "text/plain", b"Service unavailable")
+                    return
+                if self.path != "/version1/messaging" or "to" not in form:
+                    self._reply(404, "text/plain", b"not found")
+                    return
+                recipients = []
+                for to in form["to"].split(","):
+                    code = 101 if failure != "empty" else None
+                    code = stub.number_status.get(to, code)
+                    if code is None:
+                        continue
+                    message_id = f"ATXid_{uuid.uuid4().hex}" if code in (100, 101, 102) else "None"
+                    if code in (100, 101, 102):
+                        with stub.lock:
+                            stub.sent.append(Sent(to, form.get("message", ""), form.get("from"), message_id))
+                    recipients.append({"statusCode": code, "number": to, "status": "Success" if code < 200 else "Failed",
+                                       "cost": "INR 0.2000", "messageId": message_id})
+                body = {"SMSMessageData": {"Message": f"Sent to {len(recipients)}/1", "Recipients": recipients}}
+                self._reply(201, "application/json", json.dumps(body).encode())
+
+            def _reply(self, status: int, content_type: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
