@@ -10,11 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from gateway.auth import Principal, principal_for
-from gateway.models import CASE_STATUSES, Case, CaseEvent, Place
+from gateway.models import CASE_STATUSES, UNITS, Case, CaseEvent, Message, Place
+from gateway.referrals import CaseNotOpen
 from menus.refs import parse_reference
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -147,3 +148,112 @@ def get_case(ref: str, request: Request, who: Principal = Depends(principal)) ->
     body = _summary(case, places)
     body["events"] = [EventPublic(at=e.at, kind=e.kind, actor=e.actor, detail=e.detail) for e in events]
     return body
+
+
+# --- staff actions -------------------------------------------------------------------------------------
+
+
+class AcknowledgeBody(BaseModel):
+    unit: str = Field("DCPU", description="the unit acknowledging (on whose behalf)")
+    name: str | None = Field(None, max_length=200, description="who acknowledged; default: the caller")
+
+
+class EscalateBody(BaseModel):
+    reason: str = Field("", max_length=500)
+
+
+class ResolveBody(BaseModel):
+    outcome: str = Field(..., min_length=1, max_length=100,
+                         description="for example rescued, produced_before_cwc, referred_to_scheme, no_concern_found")
+    note: str = Field("", max_length=2000)
+
+
+class NoteBody(BaseModel):
+    text: str = Field(..., min_length=1, max_length=2000)
+
+
+def _case_for(request: Request, ref: str, who: Principal, *, write: bool) -> Case:
+    if write and not who.can_write:
+        raise HTTPException(403, "this token is read-only")
+    reference = parse_reference(ref)
+    if reference is None:
+        raise HTTPException(400, "not a case reference: 6-10 digits with a valid check digit")
+    with Session(request.app.state.services.engine, expire_on_commit=False) as session:
+        case = session.exec(select(Case).where(Case.ref == reference)).first()
+    if case is None or not who.sees_district(case.district_lgd):
+        raise HTTPException(404, "no such case")
+    return case
+
+
+@router.post("/cases/{ref}/acknowledge", response_model=CasePublic)
+def acknowledge(ref: str, body: AcknowledgeBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    case = _case_for(request, ref, who, write=True)
+    if body.unit not in UNITS:
+        raise HTTPException(400, f"unit must be one of {', '.join(UNITS)}")
+    try:
+        request.app.state.services.referrals.acknowledge(
+            case, unit=body.unit, name=body.name or who.name, actor=who.name, via="staff")
+    except CaseNotOpen as exc:
+        raise HTTPException(409, f"case is {case.status}, not open") from exc
+    return get_case(ref, request, who)
+
+
+@router.post("/cases/{ref}/escalate", response_model=CasePublic)
+def escalate(ref: str, body: EscalateBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    case = _case_for(request, ref, who, write=True)
+    if case.status == "resolved":
+        raise HTTPException(409, "case is resolved")
+    if case.ladder is None:
+        raise HTTPException(409, "case has no ladder yet (routing pending)")
+    moved = request.app.state.services.referrals.escalate(
+        case.id, case.step, case.round, reason="staff", actor=who.name, reopen=True)
+    if not moved:
+        raise HTTPException(409, "the case moved on meanwhile; reload and try again")
+    if body.reason:
+        request.app.state.services.referrals.note(case, text=f"escalation reason: {body.reason}", actor=who.name)
+    return get_case(ref, request, who)
+
+
+@router.post("/cases/{ref}/resolve", response_model=CasePublic)
+def resolve(ref: str, body: ResolveBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    case = _case_for(request, ref, who, write=True)
+    try:
+        request.app.state.services.referrals.resolve(case, outcome=body.outcome, note=body.note, actor=who.name)
+    except CaseNotOpen as exc:
+        raise HTTPException(409, "case is already resolved") from exc
+    return get_case(ref, request, who)
+
+
+@router.post("/cases/{ref}/notes", response_model=CasePublic)
+def add_note(ref: str, body: NoteBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    case = _case_for(request, ref, who, write=True)
+    request.app.state.services.referrals.note(case, text=body.text, actor=who.name)
+    return get_case(ref, request, who)
+
+
+class MessagePublic(BaseModel):
+    direction: str
+    to: str | None
+    from_: str | None = Field(None, alias="from")
+    unit: str | None
+    kind: str
+    body: str
+    status: str
+    at: datetime
+
+    model_config = {"populate_by_name": True}
+
+
+@router.get("/messages", response_model=list[MessagePublic], response_model_by_alias=True, tags=["messages"])
+def list_messages(request: Request, case: str = Query(..., description="case reference"),
+                  who: Principal = Depends(principal)) -> list[dict[str, Any]]:
+    """SMS in and out for a case. A reporter's number is never shown: `to` reads "reporter"."""
+    found = _case_for(request, case, who, write=False)
+    with Session(request.app.state.services.engine) as session:
+        rows = session.exec(select(Message).where(Message.case_id == found.id)
+                            .order_by(col(Message.created_at), col(Message.id))).all()
+    return [
+        {"direction": m.direction, "to": m.to_phone or ("reporter" if m.direction == "out" else None),
+         "from": m.from_phone, "unit": m.unit, "kind": m.kind, "body": m.body, "status": m.status, "at": m.created_at}
+        for m in rows
+    ]

@@ -16,9 +16,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import api, db
+from gateway.clock import Clock
 from gateway.services import Services, open_services
 from gateway.settings import Settings, load_settings
+from gateway.sms import DeliveryReport, IncomingSms
 from gateway.ussd import Hop
+from gateway.worker import start_in_thread
 from menus.engine import unavailable
 
 log = logging.getLogger("cpgw.http")
@@ -70,15 +73,21 @@ class AccessLog:
                                            "ms": round(elapsed * 1000, 1)})
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The app; `clock` replaces Redis TIME (tests fast-forward it)."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = open_services(settings)
+        app.state.services = open_services(settings, clock=clock)
+        worker = start_in_thread(app.state.services) if getattr(app.state, "run_worker", False) else None
         try:
             yield
         finally:
+            if worker is not None:
+                thread, stop = worker
+                stop.set()
+                thread.join(timeout=10)
             app.state.services.close()
 
     app = FastAPI(title="Child-protection referral gateway", version="1", lifespan=lifespan)
@@ -105,6 +114,41 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # A dependency is down: the villager gets the helplines at once, never a silent failure.
             log.error("ussd hop failed", extra={"error": type(exc).__name__})
             return PlainTextResponse(unavailable(svc.ussd.context(hop.network_code), None).render())
+
+    @app.post("/webhooks/at/sms", dependencies=[Depends(webhook_guard)])
+    def sms_in(
+        request: Request,
+        id: str | None = Form(None),  # noqa: A002  (Africa's Talking's field names)
+        from_: str | None = Form(None, alias="from"),
+        text: str | None = Form(None),
+        to: str | None = Form(None),  # noqa: ARG001
+        date: str | None = Form(None),  # noqa: ARG001
+    ) -> JSONResponse:
+        if not id or not from_:
+            return JSONResponse({"detail": f"{'id' if not id else 'from'} is missing"}, status_code=400)
+        try:
+            outcome = services(request).sms.receive(IncomingSms(id[:120], from_[:32], (text or "")[:1600]))
+        except (redis.RedisError, SQLAlchemyError) as exc:
+            # 503 makes Africa's Talking post it again a minute later: the SMS is not lost.
+            log.exception("incoming sms failed", extra={"error": type(exc).__name__})
+            return JSONResponse({"detail": "temporarily unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok", "outcome": outcome})
+
+    @app.post("/webhooks/at/sms/delivery", dependencies=[Depends(webhook_guard)])
+    def sms_delivery(
+        request: Request,
+        id: str | None = Form(None),  # noqa: A002
+        status: str | None = Form(None),
+        failureReason: str | None = Form(None),  # noqa: N803
+    ) -> JSONResponse:
+        if not id or not status:
+            return JSONResponse({"detail": f"{'id' if not id else 'status'} is missing"}, status_code=400)
+        try:
+            outcome = services(request).sms.delivered(DeliveryReport(id[:64], status[:40], (failureReason or "")[:200]))
+        except (redis.RedisError, SQLAlchemyError) as exc:
+            log.error("delivery report failed", extra={"error": type(exc).__name__})
+            return JSONResponse({"detail": "temporarily unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok", "outcome": outcome})
 
     @app.post("/webhooks/at/ussd/events", dependencies=[Depends(webhook_guard)])
     def ussd_events() -> dict[str, str]:

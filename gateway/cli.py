@@ -53,6 +53,45 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
 
+@app.command()
+def worker() -> None:
+    """The background work alone (outbox, escalation sweeper, audit); run as many as you like."""
+    import signal
+    import threading
+
+    from gateway import logs
+    from gateway.services import open_services
+    from gateway.worker import Worker
+
+    settings = _settings()
+    logs.configure(settings.log_level)
+    services = open_services(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        Worker(services).run(stop)
+    finally:
+        services.close()
+
+
+@app.command()
+def reconcile() -> None:
+    """Rebuild Redis's live state (pending deadlines, outbox) from SQL, idempotently."""
+    from gateway.services import open_services
+    from gateway.worker import Worker
+
+    services = open_services(_settings())
+    try:
+        report = Worker(services, name="reconcile").audit()
+    finally:
+        services.close()
+    typer.echo(
+        f"Routed {report['routed']} unrouted cases, rescheduled {report['deadlines']} deadlines, "
+        f"requeued {report['messages']} messages, took over {report['taken_over']} abandoned sends."
+    )
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the SQL schema."""

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+READ_ONLY = "cpgw_read_only"  # execution option: this connection only reads
 
 
 def make_engine(url: str) -> Engine:
@@ -40,7 +41,9 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
     # IMMEDIATE takes the write lock up front: a transaction that reads and then writes (the
     # guarded escalation UPDATE) waits its turn instead of failing with SQLITE_BUSY_SNAPSHOT.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Connections marked read-only (directory lookups) take a plain BEGIN and never wait on a writer.
+    read_only = connection.get_execution_options().get(READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def alembic_config(url: str) -> Config:

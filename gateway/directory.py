@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.db import READ_ONLY
 from gateway.models import LEVELS, UNITS, Contact, Place
 from gateway.phones import to_e164
 from menus.engine import PlaceInfo
@@ -243,7 +244,7 @@ class SqlPlaces:
         query = select(Place.lgd_code, Place.level, Place.name, Place.names).where(  # type: ignore[call-overload]
             Place.parent_lgd_code.is_(None) if parent is None else Place.parent_lgd_code == parent  # type: ignore[union-attr]
         )
-        with self._engine.connect() as connection:
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             infos = [PlaceInfo(code, level, (names or {}).get(lang) or name) for code, level, name, names in connection.execute(query)]
         infos.sort(key=lambda place: place.name)
         if len(self._lists) > 10_000:
@@ -252,7 +253,7 @@ class SqlPlaces:
         return infos
 
     def village(self, lgd_code: int, lang: str) -> PlaceInfo | None:
-        with self._engine.connect() as connection:
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             row = connection.execute(
                 select(Place.level, Place.name, Place.names).where(Place.lgd_code == lgd_code)  # type: ignore[call-overload]
             ).first()

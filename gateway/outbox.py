@@ -156,7 +156,7 @@ class Outbox:
             session.commit()
             final_failure = row.status == "failed"
         if final_failure:
-            log.warning("message dead-lettered", extra={"message": message.id, "reason": result.detail[:80]})
+            log.warning("message dead-lettered", extra={"message_id": message.id, "reason": result.detail[:80]})
             self.metrics.sms_dead_letters.inc()
             self.on_final_failure(row)
 

@@ -133,11 +133,18 @@ class Referrals:
 
     # --- escalation ----------------------------------------------------------------------------------
 
-    def escalate(self, case_id: int, step: int, round_: int, *, reason: str, actor: str = "system") -> bool:
-        """Move the case from (step, round) to what comes next; False if it already moved on."""
+    def escalate(
+        self, case_id: int, step: int, round_: int, *, reason: str, actor: str = "system", reopen: bool = False
+    ) -> bool:
+        """Move the case from (step, round) to what comes next; False if it already moved on.
+
+        `reopen` (a person passing an acknowledged case up) also takes an acknowledged case; the
+        sweeper never does, so a stale deadline cannot undo an acknowledgement.
+        """
+        statuses = ("open", "acknowledged") if reopen else ("open",)
         with Session(self.engine, expire_on_commit=False) as session:
             case = session.get(Case, case_id)
-            if case is None or case.status != "open" or case.ladder is None:
+            if case is None or case.status not in statuses or case.ladder is None:
                 return False
             ladder = Ladder.from_dict(case.ladder)
             now = self.clock.now()
@@ -152,8 +159,9 @@ class Referrals:
             moved = session.execute(
                 update(Case)
                 .where(col(Case.id) == case_id, col(Case.step) == step, col(Case.round) == round_,
-                       col(Case.status) == "open")
-                .values(step=new_step, round=new_round, due_at=as_datetime(due), overdue=overdue, updated_at=utcnow())
+                       col(Case.status).in_(statuses))
+                .values(step=new_step, round=new_round, due_at=as_datetime(due), overdue=overdue, updated_at=utcnow(),
+                        status="open", acknowledged_unit=None, acknowledged_name=None)
             )
             if moved.rowcount != 1:
                 session.rollback()

@@ -18,6 +18,7 @@ from gateway.redisconn import RedisHandle, open_redis
 from gateway.referrals import Referrals
 from gateway.routing_directory import SqlDirectory
 from gateway.settings import Settings, secret_key
+from gateway.sms import SmsService
 from gateway.transport import Transport, make_transport
 from gateway.ussd import UssdService
 from menus.catalog import Catalog, load_catalog
@@ -55,6 +56,7 @@ class Services:
     outbox: Outbox
     referrals: Referrals
     ussd: UssdService
+    sms: SmsService
 
     def close(self) -> None:
         self.redis_handle.close()
@@ -88,7 +90,8 @@ def open_services(
         settings=settings, redis=client, engine=engine, catalog=catalog, places=SqlPlaces(engine),
         concerns=KEYS, cipher=cipher, metrics=metrics, referrals=referrals,
     )
+    sms = SmsService(engine=engine, catalog=catalog, referrals=referrals, metrics=metrics)
     return Services(
         settings=settings, engine=engine, redis_handle=handle, redis=client, metrics=metrics, clock=clock,
-        cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd,
+        cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd, sms=sms,
     )

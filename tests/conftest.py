@@ -16,7 +16,7 @@ from gateway import db
 from gateway.app import create_app
 from gateway.settings import Settings, load_settings
 
-FIXTURES = Path(__file__).parent / "fixtures"
+
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +93,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "engine" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.storage)
+
+
+@pytest.fixture
+def at_stub():  # type: ignore[no-untyped-def]
+    from tests.harness.at_stub import Stub
+
+    stub = Stub().start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture
+def field(settings: Settings, demo, at_stub):  # type: ignore[no-untyped-def]
+    """The field harness: the real SDK to the AT stub, a manual clock, the demo directory."""
+    from gateway.clock import ManualClock
+    from tests.harness.field import Field
+
+    wired = settings.model_copy(update={
+        "at_username": "cpgw-test", "at_api_key": "test-key", "at_api_url": at_stub.url, "sms_timeout_s": 1.0,
+    })
+    clock = ManualClock()
+    with TestClient(create_app(wired, clock=clock)) as client:
+        harness = Field(client=client, stub=at_stub, clock=clock)
+        yield harness

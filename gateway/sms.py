@@ -1,0 +1,192 @@
+"""Incoming SMS: committee members' commands, and delivery reports for what we sent.
+
+Africa's Talking re-posts an incoming SMS every minute for 12 hours until it gets a 200, so each
+`id` is recorded once (a unique key in SQL) and has one effect; a repeat is answered 200 and
+ignored. Only a contact alerted for a case may act on it; anyone else gets a reply that says
+nothing about the case, not even whether it exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from gateway.metrics import Metrics
+from gateway.models import Case, CaseEvent, Contact, Message, utcnow
+from gateway.phones import to_e164
+from gateway.referrals import CaseNotOpen, Referrals
+from menus.catalog import Catalog
+from menus.commands import Command, parse
+
+log = logging.getLogger("cpgw.sms")
+FINAL_FAILURES = {"Failed", "Rejected", "AbsentSubscriber", "Expired"}
+IN_FLIGHT = {"Sent", "Submitted", "Buffered", "Queued"}
+_RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "failed": 2}
+
+
+@dataclass(frozen=True)
+class IncomingSms:
+    sms_id: str
+    sender: str
+    text: str
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    provider_id: str
+    status: str
+    failure_reason: str = ""
+
+
+@dataclass
+class SmsService:
+    engine: Engine
+    catalog: Catalog
+    referrals: Referrals
+    metrics: Metrics
+
+    # --- replies -------------------------------------------------------------------------------------
+
+    def receive(self, sms: IncomingSms) -> str:
+        """Handle one incoming SMS once; returns what happened (for logs and tests)."""
+        phone = to_e164(sms.sender)
+        with Session(self.engine) as session:
+            contacts = session.exec(select(Contact).where(Contact.phone == phone)).all() if phone else []
+        record = Message(
+            id=uuid.uuid4().hex, dedupe_key=f"in:{sms.sms_id}"[:160], direction="in", kind="command",
+            from_phone=phone if contacts else None, body=sms.text[:1600] if contacts else "", status="received",
+            unit=contacts[0].unit if contacts else None, contact_name=contacts[0].name if contacts else None,
+        )
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                session.add(record)
+                session.commit()
+        except IntegrityError:
+            self.metrics.sms_received.labels("repeat").inc()
+            return "repeat"
+        if not contacts or phone is None:
+            # Villagers' SMS reports arrive with the SMS channel; until then, point them to USSD.
+            self.metrics.sms_received.labels("stranger").inc()
+            return "stranger"
+        outcome, reply_key, values, case = self._command(phone, contacts, parse(sms.text))
+        self._reply(phone, contacts[0].language, reply_key, values, record.id, case)
+        self.metrics.sms_received.labels(outcome).inc()
+        return outcome
+
+    def _command(
+        self, phone: str, contacts: list[Contact], command: Command | None
+    ) -> tuple[str, str, dict[str, object], Case | None]:
+        if command is None or command.verb == "HELP":
+            return "help", "sms.help", {}, None
+        if command.bad_ref:
+            return "bad_ref", "sms.bad_ref", {}, None
+        alerted = self._alerted_cases(phone)
+        if command.ref is None:
+            if command.verb != "ACK":
+                return "help", "sms.help", {}, None
+            open_cases = [case for case in alerted.values() if case.status == "open"]
+            if len(open_cases) != 1:
+                key = "sms.none_open" if not open_cases else "sms.which"
+                return "ambiguous", key, {"count": len(open_cases)}, None
+            case = open_cases[0]
+        else:
+            found = next((case for case in alerted.values() if case.ref == command.ref), None)
+            if found is None:
+                return "not_alerted", "sms.not_found", {}, None
+            case = found
+        return self._act(case, phone, command)
+
+    def _act(self, case: Case, phone: str, command: Command) -> tuple[str, str, dict[str, object], Case | None]:
+        unit, name = self._who(case, phone)
+        actor = f"{name} ({unit}, SMS)"
+        values: dict[str, object] = {"ref": case.ref}
+        try:
+            if command.verb == "ACK":
+                if case.status != "open":
+                    return "stale", *self._state_reply(case), case
+                self.referrals.acknowledge(case, unit=unit, name=name, actor=actor, via="sms")
+                return "acknowledged", "sms.ack_ok", values, case
+            if command.verb == "DONE":
+                self.referrals.resolve(case, outcome="resolved", note=command.note, actor=actor)
+                return "resolved", "sms.done_ok", values, case
+            if command.verb == "ESC":
+                moved = self.referrals.escalate(case.id or 0, case.step, case.round, reason="sms", actor=actor,
+                                                reopen=True)
+                if moved and command.note:
+                    self.referrals.note(case, text=command.note, actor=actor)
+                return ("escalated", "sms.esc_ok", values, case) if moved else ("stale", *self._state_reply(case), case)
+        except CaseNotOpen:
+            return "stale", *self._state_reply(self._fresh(case)), case
+        return "status", *self._state_reply(case), case
+
+    def _state_reply(self, case: Case) -> tuple[str, dict[str, object]]:
+        if case.status == "acknowledged" and case.acknowledged_unit:
+            at = case.updated_at.strftime("%d %b %H:%M") if case.updated_at else ""
+            return "sms.already_ack", {"ref": case.ref, "unit": self.catalog.text(None, f"unit.{case.acknowledged_unit}"), "time": at}
+        if case.status == "resolved":
+            return "sms.already_done", {"ref": case.ref}
+        return "sms.status", {"ref": case.ref, "status": self.catalog.text(None, f"status.{case.status}")}
+
+    def _alerted_cases(self, phone: str) -> dict[int, Case]:
+        with Session(self.engine) as session:
+            ids = session.exec(select(Message.case_id).where(
+                col(Message.to_phone) == phone, col(Message.kind).in_(("alert", "reminder")))).all()
+            cases = session.exec(select(Case).where(col(Case.id).in_(set(ids)))).all() if ids else []
+        return {case.id or 0: case for case in cases}
+
+    def _who(self, case: Case, phone: str) -> tuple[str, str]:
+        with Session(self.engine) as session:
+            alert = session.exec(select(Message).where(
+                col(Message.case_id) == case.id, col(Message.to_phone) == phone,
+                col(Message.kind).in_(("alert", "reminder"))).order_by(col(Message.created_at).desc())).first()
+        return (alert.unit or "", alert.contact_name or "") if alert else ("", "")
+
+    def _fresh(self, case: Case) -> Case:
+        with Session(self.engine) as session:
+            return session.get(Case, case.id) or case
+
+    def _reply(self, phone: str, lang: str, key: str, values: dict[str, object], inbound_id: str, case: Case | None) -> None:
+        body = self.catalog.text(lang, key, **{"ref": "", **values})  # unused values are ignored
+        message = Message(id=uuid.uuid4().hex, dedupe_key=f"reply:{inbound_id}", case_id=case.id if case else None,
+                          direction="out", kind="reply", priority="alert", to_phone=phone, body=body, template=key)
+        with Session(self.engine, expire_on_commit=False) as session:
+            session.add(message)
+            session.commit()
+        self.referrals.outbox.publish([message])
+
+    # --- delivery reports ------------------------------------------------------------------------------
+
+    def delivered(self, report: DeliveryReport) -> str:
+        """Apply a delivery report; repeated or out-of-order reports change nothing."""
+        status = "delivered" if report.status == "Success" else "failed" if report.status in FINAL_FAILURES else (
+            "sent" if report.status in IN_FLIGHT else None)
+        with Session(self.engine, expire_on_commit=False) as session:
+            message = session.exec(select(Message).where(Message.provider_id == report.provider_id)).first()
+            if message is None:
+                return "unknown message"
+            if status is None:
+                message.provider_status = report.status[:40]
+                session.add(message)
+                session.commit()
+                return "unknown status"
+            if _RANK[message.status] >= _RANK[status] or message.status in ("delivered", "failed"):
+                return "ignored"
+            message.status, message.provider_status = status, report.status[:40]
+            message.failure_reason = report.failure_reason[:200] or None
+            message.updated_at = utcnow()
+            session.add(message)
+            if message.case_id is not None and status in ("delivered", "failed"):
+                session.add(CaseEvent(case_id=message.case_id, kind=status, detail={
+                    "message": message.id, "unit": message.unit, "contact": message.contact_name,
+                    "step": message.step, "reason": report.failure_reason or None}))
+            session.commit()
+        if status == "failed":
+            self.referrals.step_failed(message)
+        return status

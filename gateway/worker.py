@@ -1,0 +1,87 @@
+"""The background work: send the outbox, escalate due deadlines, repair Redis from SQL.
+
+Any number of workers may run against one Redis and one database: the outbox claims messages in
+SQL, the sweeper claims deadlines atomically in Redis and escalations are guarded UPDATEs. On
+start, and then every `audit_every` seconds, a worker rebuilds what Redis may have lost (a flush,
+a restart without persistence) from SQL: deadlines of open cases, queued messages, cases stored
+while routing was failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+
+import redis
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.services import Services
+
+log = logging.getLogger("cpgw.worker")
+
+
+class Worker:
+    def __init__(self, services: Services, *, name: str | None = None, audit_every: float = 60.0) -> None:
+        self.services = services
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident() % 10000}"
+        self.audit_every = audit_every
+        self._last_audit = 0.0
+
+    def run_once(self, block_ms: int | None = None) -> int:
+        """One round of everything; returns how much work it found (0 when idle)."""
+        outbox, referrals = self.services.outbox, self.services.referrals
+        work = outbox.requeue_due_retries()
+        work += referrals.sweep()
+        work += outbox.process(self.name, block_ms=block_ms)
+        return work
+
+    def drain(self, rounds: int = 50) -> int:
+        """Run until idle (tests and `cpgw reconcile`)."""
+        total = 0
+        for _ in range(rounds):
+            done = self.run_once()
+            total += done
+            if not done:
+                break
+        return total
+
+    def audit(self) -> dict[str, int]:
+        """Rebuild Redis's live state from SQL; idempotent, so any worker may run it at any time."""
+        outbox, referrals = self.services.outbox, self.services.referrals
+        outbox.ensure_groups()
+        report = {
+            "routed": referrals.route_unrouted(),
+            "deadlines": referrals.rebuild_deadlines(),
+            "messages": outbox.rebuild(),
+            "taken_over": outbox.take_over(self.name),
+        }
+        self._last_audit = time.monotonic()
+        return report
+
+    def run(self, stop: threading.Event) -> None:
+        log.info("worker started", extra={"worker": self.name})
+        failures = 0
+        while not stop.is_set():
+            try:
+                if time.monotonic() - self._last_audit >= self.audit_every:
+                    self.audit()
+                self.run_once(block_ms=500)
+                failures = 0
+            except (redis.RedisError, SQLAlchemyError, OSError) as exc:
+                # A dependency is down: wait and try again; SQL keeps the record meanwhile.
+                failures += 1
+                log.error("worker round failed", extra={"error": type(exc).__name__, "failures": failures})
+                stop.wait(min(30.0, 0.5 * 2 ** min(failures, 6)))
+                self._last_audit = 0.0  # rebuild as soon as the dependency is back
+        log.info("worker stopped", extra={"worker": self.name})
+
+
+def start_in_thread(services: Services) -> tuple[threading.Thread, threading.Event]:
+    """The in-process worker of `cpgw serve`."""
+    stop = threading.Event()
+    thread = threading.Thread(target=Worker(services).run, args=(stop,), name="cpgw-worker", daemon=True)
+    thread.start()
+    return thread, stop
