@@ -17,7 +17,9 @@ directory_app = typer.Typer(help="Places and contacts", no_args_is_help=True)
 token_app = typer.Typer(help="API bearer tokens", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(directory_app, name="directory")
+routing_app = typer.Typer(help="Who hears about a report", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+app.add_typer(routing_app, name="routing")
 
 
 def _settings() -> Settings:
@@ -146,6 +148,69 @@ def token_create(
         raise typer.Exit(2) from exc
     typer.echo(f"Token for {role}{f' (district {district})' if district else ''}; it is shown only once:")
     typer.echo(token)
+
+
+def _rules(settings: Settings):  # type: ignore[no-untyped-def]
+    from routing.rules import RulesError, load_rules
+
+    try:
+        return load_rules(settings.routing_rules)
+    except RulesError as exc:
+        typer.echo(f"Routing rules refused:\n{exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@routing_app.command("explain")
+def routing_explain(
+    village: int = typer.Option(..., help="village LGD code"),
+    concern: str = typer.Option(..., help="concern key, e.g. child_marriage"),
+    urgent: bool = typer.Option(False, "--urgent", help="the child is in danger now"),
+) -> None:
+    """Print the ladder a report would take: units, contacts (names only), deadlines and gaps."""
+    from gateway.routing_directory import SqlDirectory
+    from routing.concerns import KEYS
+    from routing.ladder import explain, route
+
+    settings = _settings()
+    if concern not in KEYS:
+        typer.echo(f"Unknown concern {concern!r}; one of: {', '.join(KEYS)}", err=True)
+        raise typer.Exit(2)
+    directory = SqlDirectory(_engine(settings))
+    if not directory.chain(village):
+        typer.echo(f"No place with LGD code {village} in the directory.", err=True)
+        raise typer.Exit(1)
+    for line in explain(route(village, concern, urgent, directory, _rules(settings))):
+        typer.echo(line)
+
+
+@routing_app.command("gaps")
+def routing_gaps(district: Optional[int] = typer.Option(None, help="district LGD code")) -> None:  # noqa: UP007
+    """List villages whose chain has a unit with no active contact (for the district plan)."""
+    from sqlalchemy import select
+
+    from gateway.models import Place
+    from gateway.routing_directory import SqlDirectory
+    from routing.ladder import coverage
+
+    settings = _settings()
+    engine = _engine(settings)
+    rules, directory = _rules(settings), SqlDirectory(engine)
+    query = select(Place.lgd_code, Place.name).where(Place.level == "village").order_by(Place.lgd_code)
+    if district is not None:
+        query = query.where(Place.district_lgd == district)
+    found = 0
+    with engine.connect() as connection:
+        villages = connection.execute(query).all()
+    for code, name in villages:
+        gaps = coverage(code, directory, rules)
+        if gaps:
+            found += 1
+            missing = ", ".join(
+                f"{gap.unit} at {gap.place.name} ({gap.place.level} {gap.place.lgd_code})" if gap.place else gap.unit
+                for gap in gaps
+            )
+            typer.echo(f"{code} {name}: no active {missing}")
+    typer.echo(f"{found} of {len(villages)} villages have a coverage gap.")
 
 
 @app.command()

@@ -69,3 +69,42 @@ def test_token_requests_that_make_no_sense(engine):
         create_token(engine, role="root", district_lgd=None, name="")
     with pytest.raises(TokenError):
         create_token(engine, role="district", district_lgd=None, name="")
+
+
+def test_staff_actions_are_audited_with_the_callers_name(client, engine, reported):
+    ref = reported["9001111"]
+    admin = {"Authorization": f"Bearer {create_token(engine, role='admin', district_lgd=None, name='Meera (DCPO)')}"}
+    body = client.post(f"/api/v1/cases/{ref}/notes", json={"text": "called the anganwadi worker"}, headers=admin).json()
+    assert body["events"][-1] == {**body["events"][-1], "kind": "note", "actor": "Meera (DCPO)"}
+    escalated = client.post(f"/api/v1/cases/{ref}/escalate", json={"reason": "no answer"}, headers=admin).json()
+    assert escalated["status"] == "open" and escalated["overdue"] is True  # a single-step ladder repeats
+    acked = client.post(f"/api/v1/cases/{ref}/acknowledge", json={"unit": "DCPU"}, headers=admin).json()
+    assert acked["acknowledged_by"] == {"unit": "DCPU", "name": "Meera (DCPO)"}
+    assert client.post(f"/api/v1/cases/{ref}/acknowledge", json={}, headers=admin).status_code == 409
+    resolved = client.post(f"/api/v1/cases/{ref}/resolve", json={"outcome": "produced_before_cwc"}, headers=admin)
+    assert resolved.json()["status"] == "resolved"
+    assert client.post(f"/api/v1/cases/{ref}/resolve", json={"outcome": "x"}, headers=admin).status_code == 409
+    kinds = [event["kind"] for event in resolved.json()["events"]]
+    assert kinds[0] == "reported" and {"note", "acknowledged", "resolved"} <= set(kinds)
+
+
+def test_actions_respect_roles_and_districts(client, engine, reported):
+    viewer = auth(engine, "viewer")
+    assert client.post(f"/api/v1/cases/{reported['9001111']}/notes", json={"text": "x"}, headers=viewer).status_code == 403
+    other = auth(engine, "district", 9101)
+    assert client.post(f"/api/v1/cases/{reported['9001111']}/resolve", json={"outcome": "x"}, headers=other).status_code == 404
+    admin = auth(engine, "admin")
+    assert client.post(f"/api/v1/cases/{reported['9001111']}/acknowledge", json={"unit": "POLICE"}, headers=admin).status_code == 400
+    assert client.post(f"/api/v1/cases/{reported['9001111']}/notes", json={"text": ""}, headers=admin).status_code == 422
+
+
+def test_messages_of_a_case_never_show_the_reporters_number(client, engine, reported):
+    ref = reported["9001111"]
+    admin = auth(engine, "admin")
+    client.post(f"/api/v1/cases/{ref}/acknowledge", json={"unit": "DCPU"}, headers=admin)
+    messages = client.get(f"/api/v1/messages?case={ref}", headers=admin).json()
+    assert {m["kind"] for m in messages} == {"alert", "follow_up"}
+    assert all(m["direction"] == "out" and m["status"] == "queued" for m in messages)
+    follow_up = next(m for m in messages if m["kind"] == "follow_up")
+    assert follow_up["to"] == "reporter" and "9812300001" not in str(messages)
+    assert client.get(f"/api/v1/messages?case={ref}", headers=auth(engine, "district", 9101)).status_code == 404

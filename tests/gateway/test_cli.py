@@ -41,3 +41,25 @@ def test_directory_import_reports_the_bad_line(cli, tmp_path):
     (tmp_path / "c.csv").write_text("name,phone,unit,place_lgd_code,role,language,active\n")
     result = cli("directory", "import", str(tmp_path / "p.csv"), str(tmp_path / "c.csv"))
     assert result.exit_code == 1 and "p.csv line 3" in result.output and "Nothing imported" in result.output
+
+
+def test_routing_explain_prints_names_deadlines_and_no_numbers(cli, demo):
+    result = cli("routing", "explain", "--village", "9001111", "--concern", "sexual_abuse", "--urgent")
+    assert result.exit_code == 0, result.output
+    assert "SJPU" in result.output and "15m" in result.output and "DEMO DCPO Ranchi" in result.output
+    assert "+91" not in result.output
+    routine = cli("routing", "explain", "--village", "9001199", "--concern", "neglect_dropout")
+    assert "gap: no active VCPC" in routine.output and "step 1: Block" in routine.output
+    assert cli("routing", "explain", "--village", "9001111", "--concern", "nope").exit_code == 2
+    assert cli("routing", "explain", "--village", "1", "--concern", "other").exit_code == 1
+
+
+def test_routing_gaps_lists_villages_without_a_committee(cli, demo):
+    result = cli("routing", "gaps", "--district", "9001")
+    assert result.exit_code == 0
+    assert "9001199 Tilaiya: no active VCPC" in result.output and "2 of 14 villages" in result.output
+
+
+def test_reconcile_reports_what_it_rebuilt(cli, demo):
+    result = cli("reconcile")
+    assert result.exit_code == 0 and "rescheduled 0 deadlines" in result.output
