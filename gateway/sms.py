@@ -22,6 +22,7 @@ from gateway.models import Case, CaseEvent, Contact, Message, utcnow
 from gateway.phones import to_e164
 from gateway.referrals import CaseNotOpen, Referrals
 from menus.catalog import Catalog
+from gateway.villagers import VillagerSms
 from menus.commands import Command, parse
 
 log = logging.getLogger("cpgw.sms")
@@ -51,6 +52,7 @@ class SmsService:
     catalog: Catalog
     referrals: Referrals
     metrics: Metrics
+    villagers: VillagerSms
 
     # --- replies -------------------------------------------------------------------------------------
 
@@ -59,9 +61,14 @@ class SmsService:
         phone = to_e164(sms.sender)
         with Session(self.engine) as session:
             contacts = session.exec(select(Contact).where(Contact.phone == phone)).all() if phone else []
+        command = parse(sms.text)
+        if command is None or command.verb == "HELP" and not contacts:
+            contacts = []  # a report, or a villager's words: the villagers' channel answers it
+        # A villager's number is not kept in clear, even on the record of what they sent.
         record = Message(
-            id=uuid.uuid4().hex, dedupe_key=f"in:{sms.sms_id}"[:160], direction="in", kind="command",
-            from_phone=phone if contacts else None, body=sms.text[:1600] if contacts else "", status="received",
+            id=uuid.uuid4().hex, dedupe_key=f"in:{sms.sms_id}"[:160], direction="in",
+            kind="command" if contacts else "villager", from_phone=phone if contacts else None,
+            body=sms.text[:1600], status="received",
             unit=contacts[0].unit if contacts else None, contact_name=contacts[0].name if contacts else None,
         )
         try:
@@ -71,11 +78,14 @@ class SmsService:
         except IntegrityError:
             self.metrics.sms_received.labels("repeat").inc()
             return "repeat"
-        if not contacts or phone is None:
-            # Villagers' SMS reports arrive with the SMS channel; until then, point them to USSD.
-            self.metrics.sms_received.labels("stranger").inc()
-            return "stranger"
-        outcome, reply_key, values, case = self._command(phone, contacts, parse(sms.text))
+        if phone is None:
+            self.metrics.sms_received.labels("unreadable sender").inc()
+            return "unreadable sender"
+        if not contacts:
+            outcome = self.villagers.handle(sms.sms_id, phone, sms.text)
+            self.metrics.sms_received.labels(f"villager {outcome}").inc()
+            return f"villager {outcome}"
+        outcome, reply_key, values, case = self._command(phone, contacts, command)
         self._reply(phone, contacts[0].language, reply_key, values, record.id, case)
         self.metrics.sms_received.labels(outcome).inc()
         return outcome

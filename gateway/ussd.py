@@ -18,11 +18,10 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import keys
-from gateway.cases import NewReport, UnknownVillage, create_case, find_by_ref
+from gateway.cases import NewReport, UnknownVillage, find_by_ref
 from gateway.crypto import PhoneCipher
 from gateway.metrics import Metrics
-from gateway.models import Case, Message
-from gateway.referrals import Referrals
+from gateway.intake import Intake
 from gateway.phones import to_e164
 from gateway.settings import Settings
 from menus import engine as menu
@@ -52,7 +51,7 @@ class UssdService:
     concerns: tuple[str, ...]
     cipher: PhoneCipher
     metrics: Metrics
-    referrals: Referrals | None = None  # None: cases are stored but not routed (tests of the menu alone)
+    intake: Intake
 
     def context(self, network_code: str) -> menu.Context:
         return menu.Context(
@@ -118,28 +117,16 @@ class UssdService:
 
     def _submit(self, draft: menu.Draft, hop: Hop, lang: str) -> str:
         assert draft.village is not None and draft.concern is not None
-        phone = (to_e164(hop.phone) or hop.phone) if draft.callback else None
-        case, alerts = create_case(
-            engine=self.engine, cipher=self.cipher,
-            report=NewReport(
+        phone = to_e164(hop.phone) or hop.phone
+        taken = self.intake.submit(
+            NewReport(
                 source_key=f"ussd:{hop.session_id}", village_lgd=draft.village, concern=draft.concern,
-                urgent=bool(draft.urgent), channel="ussd", language=lang, reporter_phone=phone,
+                urgent=bool(draft.urgent), channel="ussd", language=lang,
+                reporter_phone=phone if draft.callback else None,
             ),
-            referrals=self.referrals,
+            sender=phone,
         )
-        if self.referrals is not None:
-            self._publish(case, alerts)
-        log.info("case reported", extra={"ref": case.ref, "channel": "ussd"})
-        self.metrics.cases_created.labels("ussd").inc()
-        return case.ref
-
-    def _publish(self, case: Case, alerts: list[Message]) -> None:
-        """The case is stored: a Redis hiccup now must not turn "sent" into "not sent"."""
-        assert self.referrals is not None
-        try:
-            self.referrals.after_commit(case, alerts)
-        except redis.RedisError:
-            log.error("alerts not published; the worker's audit will", extra={"ref": case.ref})
+        return taken.case.ref
 
     def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, screen: str, hops: int) -> None:
         ttl = self.settings.ussd_session_ttl_s

@@ -1,0 +1,80 @@
+"""Taking a report in, whatever the channel: store it once, route it, and link repeats.
+
+The same phone reporting the same village and concern again within a few hours is most often the
+same child (a villager who was not sure the first report went through): the repeat is recorded on
+the open case, which the DCPU sees, instead of alerting the committee a second time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from gateway import keys
+from gateway.cases import NewReport, create_case
+from gateway.crypto import PhoneCipher
+from gateway.metrics import Metrics
+from gateway.models import Case, CaseEvent
+from gateway.referrals import Referrals
+
+log = logging.getLogger("cpgw.intake")
+
+
+@dataclass(frozen=True)
+class Taken:
+    case: Case
+    duplicate: bool  # True: linked to an earlier open case, no new alerts
+
+
+@dataclass
+class Intake:
+    engine: Engine
+    redis: redis.Redis
+    cipher: PhoneCipher
+    referrals: Referrals | None
+    metrics: Metrics
+
+    def submit(self, report: NewReport, sender: str) -> Taken:
+        """Store (or link) a report from the phone `sender`; the case is committed on return."""
+        dup_key = keys.REPORT_DUPLICATE.format(
+            phone=self.cipher.tag(sender), village=report.village_lgd, concern=report.concern)
+        earlier = self._open_case(self.redis.get(dup_key))
+        if earlier is not None:
+            self._link(earlier, report)
+            return Taken(earlier, duplicate=True)
+        case, alerts = create_case(engine=self.engine, cipher=self.cipher, report=report, referrals=self.referrals)
+        if self.referrals is not None:
+            self._publish(case, alerts)
+        try:
+            self.redis.set(dup_key, case.id or 0, ex=keys.REPORT_DUPLICATE_TTL_S)
+        except redis.RedisError:
+            pass  # only duplicate detection is lost
+        log.info("case reported", extra={"ref": case.ref, "channel": report.channel})
+        self.metrics.cases_created.labels(report.channel).inc()
+        return Taken(case, duplicate=False)
+
+    def _open_case(self, case_id: str | None) -> Case | None:
+        if not case_id:
+            return None
+        with Session(self.engine) as session:
+            case = session.get(Case, int(case_id))
+        return case if case is not None and case.status != "resolved" else None
+
+    def _link(self, case: Case, report: NewReport) -> None:
+        with Session(self.engine) as session:
+            session.add(CaseEvent(case_id=case.id, kind="duplicate_report", actor="reporter", detail={
+                "channel": report.channel, "concern": report.concern, "urgent": report.urgent}))
+            session.commit()
+        self.metrics.cases_created.labels("duplicate").inc()
+
+    def _publish(self, case: Case, alerts: list) -> None:  # type: ignore[type-arg]
+        """The case is stored: a Redis hiccup now must not turn "sent" into "not sent"."""
+        assert self.referrals is not None
+        try:
+            self.referrals.after_commit(case, alerts)
+        except redis.RedisError:
+            log.error("alerts not published; the worker's audit will", extra={"ref": case.ref})

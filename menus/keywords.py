@@ -1,0 +1,58 @@
+"""What a villager's first SMS asks for, and in which language it is written.
+
+People write in English, Hindi (Devanagari or Latin letters), Bengali or Santali, with stray
+punctuation and capitals; the keyword also tells us which language to answer in.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Literal
+
+from menus.digits import normalise
+
+Intent = Literal["report", "help", "status", "stop", "urgent"]
+
+KEYWORDS: dict[str, tuple[Intent, str]] = {
+    # English
+    "report": ("report", "en"), "complaint": ("report", "en"), "help": ("help", "en"),
+    "status": ("status", "en"), "stop": ("stop", "en"), "unsubscribe": ("stop", "en"),
+    "urgent": ("urgent", "en"), "emergency": ("urgent", "en"),
+    # Hindi in Devanagari
+    "शिकायत": ("report", "hi"), "रिपोर्ट": ("report", "hi"), "मदद": ("help", "hi"), "सहायता": ("help", "hi"),
+    "स्थिति": ("status", "hi"), "बंद": ("stop", "hi"), "रोकें": ("stop", "hi"), "तुरंत": ("urgent", "hi"),
+    "खतरा": ("urgent", "hi"),
+    # Hindi in Latin letters
+    "shikayat": ("report", "hi_latn"), "shikayet": ("report", "hi_latn"), "sikayat": ("report", "hi_latn"),
+    "madad": ("help", "hi_latn"), "sahayata": ("help", "hi_latn"), "sthiti": ("status", "hi_latn"),
+    "stithi": ("status", "hi_latn"), "band": ("stop", "hi_latn"), "roko": ("stop", "hi_latn"),
+    "turant": ("urgent", "hi_latn"), "khatra": ("urgent", "hi_latn"),
+    # Bengali
+    "অভিযোগ": ("report", "bn"), "নালিশ": ("report", "bn"), "রিপোর্ট": ("report", "bn"),
+    "সাহায্য": ("help", "bn"), "অবস্থা": ("status", "bn"), "বন্ধ": ("stop", "bn"), "জরুরি": ("urgent", "bn"),
+    # Santali in Latin letters
+    "nalis": ("report", "sat_latn"), "goro": ("help", "sat_latn"),
+}
+_WORD = re.compile(r"[\w\u0900-\u097F\u0980-\u09FF]+", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    """The words of a message, digits made ASCII, case folded."""
+    cleaned = unicodedata.normalize("NFC", normalise(text))
+    return [normalise(word).lower() for word in _WORD.findall(cleaned)]
+
+
+def intent(word: str) -> tuple[Intent | None, str | None]:
+    found = KEYWORDS.get(word.lower())
+    return found if found else (None, None)
+
+
+def script_language(text: str) -> str | None:
+    """The language a message's script implies, when it implies one."""
+    for ch in text:
+        if "\u0900" <= ch <= "\u097f":
+            return "hi"
+        if "\u0980" <= ch <= "\u09ff":
+            return "bn"
+    return None
