@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import redis
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -31,7 +32,7 @@ def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def webhook_guard(request: Request) -> None:
+async def webhook_guard(request: Request) -> None:
     """403 unless the request carries `CPGW_WEBHOOK_TOKEN` (query `token` or `X-Webhook-Token`)."""
     expected = services(request).settings.webhook_token
     if not expected:
@@ -94,8 +95,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(AccessLog)
     app.include_router(api.router)
 
+    # The hop's work is short and mostly Redis; a few threads do it without 40 of them fighting
+    # over the GIL (which costs more than the work itself at 32 concurrent sessions).
+    ussd_threads = anyio.CapacityLimiter(4)
+
     @app.post("/webhooks/at/ussd", response_class=PlainTextResponse, dependencies=[Depends(webhook_guard)])
-    def ussd(
+    async def ussd(
         request: Request,
         sessionId: str | None = Form(None),  # noqa: N803  (Africa's Talking's field names)
         phoneNumber: str | None = Form(None),  # noqa: N803
@@ -109,11 +114,12 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             return PlainTextResponse(f"END Invalid request: {missing} is missing.", status_code=400)
         hop = Hop(sessionId[:200], phoneNumber[:32], (networkCode or "")[:16], (text or "").strip())
         try:
-            return PlainTextResponse(svc.ussd.answer(hop))
+            screen = await anyio.to_thread.run_sync(svc.ussd.answer, hop, limiter=ussd_threads)
         except (redis.RedisError, SQLAlchemyError, OSError) as exc:
             # A dependency is down: the villager gets the helplines at once, never a silent failure.
             log.error("ussd hop failed", extra={"error": type(exc).__name__})
-            return PlainTextResponse(unavailable(svc.ussd.context(hop.network_code), None).render())
+            screen = unavailable(svc.ussd.context(hop.network_code), None).render()
+        return PlainTextResponse(screen)
 
     @app.post("/webhooks/at/sms", dependencies=[Depends(webhook_guard)])
     def sms_in(

@@ -143,10 +143,8 @@ def _csv_rows(name: str, reader: Any, required: Sequence[str], problems: _Proble
             problems.add(name, reader.line_num, "more values than columns")
         values = [value.strip() for value in raw[:width]]
         if any(values):
-            row = dict(zip(header, values))
-            if len(values) < width:
-                row.update((column, "") for column in header[len(values) :] if column not in row)
-            yield reader.line_num, row
+            values += [""] * (width - len(values))
+            yield reader.line_num, dict(zip(header, values))
 
 
 def _utf8_problem(path: Path) -> str | None:

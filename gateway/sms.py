@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -24,8 +24,10 @@ from gateway.referrals import CaseNotOpen, Referrals
 from menus.catalog import Catalog
 from gateway.villagers import VillagerSms
 from menus.commands import Command, parse
+from menus.keywords import intent, words
 
 log = logging.getLogger("cpgw.sms")
+IST = timezone(timedelta(hours=5, minutes=30))  # times in SMS are read in India
 FINAL_FAILURES = {"Failed", "Rejected", "AbsentSubscriber", "Expired"}
 IN_FLIGHT = {"Sent", "Submitted", "Buffered", "Queued"}
 _RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "failed": 2}
@@ -62,8 +64,9 @@ class SmsService:
         with Session(self.engine) as session:
             contacts = session.exec(select(Contact).where(Contact.phone == phone)).all() if phone else []
         command = parse(sms.text)
-        if command is None or command.verb == "HELP" and not contacts:
-            contacts = []  # a report, or a villager's words: the villagers' channel answers it
+        first = words(sms.text)[:1]
+        if first and intent(first[0])[0] == "report":
+            contacts = []  # a one-line report, even from a committee member: the villagers' channel
         # A villager's number is not kept in clear, even on the record of what they sent.
         record = Message(
             id=uuid.uuid4().hex, dedupe_key=f"in:{sms.sms_id}"[:160], direction="in",
@@ -85,13 +88,14 @@ class SmsService:
             outcome = self.villagers.handle(sms.sms_id, phone, sms.text)
             self.metrics.sms_received.labels(f"villager {outcome}").inc()
             return f"villager {outcome}"
-        outcome, reply_key, values, case = self._command(phone, contacts, command)
-        self._reply(phone, contacts[0].language, reply_key, values, record.id, case)
+        lang = contacts[0].language
+        outcome, reply_key, values, case = self._command(phone, lang, command)
+        self._reply(phone, lang, reply_key, values, record.id, case)
         self.metrics.sms_received.labels(outcome).inc()
         return outcome
 
     def _command(
-        self, phone: str, contacts: list[Contact], command: Command | None
+        self, phone: str, lang: str, command: Command | None
     ) -> tuple[str, str, dict[str, object], Case | None]:
         if command is None or command.verb == "HELP":
             return "help", "sms.help", {}, None
@@ -111,16 +115,18 @@ class SmsService:
             if found is None:
                 return "not_alerted", "sms.not_found", {}, None
             case = found
-        return self._act(case, phone, command)
+        return self._act(case, phone, lang, command)
 
-    def _act(self, case: Case, phone: str, command: Command) -> tuple[str, str, dict[str, object], Case | None]:
+    def _act(
+        self, case: Case, phone: str, lang: str, command: Command
+    ) -> tuple[str, str, dict[str, object], Case | None]:
         unit, name = self._who(case, phone)
         actor = f"{name} ({unit}, SMS)"
         values: dict[str, object] = {"ref": case.ref}
         try:
             if command.verb == "ACK":
                 if case.status != "open":
-                    return "stale", *self._state_reply(case), case
+                    return "stale", *self._state_reply(case, lang), case
                 self.referrals.acknowledge(case, unit=unit, name=name, actor=actor, via="sms")
                 return "acknowledged", "sms.ack_ok", values, case
             if command.verb == "DONE":
@@ -131,18 +137,20 @@ class SmsService:
                                                 reopen=True)
                 if moved and command.note:
                     self.referrals.note(case, text=command.note, actor=actor)
-                return ("escalated", "sms.esc_ok", values, case) if moved else ("stale", *self._state_reply(case), case)
+                return ("escalated", "sms.esc_ok", values, case) if moved else ("stale", *self._state_reply(case, lang), case)
         except CaseNotOpen:
-            return "stale", *self._state_reply(self._fresh(case)), case
-        return "status", *self._state_reply(case), case
+            return "stale", *self._state_reply(self._fresh(case), lang), case
+        return "status", *self._state_reply(case, lang), case
 
-    def _state_reply(self, case: Case) -> tuple[str, dict[str, object]]:
+    def _state_reply(self, case: Case, lang: str) -> tuple[str, dict[str, object]]:
+        """The case's state in the contact's language: "already taken up by the block committee at …"."""
         if case.status == "acknowledged" and case.acknowledged_unit:
-            at = case.updated_at.strftime("%d %b %H:%M") if case.updated_at else ""
-            return "sms.already_ack", {"ref": case.ref, "unit": self.catalog.text(None, f"unit.{case.acknowledged_unit}"), "time": at}
+            at = case.updated_at.astimezone(IST).strftime("%d %b %H:%M") if case.updated_at else ""
+            unit = self.catalog.text(lang, f"unit.{case.acknowledged_unit}")
+            return "sms.already_ack", {"ref": case.ref, "unit": unit, "time": at}
         if case.status == "resolved":
             return "sms.already_done", {"ref": case.ref}
-        return "sms.status", {"ref": case.ref, "status": self.catalog.text(None, f"status.{case.status}")}
+        return "sms.status", {"ref": case.ref, "status": self.catalog.text(lang, f"status.{case.status}")}
 
     def _alerted_cases(self, phone: str) -> dict[int, Case]:
         with Session(self.engine) as session:

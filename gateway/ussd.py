@@ -9,9 +9,8 @@ cannot create a second case.
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from sqlalchemy import Engine
@@ -31,6 +30,8 @@ from menus.gsm import Budget
 log = logging.getLogger("cpgw.ussd")
 MAX_INPUTS = 60  # no real report takes more; beyond it the session is closed politely
 MAX_TEXT = 1000
+# Fields of a session's hash: the screen given for a history, the state after it, hops stored.
+_SCREEN, _STATE, _HOPS = "s:", "t:", "n"
 
 
 @dataclass(frozen=True)
@@ -52,47 +53,62 @@ class UssdService:
     cipher: PhoneCipher
     metrics: Metrics
     intake: Intake
+    _contexts: dict[str, menu.Context] = field(default_factory=dict)
 
     def context(self, network_code: str) -> menu.Context:
-        return menu.Context(
-            catalog=self.catalog, places=self.places, concerns=self.concerns,
-            budget=Budget(*self.settings.budget_for(network_code)), helplines=self.settings.helpline_text(),
-        )
+        """The menu context for a network's screen budget (built once per network code)."""
+        ctx = self._contexts.get(network_code)
+        if ctx is None:
+            ctx = menu.Context(
+                catalog=self.catalog, places=self.places, concerns=self.concerns,
+                budget=Budget(*self.settings.budget_for(network_code)), helplines=self.settings.helpline_text(),
+            )
+            if len(self._contexts) < 1000:  # network codes are few; junk ones must not grow this
+                self._contexts[network_code] = ctx
+        return ctx
 
     def answer(self, hop: Hop) -> str:
-        """The screen for this hop, `CON …` or `END …`."""
+        """The screen for this hop, `CON …` or `END …`.
+
+        One Redis read fetches the screen already given for this exact history (a retry) and the
+        states after each shorter history, longest first; one pipelined write stores the result.
+        """
         ctx = self.context(hop.network_code)
         session_key = keys.USSD_SESSION.format(session_id=hop.session_id)
-        seen: dict[str, str] = self.redis.hgetall(session_key)
-        if hop.text in seen:
+        inputs = hop.text.split("*") if hop.text else []
+        if len(hop.text) > MAX_TEXT or len(inputs) > MAX_INPUTS:
+            return menu.expired(ctx, None).render()
+        prefixes = ["*".join(inputs[:n]) for n in range(len(inputs) - 1, -1, -1)]
+        screen, hops, *states = self.redis.hmget(session_key, [_SCREEN + hop.text, _HOPS, *(_STATE + p for p in prefixes)])
+        if screen is not None:
             self.metrics.ussd_hops.labels("retry").inc()
-            return json.loads(seen[hop.text])["screen"]
+            return screen
         tag = self.cipher.tag(hop.phone)
-        if not seen and hop.text:
-            # A history we never saw the start of (Redis lost it): guessing would misread the inputs.
-            self.metrics.ussd_hops.labels("expired").inc()
-            return menu.expired(ctx, self.redis.get(keys.PHONE_LANGUAGE.format(phone=tag))).render()
-        if not seen:
-            outcome = self._open(ctx, tag)
+        if hops is None:
+            if hop.text:
+                # A history we never saw the start of (Redis lost it): guessing would misread the inputs.
+                self.metrics.ussd_hops.labels("expired").inc()
+                return menu.expired(ctx, self.redis.get(keys.PHONE_LANGUAGE.format(phone=tag))).render()
+            outcome, lang = self._open(ctx, tag)
         else:
-            outcome = self._continue(ctx, hop, seen)
+            depth = next((i for i, state in enumerate(states) if state is not None), None)
+            if depth is None or int(hops) >= MAX_INPUTS:
+                return menu.expired(ctx, None).render()
+            base = menu.State.model_validate_json(states[depth])
+            lang = base.lang
+            outcome = self._continue(ctx, hop, base, inputs[len(inputs) - 1 - depth :])
         screen = outcome.screen.render() if outcome.screen else menu.expired(ctx, outcome.state.lang).render()
-        self._save(hop, tag, session_key, outcome.state, screen, len(seen))
+        self._save(hop, tag, session_key, outcome.state, screen, remember_lang=outcome.state.lang != lang)
         self.metrics.ussd_hops.labels("new").inc()
         return screen
 
-    def _open(self, ctx: menu.Context, tag: str) -> menu.Outcome:
-        lang = self.redis.get(keys.PHONE_LANGUAGE.format(phone=tag))
-        draft = self.redis.get(keys.USSD_DRAFT.format(phone=tag))
-        saved = _load_state(draft) if draft else None
-        return menu.start(ctx, lang, saved)
+    def _open(self, ctx: menu.Context, tag: str) -> tuple[menu.Outcome, str | None]:
+        lang, draft = self.redis.mget(keys.PHONE_LANGUAGE.format(phone=tag), keys.USSD_DRAFT.format(phone=tag))
+        saved = menu.State.model_validate_json(draft) if draft else None
+        # Returning `None` as the known language refreshes its one-year TTL once per session.
+        return menu.start(ctx, lang, saved), None
 
-    def _continue(self, ctx: menu.Context, hop: Hop, seen: dict[str, str]) -> menu.Outcome:
-        base = max((t for t in seen if t == "" or hop.text.startswith(t + "*")), key=len, default="")
-        state = _load_state(json.loads(seen[base])["state"])
-        inputs = (hop.text[len(base) + 1 :] if base else hop.text).split("*")
-        if len(hop.text) > MAX_TEXT or len(seen) + len(inputs) > MAX_INPUTS:
-            return menu.Outcome(menu.expired(ctx, state.lang), state.model_copy(update={"screen": "done"}))
+    def _continue(self, ctx: menu.Context, hop: Hop, state: menu.State, inputs: list[str]) -> menu.Outcome:
         outcome = menu.Outcome(None, state)
         for raw in inputs:
             if state.screen == "done":
@@ -128,21 +144,17 @@ class UssdService:
         )
         return taken.case.ref
 
-    def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, screen: str, hops: int) -> None:
-        ttl = self.settings.ussd_session_ttl_s
+    def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, screen: str, *,
+              remember_lang: bool) -> None:
         pipe = self.redis.pipeline(transaction=False)
-        if hops < MAX_INPUTS:
-            pipe.hset(session_key, hop.text, json.dumps({"state": state.model_dump(mode="json"), "screen": screen}))
-        pipe.expire(session_key, ttl)
+        pipe.hset(session_key, mapping={_SCREEN + hop.text: screen, _STATE + hop.text: state.model_dump_json()})
+        pipe.hincrby(session_key, _HOPS, 1)
+        pipe.expire(session_key, self.settings.ussd_session_ttl_s)
         draft_key = keys.USSD_DRAFT.format(phone=tag)
         if state.screen == "done":
             pipe.delete(draft_key)
         elif state.screen != "resume" and state.draft.started():
             pipe.set(draft_key, state.model_dump_json(exclude={"saved"}), ex=self.settings.ussd_resume_ttl_s)
-        if state.lang:
+        if state.lang and remember_lang:
             pipe.set(keys.PHONE_LANGUAGE.format(phone=tag), state.lang, ex=keys.PHONE_LANGUAGE_TTL_S)
         pipe.execute()
-
-
-def _load_state(data: str | dict) -> menu.State:
-    return menu.State.model_validate_json(data) if isinstance(data, str) else menu.State.model_validate(data)
