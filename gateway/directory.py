@@ -391,14 +391,15 @@ class SqlPlaces:
     """`menus.engine.Places` over SQL, with place lists cached for a short while.
 
     Lists change only when the directory is imported; a stale list for `ttl` seconds is the price
-    of not querying SQL on every hop. Single villages are looked up by primary key, never cached
-    as missing, so a freshly imported village code works at once.
+    of not querying SQL on every hop. Places found by code are cached the same way, but a code
+    not found is never cached, so a freshly imported village code works at once.
     """
 
     def __init__(self, engine: Engine, ttl: float = 30.0) -> None:
         self._engine = engine
         self._ttl = ttl
         self._lists: dict[tuple[int | None, str], tuple[float, list[PlaceInfo]]] = {}
+        self._villages: dict[tuple[int, str], tuple[float, PlaceInfo]] = {}
 
     def children(self, parent: int | None, lang: str) -> Sequence[PlaceInfo]:
         key = (parent, lang)
@@ -417,12 +418,20 @@ class SqlPlaces:
         return infos
 
     def village(self, lgd_code: int, lang: str) -> PlaceInfo | None:
+        key = (lgd_code, lang)
+        cached = self._villages.get(key)
+        if cached and time.monotonic() - cached[0] < self._ttl:
+            return cached[1]
         with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             row = connection.execute(
                 select(Place.level, Place.name, Place.names).where(Place.lgd_code == lgd_code)  # type: ignore[call-overload]
             ).first()
         if row is None:
-            return None
+            return None  # not cached: a code imported a moment later must work at once
         level, name, names = row
-        return PlaceInfo(lgd_code, level, (names or {}).get(lang) or name)
+        info = PlaceInfo(lgd_code, level, (names or {}).get(lang) or name)
+        if len(self._villages) > 50_000:
+            self._villages.clear()
+        self._villages[key] = (time.monotonic(), info)
+        return info
 

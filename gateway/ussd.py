@@ -42,6 +42,18 @@ class Hop:
     text: str
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A hop waiting for its effect to be carried out."""
+
+    hop: Hop
+    tag: str
+    session_key: str
+    ctx: menu.Context
+    outcome: menu.Outcome
+    lang: str | None  # the language known before this hop
+
+
 @dataclass
 class UssdService:
     settings: Settings
@@ -68,10 +80,18 @@ class UssdService:
         return ctx
 
     def answer(self, hop: Hop) -> str:
-        """The screen for this hop, `CON …` or `END …`.
+        """The screen for this hop, `CON …` or `END …`, all in one call."""
+        begun = self.begin(hop)
+        if isinstance(begun, str):
+            return begun
+        return self.complete(begun, self.carry_out(begun))
+
+    def begin(self, hop: Hop) -> str | Pending:
+        """Everything up to the SQL work a hop may need: the screen, or a `Pending` effect.
 
         One Redis read fetches the screen already given for this exact history (a retry) and the
-        states after each shorter history, longest first; one pipelined write stores the result.
+        states after each shorter history, longest first. The web app runs this on its event loop
+        and only `carry_out` (storing a report, looking one up) on a thread.
         """
         ctx = self.context(hop.network_code)
         session_key = keys.USSD_SESSION.format(session_id=hop.session_id)
@@ -96,9 +116,18 @@ class UssdService:
                 return menu.expired(ctx, None).render()
             base = menu.State.model_validate_json(states[depth])
             lang = base.lang
-            outcome = self._continue(ctx, hop, base, inputs[len(inputs) - 1 - depth :])
-        screen = outcome.screen.render() if outcome.screen else menu.expired(ctx, outcome.state.lang).render()
-        self._save(hop, tag, session_key, outcome.state, screen, remember_lang=outcome.state.lang != lang)
+            outcome = self._replay(ctx, base, inputs[len(inputs) - 1 - depth :])
+        pending = Pending(hop, tag, session_key, ctx, outcome, lang)
+        return pending if outcome.effect is not None else self.complete(pending, None)
+
+    def complete(self, pending: Pending, result: str | None) -> str:
+        """Close the hop: the effect's result on screen, the state stored."""
+        outcome = pending.outcome
+        if outcome.effect is not None:
+            outcome = menu.finish(outcome.state, pending.ctx, result)
+        ctx, state = pending.ctx, outcome.state
+        screen = outcome.screen.render() if outcome.screen else menu.expired(ctx, state.lang).render()
+        self._save(pending.hop, pending.tag, pending.session_key, state, screen, remember_lang=state.lang != pending.lang)
         self.metrics.ussd_hops.labels("new").inc()
         return screen
 
@@ -108,16 +137,23 @@ class UssdService:
         # Returning `None` as the known language refreshes its one-year TTL once per session.
         return menu.start(ctx, lang, saved), None
 
-    def _continue(self, ctx: menu.Context, hop: Hop, state: menu.State, inputs: list[str]) -> menu.Outcome:
+    @staticmethod
+    def _replay(ctx: menu.Context, state: menu.State, inputs: list[str]) -> menu.Outcome:
+        """Apply the new inputs; an effect (store, look up) ends the session, so it stops there."""
         outcome = menu.Outcome(None, state)
         for raw in inputs:
             if state.screen == "done":
                 break
             outcome = menu.step(state, raw, ctx)
             if outcome.effect is not None:
-                outcome = menu.finish(outcome.state, ctx, self._carry_out(outcome.effect, hop, outcome.state))
+                break
             state = outcome.state
         return outcome
+
+    def carry_out(self, pending: Pending) -> str | None:
+        """The SQL work of a hop; None tells the villager it did not happen (helplines shown)."""
+        assert pending.outcome.effect is not None
+        return self._carry_out(pending.outcome.effect, pending.hop, pending.outcome.state)
 
     def _carry_out(self, effect: menu.Effect, hop: Hop, state: menu.State) -> str | None:
         try:

@@ -171,7 +171,7 @@ def test_webhook_token_is_enforced(settings, demo):
 
     guarded = settings.model_copy(update={"webhook_token": "s3cret-token-for-tests"})
     with TestClient(create_app(guarded)) as client:
-        assert Phone(client).dial().screen.startswith("{")  # 403 JSON, no screen
+        assert Phone(client).dial().screen.startswith("END Forbidden")  # 403: the session ends, nothing stored
         assert client.post("/webhooks/at/ussd", data={"sessionId": "a", "phoneNumber": "+91"}).status_code == 403
         assert client.app.state.services.redis.keys("cpgw:ussd:*") == []
         assert Phone(client, token="s3cret-token-for-tests").dial().screen.startswith("CON")
