@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from gateway.auth import Principal, principal_for
+from gateway.db import read_session
 from gateway.models import CASE_STATUSES, UNITS, Case, CaseEvent, Message, Place
 from gateway.referrals import CaseNotOpen
 from menus.refs import parse_reference
@@ -126,7 +127,7 @@ def list_cases(
         query = query.where(Case.status == status)
     if overdue is not None:
         query = query.where(Case.overdue == overdue)
-    with Session(request.app.state.services.engine) as session:
+    with read_session(request.app.state.services.engine) as session:
         cases = list(session.exec(query.offset(offset).limit(limit)))
         places = _places(session, cases)
     return [_summary(case, places) for case in cases]
@@ -137,7 +138,7 @@ def get_case(ref: str, request: Request, who: Principal = Depends(principal)) ->
     reference = parse_reference(ref)
     if reference is None:
         raise HTTPException(400, "not a case reference: 6-10 digits with a valid check digit")
-    with Session(request.app.state.services.engine) as session:
+    with read_session(request.app.state.services.engine) as session:
         case = session.exec(select(Case).where(Case.ref == reference)).first()
         if case is None or not who.sees_district(case.district_lgd):
             raise HTTPException(404, "no such case")
@@ -178,7 +179,7 @@ def _case_for(request: Request, ref: str, who: Principal, *, write: bool) -> Cas
     reference = parse_reference(ref)
     if reference is None:
         raise HTTPException(400, "not a case reference: 6-10 digits with a valid check digit")
-    with Session(request.app.state.services.engine, expire_on_commit=False) as session:
+    with read_session(request.app.state.services.engine) as session:
         case = session.exec(select(Case).where(Case.ref == reference)).first()
     if case is None or not who.sees_district(case.district_lgd):
         raise HTTPException(404, "no such case")
@@ -249,7 +250,7 @@ def list_messages(request: Request, case: str = Query(..., description="case ref
                   who: Principal = Depends(principal)) -> list[dict[str, Any]]:
     """SMS in and out for a case. A reporter's number is never shown: `to` reads "reporter"."""
     found = _case_for(request, case, who, write=False)
-    with Session(request.app.state.services.engine) as session:
+    with read_session(request.app.state.services.engine) as session:
         rows = session.exec(select(Message).where(Message.case_id == found.id)
                             .order_by(col(Message.created_at), col(Message.id))).all()
     return [

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from gateway.crypto import PhoneCipher
+from gateway.db import read_session
 from gateway.models import Case, CaseEvent, Message, Place, ReporterContact
 from menus.refs import new_reference
 
@@ -47,15 +48,15 @@ def create_case(
     is stored all the same (a report is never lost); the worker routes it later. The ladder is
     worked out before the write transaction opens, so the directory reads never wait on it.
     """
+    ladder = _plan(referrals, report) if referrals else None
     for _ in range(REFERENCE_ATTEMPTS):
-        existing = find_by_source(engine, report.source_key)
-        if existing is not None:
-            return existing, []
-        ladder = _plan(referrals, report) if referrals else None
         try:
             return _insert(engine, cipher, report, referrals, ladder)
         except IntegrityError:
-            continue  # the same report stored concurrently, or a reference collision: look again
+            existing = find_by_source(engine, report.source_key)
+            if existing is not None:  # the same report, stored by a retry or a concurrent hop
+                return existing, []
+            # otherwise a reference collision: draw another
     raise RuntimeError("could not allocate a case reference")
 
 
@@ -101,10 +102,10 @@ def _insert(
 
 
 def find_by_source(engine: Engine, source_key: str) -> Case | None:
-    with Session(engine, expire_on_commit=False) as session:
+    with read_session(engine) as session:
         return session.exec(select(Case).where(Case.source_key == source_key)).first()
 
 
 def find_by_ref(engine: Engine, ref: str) -> Case | None:
-    with Session(engine, expire_on_commit=False) as session:
+    with read_session(engine) as session:
         return session.exec(select(Case).where(Case.ref == ref)).first()

@@ -66,6 +66,14 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session that only reads: on SQLite it never waits behind (or blocks) a writer."""
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+        with Session(bind=connection, expire_on_commit=False) as session:
+            yield session
+
+
 def ping(engine: Engine) -> None:
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from gateway.models import Case, CaseEvent, ReporterContact
+from gateway.models import Case, ReporterContact
 from gateway.simulate import Phone
 from menus.gsm import Budget, fits
 
