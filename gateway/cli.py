@@ -217,14 +217,22 @@ def routing_gaps(district: Optional[int] = typer.Option(None, help="district LGD
 def simulate(
     phone: str = typer.Option("+919800000001", help="the phone number to dial from"),
     url: str = typer.Option("http://127.0.0.1:8000", help="the running gateway"),
+    sms: Optional[str] = typer.Option(None, help="send this SMS as the phone instead of dialling"),  # noqa: UP007
 ) -> None:
-    """A feature phone in the terminal: dial the USSD service and type answers."""
+    """A feature phone in the terminal: dial the USSD service and type answers, or send an SMS.
+
+    Replies to an SMS leave through the gateway's SMS transport: with the console transport of
+    `make run`, they are printed in the gateway's terminal.
+    """
     import httpx
 
-    from gateway.simulate import run
+    from gateway.simulate import run, send_sms
 
     settings = _settings()
     try:
+        if sms is not None:
+            typer.echo(send_sms(url, phone, sms, settings.webhook_token))
+            return
         run(url, phone, settings.webhook_token)
     except httpx.ConnectError:
         typer.echo(f"No gateway answers at {url}. Start one with `make run` (or `cpgw serve`).", err=True)

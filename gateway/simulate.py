@@ -7,12 +7,14 @@ It posts exactly the form Africa's Talking posts, with the whole history in `tex
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 
 USSD_PATH = "/webhooks/at/ussd"
+SMS_PATH = "/webhooks/at/sms"
 
 
 @dataclass
@@ -83,6 +85,18 @@ def run(url: str, number: str, token: str | None, read: Callable[[str], str] = i
                 write("Hung up. Dial again within 2 hours to continue the report.")
                 return
             phone.press(answer.strip())
+
+
+def send_sms(url: str, number: str, text: str, token: str | None) -> str:
+    """Post an incoming SMS as Africa's Talking would; returns what the gateway made of it."""
+    form = {"id": f"sim-{secrets.token_hex(8)}", "from": number, "to": "1098", "text": text,
+            "date": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())}
+    params = {"token": token} if token else None
+    with httpx.Client(base_url=url, timeout=15) as client:
+        response = client.post(SMS_PATH, data=form, params=params)
+    if response.status_code != 200:
+        return f"Gateway answered {response.status_code}: {response.text}"
+    return f"Sent. Gateway: {response.json().get('outcome', 'ok')} (its reply leaves by SMS)"
 
 
 def _frame(screen: str) -> str:

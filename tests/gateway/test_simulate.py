@@ -54,3 +54,13 @@ def test_simulate_hangs_up_on_q(server):
     shown: list[str] = []
     run(server, "+919812300200", None, read=lambda _prompt: "q", write=shown.append)
     assert "Dial again within 2 hours" in shown[-1]
+
+
+def test_simulate_sends_an_sms_as_the_phone(server, demo):
+    from gateway.simulate import send_sms
+
+    answer = send_sms(server, "+919812300300", "REPORT 9001111 2", None)
+    assert answer.startswith("Sent.") and "reported" in answer
+    with Session(demo) as session:
+        [case] = session.exec(select(Case)).all()
+    assert case.channel == "sms" and case.concern == "child_marriage"
