@@ -133,15 +133,21 @@ def list_cases(
     return [_summary(case, places) for case in cases]
 
 
-@router.get("/cases/{ref}", response_model=CasePublic)
-def get_case(ref: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+def _visible_case(session: Session, ref: str, who: Principal) -> Case:
+    """The case `ref` names, if the caller may see it: 400 for a malformed reference, else 404."""
     reference = parse_reference(ref)
     if reference is None:
         raise HTTPException(400, "not a case reference: 6-10 digits with a valid check digit")
+    case = session.exec(select(Case).where(Case.ref == reference)).first()
+    if case is None or not who.sees_district(case.district_lgd):
+        raise HTTPException(404, "no such case")
+    return case
+
+
+@router.get("/cases/{ref}", response_model=CasePublic)
+def get_case(ref: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
     with read_session(request.app.state.services.engine) as session:
-        case = session.exec(select(Case).where(Case.ref == reference)).first()
-        if case is None or not who.sees_district(case.district_lgd):
-            raise HTTPException(404, "no such case")
+        case = _visible_case(session, ref, who)
         events = session.exec(
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.at), col(CaseEvent.id))
         ).all()
@@ -176,14 +182,8 @@ class NoteBody(BaseModel):
 def _case_for(request: Request, ref: str, who: Principal, *, write: bool) -> Case:
     if write and not who.can_write:
         raise HTTPException(403, "this token is read-only")
-    reference = parse_reference(ref)
-    if reference is None:
-        raise HTTPException(400, "not a case reference: 6-10 digits with a valid check digit")
     with read_session(request.app.state.services.engine) as session:
-        case = session.exec(select(Case).where(Case.ref == reference)).first()
-    if case is None or not who.sees_district(case.district_lgd):
-        raise HTTPException(404, "no such case")
-    return case
+        return _visible_case(session, ref, who)
 
 
 @router.post("/cases/{ref}/acknowledge", response_model=CasePublic)

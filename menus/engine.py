@@ -10,7 +10,7 @@ Navigation everywhere: `0` back to the previous screen, `00` home, `98` next pag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
@@ -120,6 +120,9 @@ class Context:
 
     def t(self, state: State, key: str, **values: object) -> str:
         return self.catalog.text(state.lang, key, **values)
+
+
+Handler = Callable[["State", str, "int | None", Context], Outcome]
 
 
 # --- entering a session ------------------------------------------------------------------------
@@ -374,31 +377,23 @@ def _on_place(state: State, text: str, choice: int | None, ctx: Context) -> Outc
     return _go(state, "place", ctx)
 
 
-def _on_concern(state: State, text: str, choice: int | None, ctx: Context) -> Outcome:
-    index = _picked(state, choice)
-    if index is None:
-        return _invalid(state, ctx)
-    _remember(state)
-    state.draft.concern = ctx.concerns[index]
-    return _go(state, "urgent", ctx)
+def _chosen(field: str, next_screen: ScreenId, value: Callable[[int, Context], object]) -> Handler:
+    """A handler for a screen whose choice fills one field of the draft and moves on."""
+
+    def handle(state: State, text: str, choice: int | None, ctx: Context) -> Outcome:
+        index = _picked(state, choice)
+        if index is None:
+            return _invalid(state, ctx)
+        _remember(state)
+        setattr(state.draft, field, value(index, ctx))
+        return _go(state, next_screen, ctx)
+
+    return handle
 
 
-def _on_urgent(state: State, text: str, choice: int | None, ctx: Context) -> Outcome:
-    index = _picked(state, choice)
-    if index is None:
-        return _invalid(state, ctx)
-    _remember(state)
-    state.draft.urgent = index == 0
-    return _go(state, "callback", ctx)
-
-
-def _on_callback(state: State, text: str, choice: int | None, ctx: Context) -> Outcome:
-    index = _picked(state, choice)
-    if index is None:
-        return _invalid(state, ctx)
-    _remember(state)
-    state.draft.callback = index == 0
-    return _go(state, "confirm", ctx)
+_on_concern = _chosen("concern", "urgent", lambda index, ctx: ctx.concerns[index])
+_on_urgent = _chosen("urgent", "callback", lambda index, _ctx: index == 0)  # 1 Yes, 2 No
+_on_callback = _chosen("callback", "confirm", lambda index, _ctx: index == 0)  # 1 Yes, 2 No (anonymous)
 
 
 def _on_confirm(state: State, text: str, choice: int | None, ctx: Context) -> Outcome:
