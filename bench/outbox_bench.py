@@ -52,6 +52,7 @@ sys.path.insert(0, str(BENCH))
 import redis  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
+from sweeper_bench import DEFAULT_REDIS_URL, SECRET, fresh_database, redis_server  # noqa: E402
 
 from gateway import keys  # noqa: E402
 from gateway.clock import ManualClock  # noqa: E402
@@ -61,7 +62,6 @@ from gateway.services import Services, open_services  # noqa: E402
 from gateway.settings import load_settings  # noqa: E402
 from gateway.transport import AfricasTalkingTransport  # noqa: E402
 from gateway.worker import Worker  # noqa: E402
-from sweeper_bench import DEFAULT_REDIS_URL, SECRET, fresh_database, redis_server  # noqa: E402
 
 OUT = BENCH / "out" / "outbox.json"
 POLL_S = 0.01
@@ -226,6 +226,8 @@ def one_run(args: argparse.Namespace, redis_url: str, stub: StubProcess | StubIn
                 if run.alerts_done_s is None and unsettled(opened[0], "alert") == 0:
                     run.alerts_done_s = time.perf_counter() - started
                 if unsettled(opened[0]) == 0:
+                    if run.alerts_done_s is None:
+                        run.alerts_done_s = time.perf_counter() - started
                     break
                 time.sleep(POLL_S)
             run.seconds = time.perf_counter() - started

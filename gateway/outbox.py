@@ -75,16 +75,28 @@ class Outbox:
     # --- sending -----------------------------------------------------------------------------------
 
     def process(self, consumer: str, count: int = 50, block_ms: int | None = None) -> int:
-        """Send what is waiting, alerts first; returns how many entries were handled."""
-        handled = 0
+        """Send what is waiting, alerts first; returns how many entries were handled.
+
+        Reads alerts, then bulk, without waiting; only when both are empty does it block (on both
+        streams at once, up to `block_ms`), so follow-ups never wait behind an idle alert stream.
+        """
         for stream in (keys.OUTBOX_ALERTS, keys.OUTBOX_BULK):
-            entries = self.redis.xreadgroup(keys.OUTBOX_GROUP, consumer, {stream: ">"}, count=count, block=block_ms)
-            for _, items in entries or []:
-                for entry_id, fields in items:
-                    self._handle(stream, entry_id, fields.get("id", ""))
-                    handled += 1
-            if handled:
-                return handled  # go back to alerts before touching bulk again
+            entries = self.redis.xreadgroup(keys.OUTBOX_GROUP, consumer, {stream: ">"}, count=count)
+            if entries:
+                return self._handle_all(entries)
+        if not block_ms:
+            return 0
+        entries = self.redis.xreadgroup(
+            keys.OUTBOX_GROUP, consumer, {keys.OUTBOX_ALERTS: ">", keys.OUTBOX_BULK: ">"}, count=count, block=block_ms
+        )
+        return self._handle_all(sorted(entries or [], key=lambda item: item[0] != keys.OUTBOX_ALERTS))
+
+    def _handle_all(self, entries: list) -> int:  # type: ignore[type-arg]
+        handled = 0
+        for stream, items in entries:
+            for entry_id, fields in items:
+                self._handle(stream, entry_id, fields.get("id", ""))
+                handled += 1
         return handled
 
     def take_over(self, consumer: str, count: int = 50) -> int:
@@ -102,8 +114,10 @@ class Outbox:
     def _handle(self, stream: str, entry_id: str, message_id: str) -> None:
         if message_id:
             self.send(message_id)
-        self.redis.xack(stream, keys.OUTBOX_GROUP, entry_id)
-        self.redis.xdel(stream, entry_id)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xack(stream, keys.OUTBOX_GROUP, entry_id)
+        pipe.xdel(stream, entry_id)
+        pipe.execute()
 
     def send(self, message_id: str) -> None:
         """Send one queued message, unless another worker already has (or is doing so)."""

@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis
-from sqlalchemy import Engine, update
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, select as sql_select, update
 from sqlmodel import Session, col, select
 
 from gateway import keys
 from gateway.clock import Clock, as_datetime
+from gateway.db import READ_ONLY
 from gateway.metrics import Metrics
 from gateway.models import Case, CaseEvent, Message, OptOut, Place, ReporterContact, utcnow
 from gateway.outbox import Outbox
@@ -267,16 +270,37 @@ class Referrals:
 
     # --- repair from the record -----------------------------------------------------------------------
 
-    def rebuild_deadlines(self) -> int:
-        """Schedule every open case's next step from SQL; returns how many were missing in Redis."""
-        with Session(self.engine) as session:
-            open_cases = session.exec(select(Case).where(col(Case.status) == "open", col(Case.due_at).is_not(None))).all()
-        repaired = 0
-        for case in open_cases:
-            member = keys.deadline_member(case.id or 0, case.step, case.round)
-            if self.redis.zscore(keys.DEADLINES, member) is None and self.redis.zscore(keys.DEADLINES_CLAIMED, member) is None:
-                self.schedule(case)
-                repaired += 1
+    def rebuild_deadlines(self, page: int = 5000) -> int:
+        """Schedule every open case's next step from SQL; returns how many were missing in Redis.
+
+        Pages through the open cases by id (only the four columns needed) and checks Redis a page
+        at a time, so the audit costs the same memory at a million open cases as at ten.
+        """
+        table = Case.__table__
+        repaired, last_id = 0, 0
+        while True:
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+                rows = connection.execute(
+                    sql_select(table.c.id, table.c.step, table.c.round, table.c.due_at)
+                    .where(table.c.status == "open", table.c.due_at.is_not(None), table.c.id > last_id)
+                    .order_by(table.c.id).limit(page)
+                ).all()
+            if not rows:
+                break
+            last_id = rows[-1].id
+            members = [keys.deadline_member(row.id, row.step, row.round) for row in rows]
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zmscore(keys.DEADLINES, members)
+            pipe.zmscore(keys.DEADLINES_CLAIMED, members)
+            scheduled, claimed = pipe.execute()
+            missing = {
+                member: _timestamp(row.due_at)
+                for member, row, due, taken in zip(members, rows, scheduled, claimed, strict=True)
+                if due is None and taken is None
+            }
+            if missing:
+                self.redis.zadd(keys.DEADLINES, missing)
+                repaired += len(missing)
         if repaired:
             self.metrics.deadlines_repaired.inc(repaired)
             log.warning("deadlines rebuilt from SQL", extra={"count": repaired})
@@ -311,6 +335,11 @@ class Referrals:
             self.after_commit(case, messages)
             routed += 1
         return routed
+
+
+def _timestamp(value: datetime) -> float:
+    # SQLite hands back naive datetimes through Core: they are UTC.
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
 def _place_name(place: Place, lang: str) -> str:
