@@ -13,19 +13,27 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
-from datetime import UTC, datetime
-
-from sqlalchemy import Engine, select as sql_select, update
+from sqlalchemy import Engine, update
+from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
 from gateway import keys
 from gateway.clock import Clock, as_datetime
 from gateway.db import READ_ONLY
 from gateway.metrics import Metrics
-from gateway.models import Case, CaseEvent, Message, OptOut, Place, ReporterContact, utcnow
+from gateway.models import (
+    Case,
+    CaseEvent,
+    Message,
+    OptOut,
+    Place,
+    ReporterContact,
+    utcnow,
+)
 from gateway.outbox import Outbox
 from menus.catalog import Catalog
 from routing.directory import Directory

@@ -14,7 +14,6 @@ from gateway.crypto import PhoneCipher
 from gateway.directory import SqlPlaces
 from gateway.intake import Intake
 from gateway.limits import RateLimiter
-from gateway.villagers import VillagerSms
 from gateway.metrics import Metrics
 from gateway.outbox import Outbox
 from gateway.redisconn import RedisHandle, open_redis
@@ -24,6 +23,7 @@ from gateway.settings import Settings, secret_key
 from gateway.sms import SmsService
 from gateway.transport import Transport, make_transport
 from gateway.ussd import UssdService
+from gateway.villagers import VillagerSms
 from menus.catalog import Catalog, load_catalog
 from menus.engine import REQUIRED_KEYS, STATUSES
 from routing.concerns import KEYS

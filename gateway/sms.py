@@ -21,8 +21,8 @@ from gateway.metrics import Metrics
 from gateway.models import Case, CaseEvent, Contact, Message, utcnow
 from gateway.phones import to_e164
 from gateway.referrals import CaseNotOpen, Referrals
-from menus.catalog import Catalog
 from gateway.villagers import VillagerSms
+from menus.catalog import Catalog
 from menus.commands import Command, parse
 from menus.keywords import intent, words
 

@@ -19,8 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway import keys
 from gateway.cases import NewReport, UnknownVillage, find_by_ref
 from gateway.crypto import PhoneCipher
-from gateway.metrics import Metrics
 from gateway.intake import Intake
+from gateway.metrics import Metrics
 from gateway.phones import to_e164
 from gateway.settings import Settings
 from menus import engine as menu
@@ -182,15 +182,17 @@ class UssdService:
 
     def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, screen: str, *,
               remember_lang: bool) -> None:
+        state_json = state.model_dump_json()
         pipe = self.redis.pipeline(transaction=False)
-        pipe.hset(session_key, mapping={_SCREEN + hop.text: screen, _STATE + hop.text: state.model_dump_json()})
+        pipe.hset(session_key, mapping={_SCREEN + hop.text: screen, _STATE + hop.text: state_json})
         pipe.hincrby(session_key, _HOPS, 1)
         pipe.expire(session_key, self.settings.ussd_session_ttl_s)
         draft_key = keys.USSD_DRAFT.format(phone=tag)
         if state.screen == "done":
             pipe.delete(draft_key)
         elif state.screen != "resume" and state.draft.started():
-            pipe.set(draft_key, state.model_dump_json(exclude={"saved"}), ex=self.settings.ussd_resume_ttl_s)
+            draft = state_json if state.saved is None else state.model_dump_json(exclude={"saved"})
+            pipe.set(draft_key, draft, ex=self.settings.ussd_resume_ttl_s)
         if state.lang and remember_lang:
             pipe.set(keys.PHONE_LANGUAGE.format(phone=tag), state.lang, ex=keys.PHONE_LANGUAGE_TTL_S)
         pipe.execute()

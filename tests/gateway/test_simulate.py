@@ -10,11 +10,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import uvicorn
+from sqlmodel import Session, select
 
 from gateway.app import create_app
-from gateway.simulate import run
-from sqlmodel import Session, select
 from gateway.models import Case
+from gateway.simulate import run
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlmodel import Session, select
 
 from gateway.models import Case
-from sqlmodel import Session, select
 
 TOKENS = st.sampled_from(["1", "2", "3", "9", "0", "00", "98", "9001111", "९००१११११", "১", "", " ", "abc", "12"])
 histories = st.lists(st.one_of(TOKENS, st.text(max_size=12)), max_size=25).map("*".join)

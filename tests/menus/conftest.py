@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.services import menu_catalog
 from menus.catalog import Catalog
 from menus.engine import Context, Outcome, State, start, step
 from menus.gsm import Budget, fits
 from menus.places import StaticPlaces
-from gateway.services import menu_catalog
 from routing.concerns import KEYS
 
 ROWS = [
