@@ -32,11 +32,16 @@ run: install
 	@echo "  Try it from another terminal, as a villager's phone:"
 	@echo "      $(BIN)/cpgw simulate"
 	@echo "  Demo village codes to type: 9001111 (Ranchi), 9101111 (Purulia), 9201111 (Udaipur)"
+	@echo "  Console:    $(BIN)/cpgw user create admin --role admin   then  http://$(HOST):$(PORT)/console"
 	@echo "  API token:  $(BIN)/cpgw token create --role admin   then  curl -H 'Authorization: Bearer …' http://$(HOST):$(PORT)/api/v1/cases"
 	@echo ""
 	$(BIN)/cpgw serve --host $(HOST) --port $(PORT)
 
+# The console's end-to-end tests drive Debian's chromium (never a browser downloaded by Playwright);
+# it is installed only when missing, and without it those tests skip with the reason.
 test: install-dev
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
+		|| echo "chromium could not be installed: the console's browser tests will be skipped"
 	$(BIN)/python -m pytest
 
 bench: install-dev
@@ -44,3 +49,9 @@ bench: install-dev
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .hypothesis
+
+# The fault suite (tests/chaos, docs/reliability.md): real processes, Redis restarts, SQL outages,
+# provider errors, a worker killed mid-send; a few minutes. Figures in bench/out/chaos.json.
+.PHONY: chaos
+chaos: install-dev
+	$(BIN)/python -m pytest tests/chaos -m chaos

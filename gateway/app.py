@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway import api, db
+from gateway import api, console, db
 from gateway.clock import Clock
 from gateway.services import Services, open_services
 from gateway.settings import Settings, load_settings
@@ -104,6 +104,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app = FastAPI(title="Child-protection referral gateway", version="1", lifespan=lifespan)
     app.add_middleware(AccessLog)
     app.include_router(api.router)
+    console.mount(app)  # /console pages, their static files, and the console's JSON routes
 
     # A hop is mostly Redis and pure menu code: it runs on the event loop. Only storing or looking up
     # a report goes to a thread, a few at a time, so that threads do not fight over the GIL.

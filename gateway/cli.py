@@ -15,11 +15,13 @@ app = typer.Typer(help="Child-protection referral gateway", no_args_is_help=True
 db_app = typer.Typer(help="SQL schema", no_args_is_help=True)
 directory_app = typer.Typer(help="Places and contacts", no_args_is_help=True)
 token_app = typer.Typer(help="API bearer tokens", no_args_is_help=True)
+user_app = typer.Typer(help="Console logins", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(directory_app, name="directory")
 routing_app = typer.Typer(help="Who hears about a report", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 app.add_typer(routing_app, name="routing")
+app.add_typer(user_app, name="user")
 
 
 def _settings() -> Settings:
@@ -148,6 +150,30 @@ def token_create(
         raise typer.Exit(2) from exc
     typer.echo(f"Token for {role}{f' (district {district})' if district else ''}; it is shown only once:")
     typer.echo(token)
+
+
+@user_app.command("create")
+def user_create(
+    username: str = typer.Argument(..., help="the login name"),
+    role: str = typer.Option(..., help="admin, district or viewer"),
+    district: Optional[int] = typer.Option(None, help="district LGD code (role district)"),  # noqa: UP007
+    name: str = typer.Option("", help="the person's name, shown in the audit trail"),
+) -> None:
+    """Create a console login; the password comes from CPGW_NEW_PASSWORD, else it is asked twice."""
+    import os
+
+    from gateway.console.users import UserError, create_user
+
+    password = os.environ.get("CPGW_NEW_PASSWORD") or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True)
+    engine = _engine(_settings())
+    try:
+        member = create_user(engine, username=username, password=password, role=role, district_lgd=district, name=name)
+    except UserError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    scope = f" for district {member.district_lgd}" if member.district_lgd else ""
+    typer.echo(f"Console user {member.username!r} created ({member.role}{scope}). Sign in at /console/login.")
 
 
 def _rules(settings: Settings):  # type: ignore[no-untyped-def]

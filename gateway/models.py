@@ -149,3 +149,44 @@ class OptOut(SQLModel, table=True):
 
     phone_tag: str = Field(primary_key=True, max_length=64)
     at: datetime = Field(default_factory=utcnow)
+
+
+# --- the DCPU console ------------------------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    """A console login (`cpgw user create`). Only an argon2 hash of the password is kept.
+
+    `session_epoch` is copied into every session cookie; bumping it (sign-out, deactivation) ends
+    all of the user's sessions on every replica at once, without a server-side session store.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    name: str = Field(default="", max_length=200)  # shown in the audit trail with the username
+    role: str = Field(max_length=16)  # admin | district | viewer, as API tokens
+    district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    password_hash: str = Field(max_length=200)
+    active: bool = True
+    session_epoch: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed console logins per username, in SQL so that a lock-out holds on every replica."""
+
+    username: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    window_started_at: datetime = Field(default_factory=utcnow)
+    locked_until: datetime | None = None
+
+
+class ConsoleAudit(SQLModel, table=True):
+    """What console users changed outside a case (contacts, directory imports): who, when, what."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=32)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
