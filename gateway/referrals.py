@@ -145,12 +145,14 @@ class Referrals:
     # --- escalation ----------------------------------------------------------------------------------
 
     def escalate(
-        self, case_id: int, step: int, round_: int, *, reason: str, actor: str = "system", reopen: bool = False
+        self, case_id: int, step: int, round_: int, *, reason: str, actor: str = "system", reopen: bool = False,
+        to_step: int | None = None,
     ) -> bool:
         """Move the case from (step, round) to what comes next; False if it already moved on.
 
         `reopen` (a person passing an acknowledged case up) also takes an acknowledged case; the
-        sweeper never does, so a stale deadline cannot undo an acknowledgement.
+        sweeper never does, so a stale deadline cannot undo an acknowledgement. `to_step` (staff
+        reassigning) jumps to a later step of the ladder instead of the next one.
         """
         statuses = ("open", "acknowledged") if reopen else ("open",)
         with Session(self.engine, expire_on_commit=False) as session:
@@ -159,7 +161,11 @@ class Referrals:
                 return False
             ladder = Ladder.from_dict(case.ladder)
             now = self.clock.now()
-            if step + 1 < len(ladder.steps):
+            if to_step is not None and step < to_step < len(ladder.steps):
+                new_step, new_round, kind = to_step, 0, "reassigned"
+                due = now + ladder.steps[new_step].ack_within
+                overdue = case.overdue
+            elif step + 1 < len(ladder.steps):
                 new_step, new_round, kind = step + 1, 0, "escalated"
                 due = now + ladder.steps[new_step].ack_within
                 overdue = case.overdue

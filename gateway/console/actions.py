@@ -11,14 +11,10 @@ that was alerted once cannot be alerted at round 0 again without colliding with 
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlmodel import Session, col
 
-from gateway import keys
 from gateway.auth import Principal
-from gateway.clock import as_datetime
 from gateway.console.templating import OUTCOMES
-from gateway.models import UNITS, Case, CaseEvent, utcnow
+from gateway.models import UNITS, Case
 from gateway.referrals import CaseNotOpen
 from gateway.services import Services
 from routing.ladder import Ladder
@@ -75,33 +71,13 @@ def reassign(services: Services, case: Case, *, to_step: int, reason: str, who: 
     ladder = Ladder.from_dict(case.ladder)
     if not case.step < to_step < len(ladder.steps):
         raise ActionRefused("choose a step after the current one", 400)
-    target = ladder.steps[to_step]
-    due = as_datetime(services.clock.now() + target.ack_within)
-    with Session(services.engine, expire_on_commit=False) as session:
-        moved = session.execute(
-            update(Case)
-            .where(col(Case.id) == case.id, col(Case.step) == case.step, col(Case.round) == case.round,
-                   col(Case.status).in_(("open", "acknowledged")))
-            .values(step=to_step, round=0, due_at=due, status="open", acknowledged_unit=None,
-                    acknowledged_name=None, updated_at=utcnow())
-        )
-        if moved.rowcount != 1:
-            session.rollback()
-            raise ActionRefused("the case moved on meanwhile; reload and try again")
-        current = session.get(Case, case.id)
-        assert current is not None
-        session.refresh(current)
-        # `_alert` writes the step's messages and its event in this transaction; the guarded UPDATE
-        # above is what makes it safe (referrals.py could expose it as a public verb).
-        messages = services.referrals._alert(session, current, ladder, step=to_step, round_=0, kind="reassigned",
-                                             reason="staff")
-        units = ", ".join(target.unit_keys)
-        session.add(CaseEvent(case_id=case.id, kind="note", actor=who.name,
-                              detail={"text": f"reassigned to step {to_step + 1} ({units}): {reason.strip()[:500]}"}))
-        session.commit()
-    services.redis.zrem(keys.DEADLINES, keys.deadline_member(case.id or 0, case.step, case.round))
-    services.referrals.after_commit(current, messages)
-    services.metrics.escalations.labels("staff").inc()
+    moved = services.referrals.escalate(case.id or 0, case.step, case.round, reason="staff", actor=who.name,
+                                        reopen=True, to_step=to_step)
+    if not moved:
+        raise ActionRefused("the case moved on meanwhile; reload and try again")
+    units = ", ".join(ladder.steps[to_step].unit_keys)
+    services.referrals.note(case, text=f"reassigned to step {to_step + 1} ({units}): {reason.strip()[:500]}",
+                            actor=who.name)
 
 
 def note(services: Services, case: Case, *, text: str, who: Principal) -> None:
