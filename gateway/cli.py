@@ -267,5 +267,59 @@ def simulate(
         typer.echo("\nHung up.")
 
 
+@app.command()
+def purge(
+    closed_before: str = typer.Option(..., help="YYYY-MM-DD: cases resolved before this day"),
+    force: bool = typer.Option(False, "--force", help="allow a date less than a year ago"),
+) -> None:
+    """Erase reporters' numbers of closed cases and villagers' old messages; keep the audit trail."""
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.retention import purge_closed
+
+    try:
+        before = datetime.strptime(closed_before, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError as exc:
+        typer.echo(f"--closed-before must be a date like 2025-03-31, not {closed_before!r}", err=True)
+        raise typer.Exit(2) from exc
+    if before > datetime.now(UTC) - timedelta(days=365) and not force:
+        typer.echo("Logs must be kept at least a year (DPDP Rules 2025): choose an earlier date or --force.", err=True)
+        raise typer.Exit(2)
+    summary = purge_closed(_engine(_settings()), before)
+    typer.echo(f"Purged {summary.cases} closed cases: {summary.numbers} reporters' numbers and "
+               f"{summary.messages} villagers' messages erased; case histories kept.")
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """Re-encrypt every stored phone number under the current secret key.
+
+    With CPGW_SECRET_KEY set: first give every process the new key in CPGW_SECRET_KEY and the old
+    one in CPGW_SECRET_KEY_PREVIOUS, then run this, then drop CPGW_SECRET_KEY_PREVIOUS. With the
+    key generated in the data dir: this makes the new key itself (the old one is kept as
+    secret.key.previous); restart the gateway and workers afterwards.
+    """
+    import secrets as random
+
+    from gateway.crypto import PhoneCipher
+    from gateway.retention import rotate_stored_keys
+    from gateway.settings import previous_secret_keys, secret_key
+
+    settings = _settings()
+    engine = _engine(settings)
+    if not settings.secret_key:
+        current = settings.data_dir / "secret.key"
+        old = secret_key(settings)
+        (settings.data_dir / "secret.key.previous").write_text(old)
+        current.write_text(random.token_urlsafe(48))
+        current.chmod(0o600)
+        (settings.data_dir / "secret.key.previous").chmod(0o600)
+    cipher = PhoneCipher(secret_key(settings), previous_secret_keys(settings))
+    summary = rotate_stored_keys(engine, cipher)
+    typer.echo(f"Re-encrypted {summary.reporter_numbers} reporters' numbers, {summary.messages} messages and "
+               f"{summary.opt_outs} opt-outs. Restart the gateway and workers; language memory and open SMS "
+               "conversations (kept in Redis under the old key's hashes) start afresh.")
+
+
 def main() -> None:  # pragma: no cover
     sys.exit(app())

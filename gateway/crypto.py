@@ -1,14 +1,17 @@
 """Encryption of reporters' phone numbers (Fernet: AES-128-CBC with HMAC-SHA256, from `cryptography`).
 
 The Fernet key is derived from `CPGW_SECRET_KEY` with HKDF, so a deployer sets one secret and
-this module never stores a second one.
+this module never stores a second one. During a key rotation the previous secrets still decrypt
+(`MultiFernet`), while everything new is encrypted and tagged with the current one.
 """
 
 from __future__ import annotations
 
 import base64
 
-from cryptography.fernet import Fernet, InvalidToken
+from collections.abc import Sequence
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -23,8 +26,8 @@ def _fernet(secret: str) -> Fernet:
 
 
 class PhoneCipher:
-    def __init__(self, secret: str) -> None:
-        self._fernet = _fernet(secret)
+    def __init__(self, secret: str, previous: Sequence[str] = ()) -> None:
+        self._fernet = MultiFernet([_fernet(secret), *(_fernet(old) for old in previous)])
         self._secret = secret
 
     def tag(self, phone: str) -> str:
@@ -33,6 +36,10 @@ class PhoneCipher:
 
     def encrypt(self, phone: str) -> str:
         return self._fernet.encrypt(phone.encode()).decode()
+
+    def rotate(self, token: str) -> str:
+        """The same number, encrypted under the current key (raises InvalidToken if no key fits)."""
+        return self._fernet.rotate(token.encode()).decode()
 
     def decrypt(self, token: str) -> str | None:
         try:

@@ -135,6 +135,7 @@ class Message(SQLModel, table=True):
     step: int | None = None
     body: str = Field(max_length=1600)
     template: str | None = Field(default=None, max_length=40)
+    dlt_template_id: str | None = Field(default=None, max_length=40)  # TRAI DLT registration it matches
     status: str = Field(default="queued", max_length=12, index=True)
     provider_id: str | None = Field(default=None, max_length=64, unique=True)
     provider_status: str | None = Field(default=None, max_length=40)
@@ -145,9 +146,13 @@ class Message(SQLModel, table=True):
 
 
 class OptOut(SQLModel, table=True):
-    """Phones (as keyed hashes) that replied STOP: no follow-up SMS goes to them."""
+    """Phones (as keyed hashes) that replied STOP: no follow-up SMS goes to them.
+
+    The number is also kept encrypted, only so that `cpgw rotate-key` can compute its new tag.
+    """
 
     phone_tag: str = Field(primary_key=True, max_length=64)
+    phone_encrypted: str | None = Field(default=None, max_length=500)
     at: datetime = Field(default_factory=utcnow)
 
 

@@ -36,6 +36,7 @@ from gateway.models import (
 )
 from gateway.outbox import Outbox
 from menus.catalog import Catalog
+from menus.dlt import dlt_id
 from routing.directory import Directory
 from routing.ladder import Ladder, route
 from routing.rules import Rules
@@ -132,7 +133,7 @@ class Referrals:
                 id=uuid.uuid4().hex, dedupe_key=f"alert:{case.id}:{step}:{round_}:{contact.phone}",
                 case_id=case.id, direction="out", kind="reminder" if round_ else "alert", priority="alert",
                 to_phone=contact.phone, unit=contact.unit, contact_name=contact.name, step=step, body=body,
-                template=template,
+                template=template, dlt_template_id=dlt_id(template),
             )
             session.add(message)
             messages.append(message)
@@ -257,7 +258,8 @@ class Referrals:
         body = self.catalog.text(case.language, "sms.follow_up", ref=case.ref,
                                  unit=self.catalog.text(case.language, f"unit.{unit}"))
         message = Message(id=uuid.uuid4().hex, dedupe_key=f"follow_up:{case.id}", case_id=case.id, direction="out",
-                          kind="follow_up", priority="bulk", body=body, template="sms.follow_up")
+                          kind="follow_up", priority="bulk", body=body, template="sms.follow_up",
+                          dlt_template_id=dlt_id("sms.follow_up"))
         session.add(message)
         return [message]
 

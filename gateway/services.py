@@ -19,12 +19,13 @@ from gateway.outbox import Outbox
 from gateway.redisconn import RedisHandle, open_redis
 from gateway.referrals import Referrals
 from gateway.routing_directory import SqlDirectory
-from gateway.settings import Settings, secret_key
+from gateway.settings import Settings, previous_secret_keys, secret_key
 from gateway.sms import SmsService
 from gateway.transport import Transport, make_transport
 from gateway.ussd import UssdService
 from gateway.villagers import VillagerSms
 from menus.catalog import Catalog, load_catalog
+from menus.dlt import load_dlt
 from menus.engine import REQUIRED_KEYS, STATUSES
 from routing.concerns import KEYS
 from routing.rules import load_rules
@@ -45,7 +46,11 @@ def menu_catalog() -> Catalog:
         *REQUIRED_KEYS, *SMS_KEYS, *(f"concern.{key}" for key in KEYS), *(f"status.{s}" for s in STATUSES),
         *(f"unit.{unit}" for unit in UNITS),
     ]
-    return load_catalog(required=required)
+    catalog = load_catalog(required=required)
+    unregistered = [key for key, value in load_dlt(known=frozenset(catalog.languages["en"].texts)).items() if not value]
+    if unregistered:
+        log.warning("SMS templates without a DLT template id (menus/dlt.yaml)", extra={"templates": unregistered})
+    return catalog
 
 
 @dataclass
@@ -76,7 +81,7 @@ def open_services(
     handle = open_redis(settings)
     client = handle.sync()
     metrics = Metrics()
-    cipher = PhoneCipher(secret_key(settings))
+    cipher = PhoneCipher(secret_key(settings), previous_secret_keys(settings))
     clock = clock or RedisClock(client)
     catalog = menu_catalog()
     if not settings.webhook_token:

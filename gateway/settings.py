@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     at_sender_id: str | None = Field(None, alias="AT_SENDER_ID")
     at_api_url: str | None = Field(None, alias="CPGW_AT_API_URL")
     secret_key: str | None = Field(None, alias="CPGW_SECRET_KEY")
+    # During a rotation: the secrets that came before, comma-separated, still accepted to decrypt.
+    secret_key_previous: str | None = Field(None, alias="CPGW_SECRET_KEY_PREVIOUS")
     environment: Literal["development", "production"] = Field("development", alias="CPGW_ENV")
     # Help numbers shown to villagers; 1098 is being merged into 112, so deployers must be able to edit them.
     helplines: str = Field("112, 1098", alias="CPGW_HELPLINES")
@@ -94,6 +96,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if settings.environment == "production" and not settings.secret_key:
         raise ValueError("CPGW_SECRET_KEY must be set in production")
     return settings
+
+
+def previous_secret_keys(settings: Settings) -> list[str]:
+    """Secrets a rotation left behind: `CPGW_SECRET_KEY_PREVIOUS`, or the data dir's previous file."""
+    if settings.secret_key_previous:
+        return [part.strip() for part in settings.secret_key_previous.split(",") if part.strip()]
+    path = settings.data_dir / "secret.key.previous"
+    return [path.read_text().strip()] if not settings.secret_key and path.exists() else []
 
 
 def secret_key(settings: Settings) -> str:

@@ -24,6 +24,7 @@ from gateway.referrals import CaseNotOpen, Referrals
 from gateway.villagers import VillagerSms
 from menus.catalog import Catalog
 from menus.commands import Command, parse
+from menus.dlt import dlt_id
 from menus.keywords import intent, words
 
 log = logging.getLogger("cpgw.sms")
@@ -173,7 +174,8 @@ class SmsService:
     def _reply(self, phone: str, lang: str, key: str, values: dict[str, object], inbound_id: str, case: Case | None) -> None:
         body = self.catalog.text(lang, key, **{"ref": "", **values})  # unused values are ignored
         message = Message(id=uuid.uuid4().hex, dedupe_key=f"reply:{inbound_id}", case_id=case.id if case else None,
-                          direction="out", kind="reply", priority="alert", to_phone=phone, body=body, template=key)
+                          direction="out", kind="reply", priority="alert", to_phone=phone, body=body, template=key,
+                          dlt_template_id=dlt_id(key))
         with Session(self.engine, expire_on_commit=False) as session:
             session.add(message)
             session.commit()

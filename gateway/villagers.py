@@ -163,7 +163,7 @@ class VillagerSms:
         self.redis.delete(keys.SMS_CONVERSATION.format(phone=tag))
         with Session(self.engine) as session:
             if session.get(OptOut, tag) is None:
-                session.add(OptOut(phone_tag=tag))
+                session.add(OptOut(phone_tag=tag, phone_encrypted=self.cipher.encrypt(phone)))
                 session.commit()
         self._reply(sms_id, phone, lang, "sms.stopped", helplines=self.settings.helpline_text())
         return "stopped"

@@ -6,6 +6,7 @@ checked at load like the texts, with the file and key named in every error.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -33,3 +34,13 @@ def load_dlt(path: Path = DLT_FILE, known: frozenset[str] | None = None) -> dict
             raise CatalogError(f"{path.name}: template {key!r}: a DLT id is digits only, got {text!r}")
         ids[str(key)] = text
     return ids
+
+
+@cache
+def _shipped() -> dict[str, str]:
+    return load_dlt()
+
+
+def dlt_id(template: str) -> str | None:
+    """The registered DLT template id of an SMS template, None when it has none (yet)."""
+    return _shipped().get(template) or None
