@@ -207,14 +207,17 @@ class Outbox:
         """
         cutoff = utcnow() - STUCK_SENDING
         with Session(self.engine) as session:
+            stuck = list(session.exec(select(Message.id).where(
+                col(Message.status) == "sending", col(Message.updated_at) < cutoff)))
             session.execute(
-                update(Message).where(col(Message.status) == "sending", col(Message.updated_at) < cutoff)
+                update(Message).where(col(Message.id).in_(stuck), col(Message.status) == "sending")
                 .values(status="queued", updated_at=utcnow())
             )
             session.commit()
+            # What was stuck goes out now, not at the next audit; other queued rows once they settled.
             queued = session.exec(select(Message).where(
                 col(Message.status) == "queued", col(Message.direction) == "out",
-                col(Message.updated_at) <= utcnow() - settle,
+                (col(Message.updated_at) <= utcnow() - settle) | col(Message.id).in_(stuck),
             )).all()
         retrying = set(self.redis.zrange(keys.OUTBOX_RETRY, 0, -1))
         ready = [message for message in queued if message.id not in retrying]

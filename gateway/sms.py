@@ -13,8 +13,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
+import redis
+from sqlalchemy import Engine, delete
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from gateway.metrics import Metrics
@@ -85,15 +86,32 @@ class SmsService:
         if phone is None:
             self.metrics.sms_received.labels("unreadable sender").inc()
             return "unreadable sender"
-        if not contacts:
-            outcome = self.villagers.handle(sms.sms_id, phone, sms.text)
-            self.metrics.sms_received.labels(f"villager {outcome}").inc()
-            return f"villager {outcome}"
-        lang = contacts[0].language
-        outcome, reply_key, values, case = self._command(phone, lang, command)
-        self._reply(phone, lang, reply_key, values, record.id, case)
+        try:
+            outcome = self._handle(sms, phone, contacts, command)
+        except (redis.RedisError, SQLAlchemyError):
+            # The caller answers 503 and Africa's Talking posts the SMS again: forget that we saw
+            # it, or the re-post would be dropped as a repeat and the report (or ACK) lost. Every
+            # effect of handling is keyed on the SMS id, so doing it again does it once.
+            self._forget(record)
+            raise
         self.metrics.sms_received.labels(outcome).inc()
         return outcome
+
+    def _handle(self, sms: IncomingSms, phone: str, contacts: list[Contact], command: Command | None) -> str:
+        if not contacts:
+            return f"villager {self.villagers.handle(sms.sms_id, phone, sms.text)}"
+        lang = contacts[0].language
+        outcome, reply_key, values, case = self._command(phone, lang, command)
+        self._reply(phone, lang, reply_key, values, sms.sms_id, case)
+        return outcome
+
+    def _forget(self, record: Message) -> None:
+        try:
+            with Session(self.engine) as session:
+                session.execute(delete(Message).where(col(Message.id) == record.id))
+                session.commit()
+        except SQLAlchemyError:
+            log.error("could not forget a failed incoming SMS; its re-post will be taken as a repeat")
 
     def _command(
         self, phone: str, lang: str, command: Command | None
@@ -171,14 +189,17 @@ class SmsService:
         with Session(self.engine) as session:
             return session.get(Case, case.id) or case
 
-    def _reply(self, phone: str, lang: str, key: str, values: dict[str, object], inbound_id: str, case: Case | None) -> None:
+    def _reply(self, phone: str, lang: str, key: str, values: dict[str, object], sms_id: str, case: Case | None) -> None:
         body = self.catalog.text(lang, key, **{"ref": "", **values})  # unused values are ignored
-        message = Message(id=uuid.uuid4().hex, dedupe_key=f"reply:{inbound_id}", case_id=case.id if case else None,
+        message = Message(id=uuid.uuid4().hex, dedupe_key=f"reply:{sms_id}"[:160], case_id=case.id if case else None,
                           direction="out", kind="reply", priority="alert", to_phone=phone, body=body, template=key,
                           dlt_template_id=dlt_id(key))
-        with Session(self.engine, expire_on_commit=False) as session:
-            session.add(message)
-            session.commit()
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                session.add(message)
+                session.commit()
+        except IntegrityError:
+            return  # this SMS was answered already (handled again after a failure): once is enough
         self.referrals.outbox.publish([message])
 
     # --- delivery reports ------------------------------------------------------------------------------

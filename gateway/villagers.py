@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import redis
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from gateway import keys
@@ -179,9 +180,12 @@ class VillagerSms:
     def _send(self, sms_id: str, phone: str, body: str) -> None:
         message = Message(id=uuid.uuid4().hex, dedupe_key=f"reply:{sms_id}"[:160], direction="out", kind="reply",
                           priority="alert", to_encrypted=self.cipher.encrypt(phone), body=body)
-        with Session(self.engine, expire_on_commit=False) as session:
-            session.add(message)
-            session.commit()
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                session.add(message)
+                session.commit()
+        except IntegrityError:
+            return  # answered already, by an earlier try at this same SMS
         self.outbox.publish([message])
 
 
