@@ -108,7 +108,7 @@ class ApiToken(SQLModel, table=True):
     revoked: bool = False
 
 
-MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "received")
+MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "received", "handled")
 
 
 class Message(SQLModel, table=True):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import redis
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -30,6 +30,7 @@ from menus.keywords import intent, words
 
 log = logging.getLogger("cpgw.sms")
 IST = timezone(timedelta(hours=5, minutes=30))  # times in SMS are read in India
+RETRY_UNFINISHED_AFTER = timedelta(seconds=30)
 FINAL_FAILURES = {"Failed", "Rejected", "AbsentSubscriber", "Expired"}
 IN_FLIGHT = {"Sent", "Submitted", "Buffered", "Queued"}
 _RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "failed": 2}
@@ -81,13 +82,17 @@ class SmsService:
                 session.add(record)
                 session.commit()
         except IntegrityError:
-            self.metrics.sms_received.labels("repeat").inc()
-            return "repeat"
+            earlier = self._unfinished(record.dedupe_key)
+            if earlier is None:
+                self.metrics.sms_received.labels("repeat").inc()
+                return "repeat"
+            record = earlier  # handling it failed before (SQL went down mid-way): do it now
         if phone is None:
             self.metrics.sms_received.labels("unreadable sender").inc()
             return "unreadable sender"
         try:
             outcome = self._handle(sms, phone, contacts, command)
+            self._mark_handled(record)
         except (redis.RedisError, SQLAlchemyError):
             # The caller answers 503 and Africa's Talking posts the SMS again: forget that we saw
             # it, or the re-post would be dropped as a repeat and the report (or ACK) lost. Every
@@ -104,6 +109,29 @@ class SmsService:
         outcome, reply_key, values, case = self._command(phone, lang, command)
         self._reply(phone, lang, reply_key, values, sms.sms_id, case)
         return outcome
+
+    def _unfinished(self, dedupe_key: str) -> Message | None:
+        """An earlier post of this SMS whose handling never finished, claimed for another try.
+
+        Only once it has been left alone for `RETRY_UNFINISHED_AFTER` (Africa's Talking posts again
+        after a minute), so that two posts arriving together are not both handled; the claim is a
+        guarded UPDATE, so two workers cannot both take it.
+        """
+        with Session(self.engine, expire_on_commit=False) as session:
+            row = session.exec(select(Message).where(Message.dedupe_key == dedupe_key)).first()
+            if row is None or row.status != "received" or row.updated_at > utcnow() - RETRY_UNFINISHED_AFTER:
+                return None
+            claimed = session.execute(
+                update(Message).where(col(Message.id) == row.id, col(Message.updated_at) == row.updated_at)
+                .values(updated_at=utcnow())
+            )
+            session.commit()
+        return row if claimed.rowcount == 1 else None
+
+    def _mark_handled(self, record: Message) -> None:
+        with Session(self.engine) as session:
+            session.execute(update(Message).where(col(Message.id) == record.id).values(status="handled"))
+            session.commit()
 
     def _forget(self, record: Message) -> None:
         try:

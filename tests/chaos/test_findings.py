@@ -1,8 +1,8 @@
 """What the fault suite found in the gateway, pinned down in-process (fast, deterministic).
 
 Each test reproduces one finding of `test_faults.py` with the field harness (real Redis, SQL, the
-SDK against the AT stub, a manual clock) and fails until the gateway is fixed; the fix each needs
-is in docs/reliability.md. Once fixed, they belong with the referral-loop tests.
+SDK against the AT stub, a manual clock); they failed before the fixes described in
+docs/reliability.md and now guard against the same faults coming back.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from datetime import timedelta
 
 import pytest
 import redis
-from sqlalchemy import update
+from sqlalchemy import event, update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from gateway import keys
@@ -97,3 +98,39 @@ def test_a_send_stuck_mid_way_is_sent_again_by_one_audit(field):
         status = session.get(Message, alert_id).status  # type: ignore[union-attr]
     assert status == "sent", f"requeued by the audit but still {status!r}: it waits for the next audit"
     assert field.stub.messages_to(phone)
+
+
+def test_an_sms_whose_handling_met_an_sql_outage_is_handled_when_posted_again(field, monkeypatch):
+    """Finding 3, left open by the fix of finding 1: when SQL itself fails after the inbound row
+    `in:<id>` was written, `SmsService._forget` cannot delete that row either (SQL is down), so the
+    re-post Africa's Talking sends a minute later is still dropped as a "repeat": the report is lost."""
+    engine = field.services.engine
+    down = {"sql": False}
+
+    def refuse(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        if down["sql"]:
+            raise OperationalError("(injected)", {}, Exception("database is locked"))
+
+    event.listen(engine, "before_cursor_execute", refuse)
+    limiter = field.services.sms.villagers.limiter
+    allow = limiter.allow
+
+    def allow_then_sql_goes_down(*args):  # type: ignore[no-untyped-def]
+        down["sql"] = True  # the inbound row is written; SQL becomes unavailable now
+        return allow(*args)
+
+    monkeypatch.setattr(limiter, "allow", allow_then_sql_goes_down)
+    try:
+        first = _post_sms(field, "+919712345679", f"REPORT {AMTOLA} 12", "ATXid_lost-2")
+    finally:
+        down["sql"] = False
+        monkeypatch.setattr(limiter, "allow", allow)
+    assert first.status_code == 503
+    with Session(engine) as session:  # Africa's Talking posts it again a minute later
+        session.execute(update(Message).where(col(Message.dedupe_key) == "in:ATXid_lost-2").values(
+            created_at=utcnow() - timedelta(minutes=1), updated_at=utcnow() - timedelta(minutes=1)))
+        session.commit()
+    again = _post_sms(field, "+919712345679", f"REPORT {AMTOLA} 12", "ATXid_lost-2")
+    event.remove(engine, "before_cursor_execute", refuse)
+    assert again.status_code == 200
+    assert again.json()["outcome"] == "villager reported", again.json()
