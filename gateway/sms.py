@@ -30,7 +30,7 @@ from menus.keywords import intent, words
 
 log = logging.getLogger("cpgw.sms")
 IST = timezone(timedelta(hours=5, minutes=30))  # times in SMS are read in India
-RETRY_UNFINISHED_AFTER = timedelta(seconds=30)
+RETRY_UNFINISHED_AFTER = timedelta(seconds=45)  # longer than any live try (SQLite waits 30 s)
 FINAL_FAILURES = {"Failed", "Rejected", "AbsentSubscriber", "Expired"}
 IN_FLIGHT = {"Sent", "Submitted", "Buffered", "Queued"}
 _RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "failed": 2}
@@ -88,6 +88,7 @@ class SmsService:
                 return "repeat"
             record = earlier  # handling it failed before (SQL went down mid-way): do it now
         if phone is None:
+            self._mark_handled(record)
             self.metrics.sms_received.labels("unreadable sender").inc()
             return "unreadable sender"
         try:

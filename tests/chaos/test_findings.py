@@ -101,7 +101,7 @@ def test_a_send_stuck_mid_way_is_sent_again_by_one_audit(field):
 
 
 def test_an_sms_whose_handling_met_an_sql_outage_is_handled_when_posted_again(field, monkeypatch):
-    """Finding 3, left open by the fix of finding 1: when SQL itself fails after the inbound row
+    """Finding 3 (fixed), left open by the fix of finding 1: when SQL itself fails after the inbound row
     `in:<id>` was written, `SmsService._forget` cannot delete that row either (SQL is down), so the
     re-post Africa's Talking sends a minute later is still dropped as a "repeat": the report is lost."""
     engine = field.services.engine
