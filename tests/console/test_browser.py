@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +18,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlmodel import Session, select
 
 from gateway.app import create_app
@@ -29,6 +26,7 @@ from gateway.models import Case, CaseEvent, Contact
 from gateway.worker import Worker
 from tests.console import history
 from tests.console.conftest import AMTOLA, PASSWORD, PURULIA_VILLAGE, report
+from tests.harness.serving import serving
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (`make test` installs it)")
@@ -58,23 +56,8 @@ def live(settings, demo, users, at_stub) -> Iterator[Live]:  # type: ignore[no-u
         "at_username": "cpgw-test", "at_api_key": "test-key", "at_api_url": at_stub.url, "sms_timeout_s": 1.0})
     clock = ManualClock(start=time.time())
     app = create_app(wired, clock=clock)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
-    yield Live(url, app, clock, at_stub)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield Live(url, app, clock, at_stub)
 
 
 @pytest.fixture
