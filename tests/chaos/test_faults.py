@@ -143,6 +143,7 @@ def kill_worker_mid_send(stack: Stack) -> Proc | None:
     while not provider.held and time.time() < deadline:
         time.sleep(0.05)
     if not provider.held:
+        provider.release()  # a later send must not be held
         stack.fault("worker SIGKILL mid-send: no send to hold", time.time())
         return None
     port, since = provider.held[0]
