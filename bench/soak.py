@@ -14,7 +14,9 @@ phones come from fixed pools (a village's population is finite), each phone alwa
 same village and concern, so that per-phone Redis state is bounded by the pool and anything that
 grows is growth per request. A warm-up (not measured) has every pool phone report once first.
 
-Every `--interval` seconds it samples the server's RSS, Redis (keys in total, live USSD sessions,
+Every `--interval` seconds it samples the server's RSS (and, from a probe inside the server,
+bench/soak_probe, its count of Python objects and SQLite's own heap, so that growth can be told
+apart), Redis (keys in total, live USSD sessions,
 the keys beyond them by family, outbox stream lengths, pending deadlines) and latency per kind of
 request, prints a table, and at the end three verdicts:
 
@@ -266,6 +268,14 @@ class Load:
                 time.sleep(5)
 
 
+def probe(path: Path) -> dict[str, object]:
+    """The server's last self-report (bench/soak_probe): Python objects, SQLite's own heap."""
+    try:
+        return json.loads(path.read_text().splitlines()[-1])  # type: ignore[no-any-return]
+    except (OSError, IndexError, ValueError):
+        return {}
+
+
 def sample(load: Load, pid: int, client: redis.Redis, since: float, t0: float, db_path: Path) -> dict[str, object]:
     families: Counter[str] = Counter()
     hour = int(client.time()[0]) // 3600
@@ -284,6 +294,7 @@ def sample(load: Load, pid: int, client: redis.Redis, since: float, t0: float, d
         by_kind[kind].append(ms)
     hops = by_kind.get("ussd hop", [])
     streams = sum(client.xlen(name) for name in (keys.OUTBOX_ALERTS, keys.OUTBOX_BULK))
+    probed = probe(db_path.parent / "probe.jsonl")
     return {
         "t_s": round(time.time() - t0),
         "rss_mb": round(rss_mb(pid), 1),
@@ -303,6 +314,8 @@ def sample(load: Load, pid: int, client: redis.Redis, since: float, t0: float, d
         "api_p95_ms": round(pct(by_kind.get("api cases", []), 0.95), 1),
         "provider_accepted": len(load.provider.sent),
         "sqlite_mb": round(sum(p.stat().st_size for p in db_path.parent.glob(db_path.name + "*")) / 2**20, 1),
+        "sqlite_heap_mb": probed.get("sqlite_heap_mb"),
+        "python_objects": probed.get("python_objects"),
     }
 
 
@@ -315,13 +328,20 @@ def thirds(samples: list[dict[str, object]], name: str) -> tuple[float, float]:
 
 def verdicts(samples: list[dict[str, object]]) -> dict[str, dict[str, object]]:
     rss_first, rss_last = thirds(samples, "rss_mb")
+    heap = [s for s in samples if s.get("sqlite_heap_mb") is not None and s.get("python_objects") is not None]
+    heap_note = ""
+    if heap:
+        sql_first, sql_last = thirds(heap, "sqlite_heap_mb")
+        obj_first, obj_last = thirds(heap, "python_objects")
+        heap_note = (f"; meanwhile SQLite's own heap {sql_first:.1f} -> {sql_last:.1f} MB, Python objects "
+                     f"{obj_first:,.0f} -> {obj_last:,.0f} ({(obj_last / obj_first - 1) * 100:+.1f}%)")
     keys_first, keys_last = thirds(samples, "keys_beyond_sessions")
     p95_first, p95_last = thirds(samples, "ussd_p95_ms")
     streams = max(int(s["outbox_stream_entries"]) for s in samples)  # type: ignore[call-overload]
     return {
         "memory flat": {"pass": rss_last <= rss_first * 1.10,
                         "detail": f"RSS {rss_first:.1f} MB (first third) -> {rss_last:.1f} MB (last third), "
-                                  f"{(rss_last / rss_first - 1) * 100:+.1f}% (limit +10%)"},
+                                  f"{(rss_last / rss_first - 1) * 100:+.1f}% (limit +10%){heap_note}"},
         "redis keys flat beyond live sessions": {
             "pass": keys_last <= max(keys_first * 1.10, keys_first + 20) and streams < 1000,
             "detail": f"keys beyond live USSD sessions {keys_first:.0f} -> {keys_last:.0f} "
@@ -334,7 +354,8 @@ def verdicts(samples: list[dict[str, object]]) -> dict[str, dict[str, object]]:
 COLUMNS = [("t_s", "t(s)"), ("rss_mb", "RSS MB"), ("redis_keys", "keys"), ("live_ussd_sessions", "sessions"),
            ("keys_beyond_sessions", "beyond"), ("outbox_stream_entries", "stream"), ("deadlines_pending", "deadl"),
            ("ussd_hops", "hops"), ("ussd_p50_ms", "p50"), ("ussd_p95_ms", "p95"), ("ussd_p99_ms", "p99"),
-           ("sms_p95_ms", "sms p95"), ("provider_accepted", "SMS out"), ("sqlite_mb", "SQL MB")]
+           ("sms_p95_ms", "sms p95"), ("provider_accepted", "SMS out"), ("sqlite_mb", "SQL MB"),
+           ("sqlite_heap_mb", "SQL heap"), ("python_objects", "py objs")]
 
 
 def print_row(values: dict[str, object] | None = None) -> None:
@@ -365,7 +386,9 @@ def main() -> int:
         "AT_USERNAME": "soak", "AT_API_KEY": "soak-key", "CPGW_AT_API_URL": provider.url, "CPGW_SMS_TIMEOUT": "2",
         "CPGW_ROUTING_RULES": str(short_rules(workdir / "rules.yaml")), "CPGW_LOG_LEVEL": "WARNING",
     })
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))  # this checkout's code
+    # This checkout's code, and the probe that reports the server's Python objects and SQLite heap.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), str(BENCH / "soak_probe"), env.get("PYTHONPATH")]))
+    env["SOAK_PROBE_FILE"] = str(workdir / "probe.jsonl")
     gateway = Gateway(workdir, env)
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     load: Load | None = None
