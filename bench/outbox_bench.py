@@ -357,17 +357,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(2)
-    except SystemExit as exc:
-        if isinstance(exc.code, int) or exc.code is None:
-            raise
-        print(f"benchmark could not run: {exc.code}", file=sys.stderr)
-        sys.exit(2)
-    except Exception:  # noqa: BLE001 — a crash is "could not run", not a FAIL
-        import traceback
+    from exits import run_benchmark  # bench/ is on sys.path when a benchmark runs as a script
 
-        traceback.print_exc()
-        sys.exit(2)
+    run_benchmark(main)
