@@ -6,13 +6,16 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam, insert
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import select
 
 from gateway.crypto import PhoneCipher
 from gateway.db import read_session
-from gateway.models import Case, CaseEvent, Message, Place, ReporterContact
+from gateway.models import Case, Place, ReporterContact
+from gateway.outbox import Queued
+from gateway.referrals import Rows, event_row
 from menus.refs import new_reference
 
 if TYPE_CHECKING:
@@ -21,6 +24,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cpgw.cases")
 REFERENCE_ATTEMPTS = 8
+_CASE = Case.__table__  # type: ignore[attr-defined]
+_PLACE = Place.__table__  # type: ignore[attr-defined]
+# Built once: a statement object made per call costs more than its execution (parameters vary).
+_INSERT_CASE = insert(_CASE)
+_INSERT_REPORTER = insert(ReporterContact.__table__)  # type: ignore[attr-defined]
+_VILLAGE = core_select(_PLACE).where(_PLACE.c.lgd_code == bindparam("lgd"))
 
 
 class UnknownVillage(ValueError):
@@ -40,18 +49,21 @@ class NewReport:
 
 def create_case(
     *, engine: Engine, cipher: PhoneCipher, report: NewReport, referrals: Referrals | None = None
-) -> tuple[Case, list[Message]]:
+) -> tuple[Case, list[Queued]]:
     """Store the report, its first event and its first alerts in one transaction.
 
     Returns the case and the alerts to publish once committed. A second call with the same
     `source_key` returns the case the first one stored, and no alerts. If routing fails the case
-    is stored all the same (a report is never lost); the worker routes it later. The ladder is
-    worked out before the write transaction opens, so the directory reads never wait on it.
+    is stored all the same (a report is never lost); the worker routes it later. The ladder, the
+    clock and the encryption are all worked out before the write transaction opens, so that
+    SQLite's single write lock is held only for the inserts.
     """
     ladder = _plan(referrals, report) if referrals else None
+    now = referrals.clock.now() if referrals and ladder else 0.0
+    reporter = _reporter(cipher, report.reporter_phone)
     for _ in range(REFERENCE_ATTEMPTS):
         try:
-            return _insert(engine, cipher, report, referrals, ladder)
+            return _insert(engine, report, referrals, ladder, now, reporter)
         except IntegrityError:
             existing = find_by_source(engine, report.source_key)
             if existing is not None:  # the same report, stored by a retry or a concurrent hop
@@ -68,37 +80,45 @@ def _plan(referrals: Referrals, report: NewReport) -> Ladder | None:
         return None
 
 
+def _reporter(cipher: PhoneCipher, phone: str | None) -> dict[str, str] | None:
+    """The reporter contact row's values: the number encrypted, and its keyed hash for STOP."""
+    if phone is None:
+        return None
+    return {"phone_encrypted": cipher.encrypt(phone), "phone_tag": cipher.tag(phone)}
+
+
 def _insert(
-    engine: Engine, cipher: PhoneCipher, report: NewReport, referrals: Referrals | None, ladder: Ladder | None
-) -> tuple[Case, list[Message]]:
-    with Session(engine, expire_on_commit=False) as session:
-        village = session.get(Place, report.village_lgd)
+    engine: Engine, report: NewReport, referrals: Referrals | None, ladder: Ladder | None, now: float,
+    reporter: dict[str, str] | None,
+) -> tuple[Case, list[Queued]]:
+    """One write transaction of Core inserts: the case, its reporter contact, events and alerts.
+
+    This runs on the hop that tells a villager "sent"; ORM objects for the half-dozen rows cost
+    more than everything else on that hop, so only the returned `Case` is a model (never attached).
+    """
+    with engine.begin() as conn:
+        village = conn.execute(_VILLAGE, {"lgd": report.village_lgd}).first()
         if village is None or village.level != "village":
             raise UnknownVillage(str(report.village_lgd))
         case = Case(
             ref=new_reference(), source_key=report.source_key, concern=report.concern, urgent=report.urgent,
             village_lgd=village.lgd_code, block_lgd=village.block_lgd, district_lgd=village.district_lgd,
-            channel=report.channel, language=report.language, callback=report.reporter_phone is not None,
+            channel=report.channel, language=report.language, callback=reporter is not None,
         )
-        session.add(case)
-        session.flush()
-        assert case.id is not None
-        if report.reporter_phone is not None:
-            session.add(ReporterContact(case_id=case.id, phone_encrypted=cipher.encrypt(report.reporter_phone),
-                                        phone_tag=cipher.tag(report.reporter_phone)))
-        session.add(
-            CaseEvent(
-                case_id=case.id, at=case.created_at, kind="reported", actor="reporter",
-                detail={"channel": report.channel, "concern": report.concern, "urgent": report.urgent},
-            )
-        )
-        messages: list[Message] = []
         if referrals is not None and ladder is not None:
-            messages = referrals.open_case(session, case, ladder)
-        elif referrals is not None:
-            session.add(CaseEvent(case_id=case.id, kind="routing_failed", detail={}))
-        session.commit()
-        return case, messages
+            referrals.prepare(case, ladder, now)
+        case.id = conn.execute(_INSERT_CASE, case.model_dump(exclude={"id"})).inserted_primary_key[0]
+        assert case.id is not None
+        if reporter is not None:
+            conn.execute(_INSERT_REPORTER, {"case_id": case.id, **reporter})
+        reported = event_row(case.id, "reported", {"channel": report.channel, "concern": report.concern,
+                                                "urgent": report.urgent}, actor="reporter", at=case.created_at)
+        if referrals is not None and ladder is not None:
+            rows = referrals.first_alerts(case, ladder, village)
+            rows.events.insert(0, reported)
+        else:
+            rows = Rows([], [reported] + ([event_row(case.id, "routing_failed", {})] if referrals is not None else []))
+        return case, rows.write(conn)
 
 
 def find_by_source(engine: Engine, source_key: str) -> Case | None:

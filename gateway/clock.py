@@ -6,6 +6,7 @@ Tests inject a `ManualClock` and fast-forward it instead of sleeping.
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -19,12 +20,33 @@ class Clock(Protocol):
 
 
 class RedisClock:
-    def __init__(self, client: redis.Redis) -> None:
+    """Redis time, read through an offset from this host's monotonic clock.
+
+    Asking Redis on every call cost a round trip inside the transaction that stores a report.
+    The offset is re-read every `resync_s`: a host's monotonic clock drifts by microseconds in
+    that time, while deadlines are minutes; a jump of the host's wall clock does not matter at all.
+    """
+
+    def __init__(self, client: redis.Redis, resync_s: float = 30.0) -> None:
         self._client = client
+        self._resync_s = resync_s
+        self._offset = 0.0
+        self._read_at = float("-inf")
+        self._lock = threading.Lock()
 
     def now(self) -> float:
+        with self._lock:
+            if time.monotonic() - self._read_at >= self._resync_s:
+                self._sync()
+            return time.monotonic() + self._offset
+
+    def _sync(self) -> None:
+        """Offset = Redis time minus monotonic time, taken half-way through the round trip."""
+        before = time.monotonic()
         seconds, micros = self._client.time()
-        return seconds + micros / 1_000_000
+        after = time.monotonic()
+        self._offset = seconds + micros / 1_000_000 - (before + after) / 2
+        self._read_at = after
 
 
 class ManualClock:

@@ -19,6 +19,7 @@ from gateway.cases import NewReport, create_case
 from gateway.crypto import PhoneCipher
 from gateway.metrics import Metrics
 from gateway.models import Case, CaseEvent
+from gateway.outbox import Queued
 from gateway.referrals import Referrals
 
 log = logging.getLogger("cpgw.intake")
@@ -47,12 +48,7 @@ class Intake:
             self._link(earlier, report)
             return Taken(earlier, duplicate=True)
         case, alerts = create_case(engine=self.engine, cipher=self.cipher, report=report, referrals=self.referrals)
-        if self.referrals is not None:
-            self._publish(case, alerts)
-        try:
-            self.redis.set(dup_key, case.id or 0, ex=keys.REPORT_DUPLICATE_TTL_S)
-        except redis.RedisError:
-            pass  # only duplicate detection is lost
+        self._publish(case, alerts, dup_key)
         log.info("case reported", extra={"ref": case.ref, "channel": report.channel})
         self.metrics.cases_created.labels(report.channel).inc()
         return Taken(case, duplicate=False)
@@ -71,10 +67,18 @@ class Intake:
             session.commit()
         self.metrics.cases_created.labels("duplicate").inc()
 
-    def _publish(self, case: Case, alerts: list) -> None:  # type: ignore[type-arg]
-        """The case is stored: a Redis hiccup now must not turn "sent" into "not sent"."""
-        assert self.referrals is not None
+    def _publish(self, case: Case, alerts: list[Queued], dup_key: str) -> None:
+        """Alerts, deadline and the repeat marker in one round trip, after the commit.
+
+        The case is stored: a Redis hiccup now must not turn "sent" into "not sent". What it
+        loses, the worker's audit rebuilds from SQL (alerts, deadline); only the link of a
+        repeat report to this case would be missed.
+        """
+        pipe = self.redis.pipeline(transaction=False)
+        if self.referrals is not None:
+            self.referrals.after_commit(case, alerts, pipe)
+        pipe.set(dup_key, case.id or 0, ex=keys.REPORT_DUPLICATE_TTL_S)
         try:
-            self.referrals.after_commit(case, alerts)
+            pipe.execute()
         except redis.RedisError:
             log.error("alerts not published; the worker's audit will", extra={"ref": case.ref})

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import NamedTuple, Protocol
 
 import redis
 from sqlalchemy import Engine, update
@@ -38,6 +39,23 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, AR
 for _, member in ipairs(due) do redis.call('ZREM', KEYS[1], member) end
 return due
 """
+
+
+class Publishable(Protocol):
+    """What a stream entry needs of a committed message: its id, and its lane."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def priority(self) -> str: ...
+
+
+class Queued(NamedTuple):
+    """A message written with a Core insert (no ORM object was built for it)."""
+
+    id: str
+    priority: str
 
 
 @dataclass
@@ -64,13 +82,18 @@ class Outbox:
                 if "BUSYGROUP" not in str(exc):
                     raise
 
-    def publish(self, messages: Iterable[Message]) -> None:
-        """Put committed messages on their stream (call after the SQL commit)."""
-        pipe = self.redis.pipeline(transaction=False)
+    def publish(self, messages: Iterable[Publishable], pipe: redis.client.Pipeline | None = None) -> None:
+        """Put committed messages on their stream (call after the SQL commit).
+
+        Given a pipeline, only queue the commands on it: the caller sends them together with its own.
+        """
+        own = pipe is None
+        pipe = self.redis.pipeline(transaction=False) if pipe is None else pipe
         for message in messages:
             stream = keys.OUTBOX_ALERTS if message.priority == "alert" else keys.OUTBOX_BULK
             pipe.xadd(stream, {"id": message.id})
-        pipe.execute()
+        if own:
+            pipe.execute()
 
     # --- sending -----------------------------------------------------------------------------------
 

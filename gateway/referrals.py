@@ -14,10 +14,10 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import redis
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, insert, update
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
@@ -34,7 +34,7 @@ from gateway.models import (
     ReporterContact,
     utcnow,
 )
-from gateway.outbox import Outbox
+from gateway.outbox import Outbox, Publishable, Queued
 from menus.catalog import Catalog
 from menus.dlt import dlt_id
 from routing.directory import Directory
@@ -88,40 +88,49 @@ class Referrals:
         """The ladder for a report; read from the directory before any write transaction opens."""
         return route(village_lgd, concern, urgent, self.directory, self.rules)
 
-    def open_case(self, session: Session, case: Case, ladder: Ladder) -> list[Message]:
-        """Copy the ladder onto a case just inserted and alert its first step (same transaction)."""
-        assert case.id is not None
+    def prepare(self, case: Case, ladder: Ladder, now: float) -> None:
+        """Copy the ladder onto a case, with its first deadline (before the case is written)."""
         case.ladder = ladder.to_dict()
         case.step, case.round = 0, 0
-        for gap in ladder.gaps:
-            session.add(CaseEvent(case_id=case.id, kind="coverage_gap", detail={
-                "unit": gap.unit, "place": gap.place.lgd_code if gap.place else None}))
+        case.overdue = ladder.unroutable
+        case.due_at = None if ladder.unroutable else as_datetime(now + ladder.steps[0].ack_within)
+
+    def first_alerts(self, case: Case, ladder: Ladder, village: PlaceNames | None) -> Rows:
+        """The events and alerts of a case just prepared and inserted: gaps, then its first step."""
+        assert case.id is not None
+        events = [event_row(case.id, "coverage_gap", {"unit": gap.unit, "place": gap.place.lgd_code if gap.place else None})
+                  for gap in ladder.gaps]
         if ladder.unroutable:
-            case.overdue = True
-            session.add(CaseEvent(case_id=case.id, kind="unroutable", detail={"reason": "nobody to alert"}))
-            return []
-        now = self.clock.now()
-        case.due_at = as_datetime(now + ladder.steps[0].ack_within)
-        session.add(case)
-        return self._alert(session, case, ladder, step=0, round_=0, kind="alerted", reason="reported")
+            return Rows([], [*events, event_row(case.id, "unroutable", {"reason": "nobody to alert"})])
+        alerts = self._alert(case, ladder, step=0, round_=0, kind="alerted", reason="reported", village=village)
+        return Rows(alerts.messages, [*events, *alerts.events])
 
-    def after_commit(self, case: Case, messages: Iterable[Message]) -> None:
-        """Publish a committed transition: its messages to the outbox, its deadline to Redis."""
-        self.outbox.publish(messages)
-        self.schedule(case)
+    def after_commit(self, case: Case, messages: Iterable[Publishable], pipe: redis.client.Pipeline | None = None) -> None:
+        """Publish a committed transition: its messages to the outbox, its deadline to Redis.
 
-    def schedule(self, case: Case) -> None:
+        Given a pipeline, only queue the commands: the caller sends them with its own, in one round trip.
+        """
+        own = pipe is None
+        pipe = self.redis.pipeline(transaction=False) if pipe is None else pipe
+        self.outbox.publish(messages, pipe)
         if case.status == "open" and case.due_at is not None and case.id is not None:
-            member = keys.deadline_member(case.id, case.step, case.round)
-            self.redis.zadd(keys.DEADLINES, {member: case.due_at.timestamp()})
+            pipe.zadd(keys.DEADLINES, {keys.deadline_member(case.id, case.step, case.round): case.due_at.timestamp()})
+        if own:
+            pipe.execute()
 
     # --- alerts --------------------------------------------------------------------------------------
 
-    def _alert(self, session: Session, case: Case, ladder: Ladder, *, step: int, round_: int, kind: str,
-               reason: str) -> list[Message]:
+    def _alert(self, case: Case, ladder: Ladder, *, step: int, round_: int, kind: str, reason: str,
+               village: PlaceNames | None) -> Rows:
+        """The rows of a step's alerts and its event; plain dicts, written with Core inserts.
+
+        A case's alerts are written on the hop that tells the villager "sent": building ORM
+        objects for them cost more than the rest of that hop together.
+        """
+        assert case.id is not None
         current = ladder.steps[step]
         template = "sms.reminder" if round_ else ("sms.alert_urgent" if case.urgent else "sms.alert")
-        village = session.get(Place, case.village_lgd)
+        now = utcnow()
         messages = []
         for contact in current.contacts:
             lang = contact.language
@@ -129,19 +138,18 @@ class Referrals:
                 lang, template, ref=case.ref, concern=self.catalog.text(lang, f"concern.{case.concern}"),
                 village=_place_name(village, lang) if village else str(case.village_lgd),
             )
-            message = Message(
-                id=uuid.uuid4().hex, dedupe_key=f"alert:{case.id}:{step}:{round_}:{contact.phone}",
-                case_id=case.id, direction="out", kind="reminder" if round_ else "alert", priority="alert",
-                to_phone=contact.phone, unit=contact.unit, contact_name=contact.name, step=step, body=body,
-                template=template, dlt_template_id=dlt_id(template),
-            )
-            session.add(message)
-            messages.append(message)
-        session.add(CaseEvent(case_id=case.id, kind=kind, detail={
+            messages.append({
+                "id": uuid.uuid4().hex, "dedupe_key": f"alert:{case.id}:{step}:{round_}:{contact.phone}",
+                "case_id": case.id, "direction": "out", "kind": "reminder" if round_ else "alert",
+                "priority": "alert", "to_phone": contact.phone, "unit": contact.unit, "contact_name": contact.name,
+                "step": step, "body": body, "template": template, "dlt_template_id": dlt_id(template),
+                "status": "queued", "attempts": 0, "created_at": now, "updated_at": now,
+            })
+        event = event_row(case.id, kind, {
             "step": step, "round": round_, "units": list(current.unit_keys), "reason": reason,
             "contacts": [contact.name for contact in current.contacts],
-            "due_at": case.due_at.isoformat() if case.due_at else None}))
-        return messages
+            "due_at": case.due_at.isoformat() if case.due_at else None})
+        return Rows(messages, [event])
 
     # --- escalation ----------------------------------------------------------------------------------
 
@@ -185,9 +193,11 @@ class Referrals:
                 session.rollback()
                 return False
             session.refresh(case)  # (SQLite: the read above was under the same IMMEDIATE lock)
-            messages = self._alert(session, case, ladder, step=new_step, round_=new_round, kind=kind, reason=reason)
+            rows = self._alert(case, ladder, step=new_step, round_=new_round, kind=kind, reason=reason,
+                               village=session.get(Place, case.village_lgd))
             if actor != "system":
-                session.add(CaseEvent(case_id=case_id, kind="note", actor=actor, detail={"text": f"escalated: {reason}"}))
+                rows.events.append(event_row(case_id, "note", {"text": f"escalated: {reason}"}, actor=actor))
+            messages = rows.write(session)
             session.commit()
         self.redis.zrem(keys.DEADLINES, keys.deadline_member(case_id, step, round_))
         self.after_commit(case, messages)
@@ -346,7 +356,10 @@ class Referrals:
                 if moved.rowcount != 1 or case is None:
                     session.rollback()
                     continue
-                messages = self.open_case(session, case, ladder)
+                self.prepare(case, ladder, self.clock.now())
+                session.add(case)
+                session.flush()
+                messages = self.first_alerts(case, ladder, session.get(Place, case.village_lgd)).write(session)
                 session.commit()
             self.after_commit(case, messages)
             routed += 1
@@ -358,5 +371,43 @@ def _timestamp(value: datetime) -> float:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
-def _place_name(place: Place, lang: str) -> str:
+_INSERT_EVENTS = insert(CaseEvent.__table__)  # type: ignore[attr-defined]
+_INSERT_MESSAGES = insert(Message.__table__)  # type: ignore[attr-defined]
+
+
+class PlaceNames(Protocol):
+    """A place's names: a `Place`, or a Core row of the place table."""
+
+    name: str
+    names: dict[str, str] | None
+
+
+class Executor(Protocol):
+    """A Session or a Connection: both run Core statements inside their transaction."""
+
+    def execute(self, statement: Any, parameters: Any = None) -> Any: ...
+
+
+@dataclass
+class Rows:
+    """Rows to insert in one transaction: outbox messages and case events."""
+
+    messages: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+    def write(self, db: Executor) -> list[Queued]:
+        """Insert both lists (one statement each); the messages to publish once committed."""
+        if self.events:
+            db.execute(_INSERT_EVENTS, self.events)
+        if self.messages:
+            db.execute(_INSERT_MESSAGES, self.messages)
+        return [Queued(row["id"], row["priority"]) for row in self.messages]
+
+
+def event_row(case_id: int, kind: str, detail: dict[str, Any], *, actor: str = "system",
+           at: datetime | None = None) -> dict[str, Any]:
+    return {"case_id": case_id, "at": at or utcnow(), "kind": kind, "actor": actor, "detail": detail}
+
+
+def _place_name(place: PlaceNames, lang: str) -> str:
     return (place.names or {}).get(lang) or place.name

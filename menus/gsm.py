@@ -15,6 +15,7 @@ GSM7_BASIC = (
 GSM7_EXTENDED = "^{}\\[~]|€\f"
 _BASIC = frozenset(GSM7_BASIC)
 _EXTENDED = frozenset(GSM7_EXTENDED)
+_ALL = _BASIC | _EXTENDED
 
 
 class Budget(NamedTuple):
@@ -25,13 +26,15 @@ class Budget(NamedTuple):
 
 
 def is_gsm7(text: str) -> bool:
-    return all(ch in _BASIC or ch in _EXTENDED for ch in text)
+    # Set operations run in C: every screen of every hop is measured, often several times.
+    return _ALL.issuperset(text)
 
 
 def encoded_length(text: str) -> tuple[int, bool]:
     """(length in the encoding the text needs, whether that encoding is GSM-7)."""
-    if is_gsm7(text):
-        return sum(2 if ch in _EXTENDED else 1 for ch in text), True
+    if _ALL.issuperset(text):
+        # An extended character is an escape plus the character: two septets.
+        return len(text) + sum(map(text.count, GSM7_EXTENDED)), True
     return len(text.encode("utf-16-le")) // 2, False
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from menus.gsm import Budget, fits, is_gsm7
 
@@ -49,8 +50,18 @@ def shorten(text: str, prefix: str, budget: Budget, suffix: str = "") -> str:
     return text[:lo].rstrip() + ellipsis
 
 
+# Screens are pure functions of their texts and the budget, and a session walks the same few
+# screens as every other: each is measured once per process, not on every hop.
+SCREEN_CACHE = 4096
+
+
 def message(kind: str, lines: Sequence[str], budget: Budget) -> Screen:
     """A screen without options; text that cannot fit is shortened, last lines first."""
+    return _message(kind, tuple(lines), budget)
+
+
+@lru_cache(maxsize=SCREEN_CACHE)
+def _message(kind: str, lines: tuple[str, ...], budget: Budget) -> Screen:
     text = "\n".join(line for line in lines if line)
     return Screen(kind, shorten(text, f"{kind} ", budget))
 
@@ -68,6 +79,19 @@ def page(
 
     `extra` are fixed options (key, label) shown on every page, for example `9 Language`.
     """
+    return _page(title, tuple(options), start, budget, more_label, back_label, tuple(extra))
+
+
+@lru_cache(maxsize=SCREEN_CACHE)
+def _page(
+    title: str,
+    options: tuple[str, ...],
+    start: int,
+    budget: Budget,
+    more_label: str,
+    back_label: str | None,
+    extra: tuple[tuple[str, str], ...],
+) -> Page:
     start = max(0, min(start, max(len(options) - 1, 0)))
     tail = [f"{key} {label}" for key, label in extra]
     if back_label:

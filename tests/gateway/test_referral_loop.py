@@ -208,7 +208,7 @@ def test_redis_flushed_midway_is_rebuilt_from_sql(field, phones):
 
 
 def test_messages_queued_but_lost_from_redis_are_sent_after_reconcile(field, phones):
-    field.services.outbox.publish = lambda messages: None  # Redis "lost" the stream entries
+    field.services.outbox.publish = lambda messages, pipe=None: None  # Redis "lost" the stream entries
     ref = field.report(village=AMTOLA, concern="other", callback=False)
     field.expect_no_sms(phones["vcpc"][0])
     del field.services.outbox.publish
