@@ -1,19 +1,19 @@
-"""The web app: webhooks, health, metrics and the JSON API. Routes parse, call one service, return."""
+"""The web app: webhooks, health, metrics and the JSON API. Routes parse, call one service, return.
+
+The USSD webhook is the exception in form only: its handler lives in `gateway.ussd_endpoint`.
+"""
 
 from __future__ import annotations
 
-import hmac
-from urllib.parse import parse_qsl
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 import redis
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -22,9 +22,9 @@ from gateway.clock import Clock
 from gateway.services import Services, open_services
 from gateway.settings import Settings, load_settings
 from gateway.sms import DeliveryReport, IncomingSms
-from gateway.ussd import Hop, Pending
+from gateway.ussd_endpoint import PATH as USSD_PATH
+from gateway.ussd_endpoint import Receive, Scope, Send, UssdEndpoint, token_ok
 from gateway.worker import start_in_thread
-from menus.engine import unavailable
 
 log = logging.getLogger("cpgw.http")
 
@@ -34,22 +34,14 @@ def services(request: Request) -> Services:
 
 
 def _token_ok(request: Request, expected: str | None) -> bool:
-    if not expected:
-        return True
     given = request.query_params.get("token") or request.headers.get("x-webhook-token") or ""
-    return hmac.compare_digest(given.encode(), expected.encode())
+    return token_ok(given, expected)
 
 
 async def webhook_guard(request: Request) -> None:
     """403 unless the request carries `CPGW_WEBHOOK_TOKEN` (query `token` or `X-Webhook-Token`)."""
     if not _token_ok(request, services(request).settings.webhook_token):
         raise HTTPException(status_code=403, detail="missing or wrong webhook token")
-
-
-def _form(body: bytes) -> dict[str, str]:
-    """An urlencoded form, leniently: bytes that are not UTF-8 are replaced, never an error."""
-    text = body[:20_000].decode("utf-8", errors="replace")
-    return dict(parse_qsl(text, keep_blank_values=True, errors="replace"))
 
 
 class AccessLog:
@@ -84,6 +76,25 @@ class AccessLog:
                                            "ms": round(elapsed * 1000, 1)})
 
 
+class GatewayApp(FastAPI):
+    """FastAPI, except that the USSD webhook goes straight to its own ASGI handler.
+
+    See `gateway.ussd_endpoint`: on the path every villager's keypress takes, the middleware
+    stack and router cost more than the menu itself.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ussd_endpoint = UssdEndpoint()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] == "http" and scope["path"] == USSD_PATH:
+            scope["app"] = self
+            await self.ussd_endpoint(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)  # type: ignore[arg-type]
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The app; `clock` replaces Redis TIME (tests fast-forward it)."""
     settings = settings or load_settings()
@@ -101,43 +112,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 thread.join(timeout=10)
             app.state.services.close()
 
-    app = FastAPI(title="Child-protection referral gateway", version="1", lifespan=lifespan)
+    app = GatewayApp(title="Child-protection referral gateway", version="1", lifespan=lifespan)
     app.add_middleware(AccessLog)
     app.include_router(api.router)
     console.mount(app)  # /console pages, their static files, and the console's JSON routes
-
-    # A hop is mostly Redis and pure menu code: it runs on the event loop. Only storing or looking up
-    # a report goes to a thread, a few at a time, so that threads do not fight over the GIL.
-    sql_threads = anyio.CapacityLimiter(4)
-
-    async def ussd(request: Request) -> PlainTextResponse:
-        """`POST /webhooks/at/ussd`: Africa's Talking's form in, `CON …`/`END …` out.
-
-        A plain Starlette route: FastAPI's form and dependency machinery cost more per hop than
-        the whole menu, and this is the hottest path of the service.
-        """
-        svc = services(request)
-        if not _token_ok(request, svc.settings.webhook_token):
-            return PlainTextResponse("END Forbidden: missing or wrong webhook token.", status_code=403)
-        form = _form(await request.body())
-        session_id, phone = form.get("sessionId"), form.get("phoneNumber")
-        if not session_id or not phone:
-            missing = "sessionId" if not session_id else "phoneNumber"
-            return PlainTextResponse(f"END Invalid request: {missing} is missing.", status_code=400)
-        hop = Hop(session_id[:200], phone[:32], form.get("networkCode", "")[:16], form.get("text", "").strip())
-        try:
-            begun = svc.ussd.begin(hop)
-            if isinstance(begun, Pending):
-                result = await anyio.to_thread.run_sync(svc.ussd.carry_out, begun, limiter=sql_threads)
-                begun = svc.ussd.complete(begun, result)
-            screen = begun
-        except (redis.RedisError, SQLAlchemyError, OSError) as exc:
-            # A dependency is down: the villager gets the helplines at once, never a silent failure.
-            log.error("ussd hop failed", extra={"error": type(exc).__name__})
-            screen = unavailable(svc.ussd.context(hop.network_code), None).render()
-        return PlainTextResponse(screen)
-
-    app.router.add_route("/webhooks/at/ussd", ussd, methods=["POST"], name="ussd")
 
     @app.post("/webhooks/at/sms", dependencies=[Depends(webhook_guard)])
     def sms_in(

@@ -22,6 +22,7 @@ from gateway.crypto import PhoneCipher
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.phones import to_e164
+from gateway.recent_hops import RecentHops
 from gateway.settings import Settings
 from menus import engine as menu
 from menus.catalog import Catalog
@@ -65,7 +66,11 @@ class UssdService:
     cipher: PhoneCipher
     metrics: Metrics
     intake: Intake
+    recent: RecentHops = field(init=False)
     _contexts: dict[str, menu.Context] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.recent = RecentHops(ttl_s=self.settings.ussd_session_ttl_s)
 
     def context(self, network_code: str) -> menu.Context:
         """The menu context for a network's screen budget (built once per network code)."""
@@ -89,15 +94,26 @@ class UssdService:
     def begin(self, hop: Hop) -> str | Pending:
         """Everything up to the SQL work a hop may need: the screen, or a `Pending` effect.
 
-        One Redis read fetches the screen already given for this exact history (a retry) and the
-        states after each shorter history, longest first. The web app runs this on its event loop
-        and only `carry_out` (storing a report, looking one up) on a thread.
+        The hop after the one this process answered last starts from `recent` (no Redis read).
+        Otherwise one Redis read fetches the screen already given for this exact history (a retry)
+        and the states after each shorter history, longest first. The web app runs this on its
+        event loop and only `carry_out` (storing a report, looking one up) on a thread.
         """
         ctx = self.context(hop.network_code)
         session_key = keys.USSD_SESSION.format(session_id=hop.session_id)
         inputs = hop.text.split("*") if hop.text else []
         if len(hop.text) > MAX_TEXT or len(inputs) > MAX_INPUTS:
             return menu.expired(ctx, None).render()
+        recent = self.recent.get(hop.session_id)
+        if recent is not None and recent.text == hop.text:
+            self.metrics.ussd_hops.labels("retry").inc()
+            return recent.screen
+        if recent is not None and inputs and "*".join(inputs[:-1]) == recent.text:
+            # The hop after the one this process answered last: continue from it, no Redis read.
+            base = menu.State.model_validate_json(recent.state_json)
+            pending = Pending(hop, self.cipher.tag(hop.phone), session_key, ctx,
+                              self._replay(ctx, base, inputs[-1:]), base.lang)
+            return pending if pending.outcome.effect is not None else self.complete(pending, None)
         prefixes = ["*".join(inputs[:n]) for n in range(len(inputs) - 1, -1, -1)]
         screen, hops, *states = self.redis.hmget(session_key, [_SCREEN + hop.text, _HOPS, *(_STATE + p for p in prefixes)])
         if screen is not None:
@@ -127,7 +143,10 @@ class UssdService:
             outcome = menu.finish(outcome.state, pending.ctx, result)
         ctx, state = pending.ctx, outcome.state
         screen = outcome.screen.render() if outcome.screen else menu.expired(ctx, state.lang).render()
-        self._save(pending.hop, pending.tag, pending.session_key, state, screen, remember_lang=state.lang != pending.lang)
+        state_json = state.model_dump_json()
+        self._save(pending.hop, pending.tag, pending.session_key, state, state_json, screen,
+                   remember_lang=state.lang != pending.lang)
+        self.recent.put(pending.hop.session_id, pending.hop.text, screen, state_json)
         self.metrics.ussd_hops.labels("new").inc()
         return screen
 
@@ -180,9 +199,8 @@ class UssdService:
         )
         return taken.case.ref
 
-    def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, screen: str, *,
+    def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, state_json: str, screen: str, *,
               remember_lang: bool) -> None:
-        state_json = state.model_dump_json()
         pipe = self.redis.pipeline(transaction=False)
         pipe.hset(session_key, mapping={_SCREEN + hop.text: screen, _STATE + hop.text: state_json})
         pipe.hincrby(session_key, _HOPS, 1)

@@ -217,3 +217,21 @@ def test_readiness_says_503_when_redis_is_down(client):
     client.app.state.services.redis = __import__("redis").Redis.from_url("redis://127.0.0.1:1/0")
     response = client.get("/readyz")
     assert response.status_code == 503 and response.json()["redis"] == "down"
+
+
+def test_the_webhook_answers_wrong_methods_and_oversized_bodies_with_a_4xx_screen(client):
+    wrong = client.get("/webhooks/at/ussd")
+    assert wrong.status_code == 405 and wrong.headers["allow"] == "POST" and wrong.text.startswith("END ")
+    huge = client.post("/webhooks/at/ussd", content=b"sessionId=a&phoneNumber=%2B919812345686&text=" + b"1*" * 40_000,
+                       headers={"content-type": "application/x-www-form-urlencoded"})
+    assert huge.status_code == 413 and huge.text.startswith("END ")
+
+
+def test_a_bug_in_a_hop_still_leaves_the_villager_the_helplines(client, monkeypatch):
+    def broken(hop):  # type: ignore[no-untyped-def]
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(client.app.state.services.ussd, "begin", broken)
+    response = Phone(client).dial()
+    assert response.screen.startswith("END") and "112" in response.screen
+    assert 'cpgw_http_request_seconds_count{route="/webhooks/at/ussd"}' in client.get("/metrics").text

@@ -1,0 +1,125 @@
+"""`POST /webhooks/at/ussd` as a bare ASGI handler: the hottest path of the service.
+
+Every keypress of every villager is one request, and Africa's Talking waits for the answer while
+the villager looks at a blank screen. Through FastAPI's middleware stack and router a request
+cost more than the whole menu step (docs/benchmarks.md), so `GatewayApp` hands this one path to
+the handler below before FastAPI sees it. What the stack did for it, it does itself: the webhook
+token, 400/403/405/413 with a reason, the latency histogram, and no 500 ever: whatever fails,
+the villager gets a screen.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl
+
+import anyio
+import redis
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.services import Services
+from gateway.ussd import Hop, Pending
+from menus.engine import unavailable
+
+log = logging.getLogger("cpgw.ussd")
+PATH = "/webhooks/at/ussd"
+MAX_BODY = 64_000  # Africa's Talking's form is a few hundred bytes; a long history a few KB
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+
+class UssdEndpoint:
+    """The USSD webhook; `sql_threads` caps how many hops store or look up a report at once."""
+
+    def __init__(self, sql_threads: int = 4) -> None:
+        # Only storing or looking up a report goes to a thread, a few at a time, so that threads
+        # do not fight the event loop over the GIL; everything else runs on the loop.
+        self._sql_threads = anyio.CapacityLimiter(sql_threads)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        svc: Services = scope["app"].state.services
+        status, screen = await self._answer(svc, scope, receive)
+        await _respond(send, status, screen, allow=status == 405)
+        svc.metrics.http_latency.labels(PATH).observe(time.perf_counter() - started)
+        if status >= 400:
+            log.info("request", extra={"method": scope["method"], "route": PATH, "status": status})
+
+    async def _answer(self, svc: Services, scope: Scope, receive: Receive) -> tuple[int, str]:
+        if scope["method"] != "POST":
+            return 405, "END Method not allowed: Africa's Talking posts a form."
+        if not _token_ok(scope, svc.settings.webhook_token):
+            return 403, "END Forbidden: missing or wrong webhook token."
+        body = await _read_body(receive)
+        if body is None:
+            return 413, "END Request too large."
+        form = _form(body)
+        session_id, phone = form.get("sessionId"), form.get("phoneNumber")
+        if not session_id or not phone:
+            return 400, f"END Invalid request: {'sessionId' if not session_id else 'phoneNumber'} is missing."
+        hop = Hop(session_id[:200], phone[:32], form.get("networkCode", "")[:16], form.get("text", "").strip())
+        return 200, await self._hop(svc, hop)
+
+    async def _hop(self, svc: Services, hop: Hop) -> str:
+        try:
+            begun = svc.ussd.begin(hop)
+            if isinstance(begun, Pending):
+                result = await anyio.to_thread.run_sync(svc.ussd.carry_out, begun, limiter=self._sql_threads)
+                return svc.ussd.complete(begun, result)
+            return begun
+        except (redis.RedisError, SQLAlchemyError, OSError) as exc:
+            # A dependency is down: the villager gets the helplines at once, never a silent failure.
+            log.error("ussd hop failed", extra={"error": type(exc).__name__})
+        except Exception:  # noqa: BLE001 — a bug must still leave the villager with a way to get help
+            log.exception("ussd hop crashed")
+        return unavailable(svc.ussd.context(hop.network_code), None).render()
+
+
+def token_ok(given: str, expected: str | None) -> bool:
+    """True when no token is configured, or `given` is it (compared in constant time)."""
+    return not expected or hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _token_ok(scope: Scope, expected: str | None) -> bool:
+    if not expected:
+        return True
+    query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+    header = next((value for name, value in scope.get("headers", ()) if name == b"x-webhook-token"), b"")
+    return token_ok(query.get("token") or header.decode("latin-1"), expected)
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The request body, or None once it passes MAX_BODY (the rest is not kept)."""
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _form(body: bytes) -> dict[str, str]:
+    """An urlencoded form, leniently: bytes that are not UTF-8 are replaced, never an error."""
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True, errors="replace"))
+
+
+async def _respond(send: Send, status: int, text: str, *, allow: bool = False) -> None:
+    body = text.encode("utf-8")
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    if allow:
+        headers.append((b"allow", b"POST"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
