@@ -9,10 +9,13 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "cpgw_read_only"  # execution option: this connection only reads
+NO_WAIT = "cpgw_no_wait"  # execution option: take SQLite's write lock at once, or fail at once
+BUSY_TIMEOUT_S = 30
 
 
 def make_engine(url: str) -> Engine:
@@ -20,7 +23,7 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -42,8 +45,24 @@ def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
     # IMMEDIATE takes the write lock up front: a transaction that reads and then writes (the
     # guarded escalation UPDATE) waits its turn instead of failing with SQLITE_BUSY_SNAPSHOT.
     # Connections marked read-only (directory lookups) take a plain BEGIN and never wait on a writer.
-    read_only = connection.get_execution_options().get(READ_ONLY, False)
-    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    # NO_WAIT (a report stored on the event loop) fails at once with "database is locked" when
+    # another writer holds the lock, so that the caller can wait for it on a thread instead.
+    options = connection.get_execution_options()
+    if options.get(READ_ONLY, False):
+        connection.exec_driver_sql("BEGIN")
+    elif options.get(NO_WAIT, False):
+        connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_locked(exc: BaseException) -> bool:
+    """SQLite's "database is locked": another connection holds the write lock."""
+    return isinstance(exc, OperationalError) and "locked" in str(exc.orig)
 
 
 def alembic_config(url: str) -> Config:

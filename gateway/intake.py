@@ -17,6 +17,7 @@ from sqlmodel import Session
 from gateway import keys
 from gateway.cases import NewReport, create_case
 from gateway.crypto import PhoneCipher
+from gateway.db import NO_WAIT
 from gateway.metrics import Metrics
 from gateway.models import Case, CaseEvent
 from gateway.outbox import Queued
@@ -39,15 +40,20 @@ class Intake:
     referrals: Referrals | None
     metrics: Metrics
 
-    def submit(self, report: NewReport, sender: str) -> Taken:
-        """Store (or link) a report from the phone `sender`; the case is committed on return."""
+    def submit(self, report: NewReport, sender: str, *, wait: bool = True) -> Taken:
+        """Store (or link) a report from the phone `sender`; the case is committed on return.
+
+        `wait=False` (SQLite only): raise `OperationalError` ("database is locked") at once
+        rather than wait for another writer; nothing has been written then.
+        """
         dup_key = keys.REPORT_DUPLICATE.format(
             phone=self.cipher.tag(sender), village=report.village_lgd, concern=report.concern)
         earlier = self._open_case(self.redis.get(dup_key))
         if earlier is not None:
             self._link(earlier, report)
             return Taken(earlier, duplicate=True)
-        case, alerts = create_case(engine=self.engine, cipher=self.cipher, report=report, referrals=self.referrals)
+        engine = self.engine if wait else self.engine.execution_options(**{NO_WAIT: True})
+        case, alerts = create_case(engine=engine, cipher=self.cipher, report=report, referrals=self.referrals)
         self._publish(case, alerts, dup_key)
         log.info("case reported", extra={"ref": case.ref, "channel": report.channel})
         self.metrics.cases_created.labels(report.channel).inc()

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 
 import redis
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gateway import keys
 from gateway.cases import NewReport, UnknownVillage, find_by_ref
 from gateway.crypto import PhoneCipher
+from gateway.db import is_locked
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.phones import to_e164
@@ -33,6 +34,10 @@ MAX_INPUTS = 60  # no real report takes more; beyond it the session is closed po
 MAX_TEXT = 1000
 # Fields of a session's hash: the screen given for a history, the state after it, hops stored.
 _SCREEN, _STATE, _HOPS = "s:", "t:", "n"
+
+
+class WriterBusy(Exception):
+    """Another connection holds SQLite's write lock; nothing was written (retry, waiting)."""
 
 
 @dataclass(frozen=True)
@@ -169,24 +174,44 @@ class UssdService:
             state = outcome.state
         return outcome
 
-    def carry_out(self, pending: Pending) -> str | None:
-        """The SQL work of a hop; None tells the villager it did not happen (helplines shown)."""
-        assert pending.outcome.effect is not None
-        return self._carry_out(pending.outcome.effect, pending.hop, pending.outcome.state)
+    @property
+    def stores_inline(self) -> bool:
+        """Whether a hop's SQL work should first be tried on the event loop (see `carry_out`).
 
-    def _carry_out(self, effect: menu.Effect, hop: Hop, state: menu.State) -> str | None:
+        On SQLite it is a millisecond of local work, and handing it to a thread cost more than
+        that (the thread and the loop fight over the GIL). PostgreSQL waits on the network: threads.
+        """
+        return self.engine.dialect.name == "sqlite"
+
+    def carry_out(self, pending: Pending, *, wait: bool = True) -> str | None:
+        """The SQL work of a hop; None tells the villager it did not happen (helplines shown).
+
+        `wait=False` raises `WriterBusy` instead of waiting for SQLite's write lock.
+        """
+        assert pending.outcome.effect is not None
+        return self._carry_out(pending.outcome.effect, pending.hop, pending.outcome.state, wait)
+
+    def _carry_out(self, effect: menu.Effect, hop: Hop, state: menu.State, wait: bool) -> str | None:
         try:
             if isinstance(effect, menu.Submit):
-                return self._submit(effect.draft, hop, state.lang or "en")
+                return self._submit(effect.draft, hop, state.lang or "en", wait)
             case = find_by_ref(self.engine, effect.reference)
             return case.status if case else None
+        except OperationalError as exc:
+            if not wait and is_locked(exc):
+                raise WriterBusy from exc
+            self._failed(effect, exc)
+            return None
         except (SQLAlchemyError, UnknownVillage) as exc:
-            # The villager is told to call the helplines, never that the report was sent.
-            log.error("effect failed", extra={"effect": type(effect).__name__, "error": type(exc).__name__})
-            self.metrics.ussd_store_failures.inc()
+            self._failed(effect, exc)
             return None
 
-    def _submit(self, draft: menu.Draft, hop: Hop, lang: str) -> str:
+    def _failed(self, effect: menu.Effect, exc: Exception) -> None:
+        # The villager is told to call the helplines, never that the report was sent.
+        log.error("effect failed", extra={"effect": type(effect).__name__, "error": type(exc).__name__})
+        self.metrics.ussd_store_failures.inc()
+
+    def _submit(self, draft: menu.Draft, hop: Hop, lang: str, wait: bool) -> str:
         assert draft.village is not None and draft.concern is not None
         phone = to_e164(hop.phone) or hop.phone
         taken = self.intake.submit(
@@ -195,7 +220,7 @@ class UssdService:
                 urgent=bool(draft.urgent), channel="ussd", language=lang,
                 reporter_phone=phone if draft.callback else None,
             ),
-            sender=phone,
+            sender=phone, wait=wait,
         )
         return taken.case.ref
 

@@ -22,7 +22,7 @@ import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.services import Services
-from gateway.ussd import Hop, Pending
+from gateway.ussd import Hop, Pending, WriterBusy
 from menus.engine import unavailable
 
 log = logging.getLogger("cpgw.ussd")
@@ -38,8 +38,8 @@ class UssdEndpoint:
     """The USSD webhook; `sql_threads` caps how many hops store or look up a report at once."""
 
     def __init__(self, sql_threads: int = 4) -> None:
-        # Only storing or looking up a report goes to a thread, a few at a time, so that threads
-        # do not fight the event loop over the GIL; everything else runs on the loop.
+        # Storing or looking up a report goes to a thread, a few at a time, when it would wait
+        # (PostgreSQL, or SQLite's write lock taken); everything else runs on the loop.
         self._sql_threads = anyio.CapacityLimiter(sql_threads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -70,8 +70,7 @@ class UssdEndpoint:
         try:
             begun = svc.ussd.begin(hop)
             if isinstance(begun, Pending):
-                result = await anyio.to_thread.run_sync(svc.ussd.carry_out, begun, limiter=self._sql_threads)
-                return svc.ussd.complete(begun, result)
+                return svc.ussd.complete(begun, await self._carry_out(svc, begun))
             return begun
         except (redis.RedisError, SQLAlchemyError, OSError) as exc:
             # A dependency is down: the villager gets the helplines at once, never a silent failure.
@@ -79,6 +78,16 @@ class UssdEndpoint:
         except Exception:  # noqa: BLE001 — a bug must still leave the villager with a way to get help
             log.exception("ussd hop crashed")
         return unavailable(svc.ussd.context(hop.network_code), None).render()
+
+
+    async def _carry_out(self, svc: Services, pending: Pending) -> str | None:
+        """Store or look up the report: on the loop when that cannot wait on a lock, else on a thread."""
+        if svc.ussd.stores_inline:
+            try:
+                return svc.ussd.carry_out(pending, wait=False)
+            except WriterBusy:
+                pass  # another writer (the worker, an import) holds SQLite's lock: wait for it off the loop
+        return await anyio.to_thread.run_sync(svc.ussd.carry_out, pending, limiter=self._sql_threads)
 
 
 def token_ok(given: str, expected: str | None) -> bool:

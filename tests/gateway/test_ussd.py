@@ -235,3 +235,25 @@ def test_a_bug_in_a_hop_still_leaves_the_villager_the_helplines(client, monkeypa
     response = Phone(client).dial()
     assert response.screen.startswith("END") and "112" in response.screen
     assert 'cpgw_http_request_seconds_count{route="/webhooks/at/ussd"}' in client.get("/metrics").text
+
+
+def test_a_report_sent_while_another_writer_holds_sqlite_waits_off_the_event_loop(client, engine):
+    """On SQLite the report is stored on the event loop unless the write lock is taken (the worker,
+    an import): then it waits on a thread, and other villagers' hops are answered meanwhile."""
+    import sqlite3
+    import threading
+
+    if not client.app.state.services.ussd.stores_inline:
+        pytest.skip("only SQLite stores on the event loop")
+    writer = sqlite3.connect(engine.url.database, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process's write transaction
+    phone = CheckedPhone(client, number="+919812345687").dial().press("1", "1", "1", "9001111", "2", "2", "1")
+    sending = threading.Thread(target=phone.press, args=("1",))
+    sending.start()
+    other = CheckedPhone(client, number="+919812345688").dial().press("1")  # the loop is not blocked
+    assert other.screen.startswith("CON") and sending.is_alive()
+    writer.execute("COMMIT")
+    writer.close()
+    sending.join(timeout=30)
+    [case] = cases(engine)
+    assert case.ref in phone.screen and phone.screen.startswith("END")
