@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import math
+import random
 import secrets
 import sys
 import time
@@ -197,8 +198,14 @@ async def walk_once(conn: Connection, phones: PhoneNumbers, window: Window, tall
 
 
 async def session_loop(host: str, port: int, phones: PhoneNumbers, window: Window, tally: Tally,
-                       expect_flow: bool) -> None:
-    """One simulated phone: one request at a time, a new session whenever the last one ended."""
+                       expect_flow: bool, delay: float = 0.0) -> None:
+    """One simulated phone: one request at a time, a new session whenever the last one ended.
+
+    `delay` staggers the phones' first dial. Real callers are independent; phones all dialling at
+    the same instant walk the identical script in lockstep against a FIFO server, and stay in it:
+    every report-storing hop of every phone then lands in the same round (a convoy).
+    """
+    await asyncio.sleep(delay)
     conn = Connection(host, port)
     try:
         while time.perf_counter() < window.end:
@@ -231,7 +238,9 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     start = time.perf_counter() + args.warmup
     window, tally = Window(start, start + args.seconds), Tally()
     phones = PhoneNumbers(args.phone_base)
-    loops = [session_loop(args.host, args.port, phones, window, tally, args.expect_flow)
+    stagger = random.Random(1098)  # the same offsets for every target and every run
+    loops = [session_loop(args.host, args.port, phones, window, tally, args.expect_flow,
+                          stagger.uniform(0, args.warmup / 2))
              for _ in range(args.concurrency)]
     # Every loop stops by itself at window.end (+ one request timeout); this bound is the backstop.
     bound = args.warmup + args.seconds + REQUEST_TIMEOUT_S + 5
