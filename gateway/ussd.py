@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import redis
 from sqlalchemy import Engine
@@ -72,10 +73,13 @@ class UssdService:
     metrics: Metrics
     intake: Intake
     recent: RecentHops = field(init=False)
+    _answered: Any = field(init=False)  # the hop counters' label children, bound once
+    _retries: Any = field(init=False)
     _contexts: dict[str, menu.Context] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.recent = RecentHops(ttl_s=self.settings.ussd_session_ttl_s)
+        self._answered, self._retries = self.metrics.ussd_hops.labels("new"), self.metrics.ussd_hops.labels("retry")
 
     def context(self, network_code: str) -> menu.Context:
         """The menu context for a network's screen budget (built once per network code)."""
@@ -100,9 +104,9 @@ class UssdService:
         """Everything up to the SQL work a hop may need: the screen, or a `Pending` effect.
 
         The hop after the one this process answered last starts from `recent` (no Redis read).
-        Otherwise one Redis read fetches the screen already given for this exact history (a retry)
-        and the states after each shorter history, longest first. The web app runs this on its
-        event loop and only `carry_out` (storing a report, looking one up) on a thread.
+        Otherwise one Redis round trip fetches the screen already given for this exact history (a
+        retry) and the states after each shorter history, longest first (on dialling, also the
+        phone's language and unfinished report). The web app runs this on its event loop.
         """
         ctx = self.context(hop.network_code)
         session_key = keys.USSD_SESSION.format(session_id=hop.session_id)
@@ -111,7 +115,7 @@ class UssdService:
             return menu.expired(ctx, None).render()
         recent = self.recent.get(hop.session_id)
         if recent is not None and recent.text == hop.text:
-            self.metrics.ussd_hops.labels("retry").inc()
+            self._retries.inc()
             return recent.screen
         if recent is not None and inputs and "*".join(inputs[:-1]) == recent.text:
             # The hop after the one this process answered last: continue from it, no Redis read.
@@ -119,18 +123,25 @@ class UssdService:
             pending = Pending(hop, self.cipher.tag(hop.phone), session_key, ctx,
                               self._replay(ctx, base, inputs[-1:]), base.lang)
             return pending if pending.outcome.effect is not None else self.complete(pending, None)
-        prefixes = ["*".join(inputs[:n]) for n in range(len(inputs) - 1, -1, -1)]
-        screen, hops, *states = self.redis.hmget(session_key, [_SCREEN + hop.text, _HOPS, *(_STATE + p for p in prefixes)])
-        if screen is not None:
-            self.metrics.ussd_hops.labels("retry").inc()
-            return screen
         tag = self.cipher.tag(hop.phone)
+        prefixes = ["*".join(inputs[:n]) for n in range(len(inputs) - 1, -1, -1)]
+        fields = [_SCREEN + hop.text, _HOPS, *(_STATE + p for p in prefixes)]
+        if hop.text:
+            (screen, hops, *states), opening = self.redis.hmget(session_key, fields), None
+        else:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hmget(session_key, fields)
+            pipe.mget(keys.PHONE_LANGUAGE.format(phone=tag), keys.USSD_DRAFT.format(phone=tag))
+            (screen, hops, *states), opening = pipe.execute()
+        if screen is not None:
+            self._retries.inc()
+            return screen
         if hops is None:
-            if hop.text:
+            if opening is None:
                 # A history we never saw the start of (Redis lost it): guessing would misread the inputs.
                 self.metrics.ussd_hops.labels("expired").inc()
                 return menu.expired(ctx, self.redis.get(keys.PHONE_LANGUAGE.format(phone=tag))).render()
-            outcome, lang = self._open(ctx, tag)
+            outcome, lang = self._open(ctx, *opening)
         else:
             depth = next((i for i, state in enumerate(states) if state is not None), None)
             if depth is None or int(hops) >= MAX_INPUTS:
@@ -152,11 +163,11 @@ class UssdService:
         self._save(pending.hop, pending.tag, pending.session_key, state, state_json, screen,
                    remember_lang=state.lang != pending.lang)
         self.recent.put(pending.hop.session_id, pending.hop.text, screen, state_json)
-        self.metrics.ussd_hops.labels("new").inc()
+        self._answered.inc()
         return screen
 
-    def _open(self, ctx: menu.Context, tag: str) -> tuple[menu.Outcome, str | None]:
-        lang, draft = self.redis.mget(keys.PHONE_LANGUAGE.format(phone=tag), keys.USSD_DRAFT.format(phone=tag))
+    @staticmethod
+    def _open(ctx: menu.Context, lang: str | None, draft: str | None) -> tuple[menu.Outcome, str | None]:
         saved = menu.State.model_validate_json(draft) if draft else None
         # Returning `None` as the known language refreshes its one-year TTL once per session.
         return menu.start(ctx, lang, saved), None
