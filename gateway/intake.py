@@ -8,7 +8,7 @@ the open case, which the DCPU sees, instead of alerting the committee a second t
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import redis
 from sqlalchemy import Engine
@@ -39,6 +39,11 @@ class Intake:
     cipher: PhoneCipher
     referrals: Referrals | None
     metrics: Metrics
+    _no_wait_engine: Engine = field(init=False)
+
+    def __post_init__(self) -> None:
+        # The same pool, with SQLite's write lock taken at once or not at all (`gateway.db.NO_WAIT`).
+        self._no_wait_engine = self.engine.execution_options(**{NO_WAIT: True})
 
     def submit(self, report: NewReport, sender: str, *, wait: bool = True) -> Taken:
         """Store (or link) a report from the phone `sender`; the case is committed on return.
@@ -52,7 +57,7 @@ class Intake:
         if earlier is not None:
             self._link(earlier, report)
             return Taken(earlier, duplicate=True)
-        engine = self.engine if wait else self.engine.execution_options(**{NO_WAIT: True})
+        engine = self.engine if wait else self._no_wait_engine
         case, alerts = create_case(engine=engine, cipher=self.cipher, report=report, referrals=self.referrals)
         self._publish(case, alerts, dup_key)
         log.info("case reported", extra={"ref": case.ref, "channel": report.channel})

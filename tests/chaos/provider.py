@@ -1,5 +1,7 @@
 """The Africa's Talking stub of `tests/harness/at_stub.py`, with what the fault suite needs on top.
 
+It shares the stub's response shape, handler and server; its own is the fault table below.
+
 Same API and the same faults (`fail_next("500" | "429" | "timeout" | "empty")`), plus two that only
 an end-to-end run can use:
 
@@ -16,15 +18,15 @@ client port that sent it (to find the worker process holding the connection).
 
 from __future__ import annotations
 
-import json
-import socket
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+from tests.harness.at_stub import ReplyingHandler, messaging_body, recipient, serve
 
 
 @dataclass
@@ -67,11 +69,8 @@ class Provider:
     def start(self) -> Provider:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(ReplyingHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length", 0))
@@ -105,28 +104,13 @@ class Provider:
                     with stub.lock:
                         stub.sent.append(Accepted(to, form.get("message", ""), message_id, time.time(),
                                                   failure if failure in ("late", "hold") else ""))
-                    recipients.append({"statusCode": 101, "number": to, "status": "Success",
-                                       "cost": "INR 0.2000", "messageId": message_id})
-                body = {"SMSMessageData": {"Message": f"Sent to {len(recipients)}/1", "Recipients": recipients}}
+                    recipients.append(recipient(to, 101, message_id))
                 try:
-                    self._reply(201, "application/json", json.dumps(body).encode())
+                    self._reply(201, "application/json", messaging_body(recipients))
                 except OSError:
                     pass  # the sender gave up (late) or was killed (hold): accepted all the same
 
-            def _reply(self, status: int, content_type: str, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True, name="at-stub").start()
-        self.url = f"http://127.0.0.1:{port}"
+        self._server, self.url = serve(Handler)
         return self
 
     def stop(self) -> None:

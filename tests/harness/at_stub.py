@@ -18,6 +18,42 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 
+def recipient(to: str, code: int, message_id: str) -> dict[str, object]:
+    """One entry of AT's `Recipients` list."""
+    return {"statusCode": code, "number": to, "status": "Success" if code < 200 else "Failed",
+            "cost": "INR 0.2000", "messageId": message_id}
+
+
+def messaging_body(recipients: list[dict[str, object]]) -> bytes:
+    """AT's answer to `POST /version1/messaging`."""
+    return json.dumps({"SMSMessageData": {"Message": f"Sent to {len(recipients)}/1", "Recipients": recipients}}).encode()
+
+
+class ReplyingHandler(BaseHTTPRequestHandler):
+    """Quiet, and with one way to answer."""
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _reply(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def serve(handler: type[BaseHTTPRequestHandler], name: str = "at-stub") -> tuple[ThreadingHTTPServer, str]:
+    """A threaded HTTP server on a free loopback port, serving in a daemon thread; and its URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True, name=name).start()
+    return server, f"http://127.0.0.1:{port}"
+
+
 @dataclass
 class Sent:
     to: str
@@ -50,10 +86,7 @@ class Stub:
     def start(self) -> Stub:
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(ReplyingHandler):
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
@@ -79,25 +112,10 @@ class Stub:
                     if code in (100, 101, 102):
                         with stub.lock:
                             stub.sent.append(Sent(to, form.get("message", ""), form.get("from"), message_id))
-                    recipients.append({"statusCode": code, "number": to, "status": "Success" if code < 200 else "Failed",
-                                       "cost": "INR 0.2000", "messageId": message_id})
-                body = {"SMSMessageData": {"Message": f"Sent to {len(recipients)}/1", "Recipients": recipients}}
-                self._reply(201, "application/json", json.dumps(body).encode())
+                    recipients.append(recipient(to, code, message_id))
+                self._reply(201, "application/json", messaging_body(recipients))
 
-            def _reply(self, status: int, content_type: str, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{port}"
+        self._server, self.url = serve(Handler)
         return self
 
     def stop(self) -> None:
