@@ -68,6 +68,7 @@ class Services:
     sms: SmsService
 
     def close(self) -> None:
+        self.ussd.close()
         self.redis_handle.close()
         self.engine.dispose()
 

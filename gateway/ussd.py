@@ -25,6 +25,7 @@ from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.phones import to_e164
 from gateway.recent_hops import RecentHops
+from gateway.redis_direct import DirectRedis, Script
 from gateway.settings import Settings
 from menus import engine as menu
 from menus.catalog import Catalog
@@ -35,6 +36,24 @@ MAX_INPUTS = 60  # no real report takes more; beyond it the session is closed po
 MAX_TEXT = 1000
 # Fields of a session's hash: the screen given for a history, the state after it, hops stored.
 _SCREEN, _STATE, _HOPS = "s:", "t:", "n"
+# What a hop leaves in Redis, in one command: its screen and state under its history, the session's
+# hop count and TTL, the phone's unfinished report (kept, replaced or dropped) and its language.
+# One script instead of a pipeline of four to six commands: every villager's keypress pays this,
+# and redis-py's pipeline machinery cost more than the menu step itself (docs/benchmarks.md).
+_SAVE_HOP = Script("""
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+redis.call('HINCRBY', KEYS[1], ARGV[5], 1)
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+if ARGV[7] == 'drop' then
+  redis.call('DEL', KEYS[2])
+elseif ARGV[7] == 'keep' then
+  redis.call('SET', KEYS[2], ARGV[8], 'EX', ARGV[9])
+end
+if ARGV[10] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[10], 'EX', ARGV[11])
+end
+return 1
+""")
 
 
 class WriterBusy(Exception):
@@ -75,11 +94,16 @@ class UssdService:
     recent: RecentHops = field(init=False)
     _answered: Any = field(init=False)  # the hop counters' label children, bound once
     _retries: Any = field(init=False)
+    direct: DirectRedis = field(init=False)
     _contexts: dict[str, menu.Context] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.recent = RecentHops(ttl_s=self.settings.ussd_session_ttl_s)
         self._answered, self._retries = self.metrics.ussd_hops.labels("new"), self.metrics.ussd_hops.labels("retry")
+        self.direct = DirectRedis(self.redis)
+
+    def close(self) -> None:
+        self.direct.close()
 
     def context(self, network_code: str) -> menu.Context:
         """The menu context for a network's screen budget (built once per network code)."""
@@ -127,12 +151,11 @@ class UssdService:
         prefixes = ["*".join(inputs[:n]) for n in range(len(inputs) - 1, -1, -1)]
         fields = [_SCREEN + hop.text, _HOPS, *(_STATE + p for p in prefixes)]
         if hop.text:
-            (screen, hops, *states), opening = self.redis.hmget(session_key, fields), None
+            ((screen, hops, *states),), opening = self.direct.execute(("HMGET", session_key, *fields)), None
         else:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.hmget(session_key, fields)
-            pipe.mget(keys.PHONE_LANGUAGE.format(phone=tag), keys.USSD_DRAFT.format(phone=tag))
-            (screen, hops, *states), opening = pipe.execute()
+            (screen, hops, *states), opening = self.direct.execute(
+                ("HMGET", session_key, *fields),
+                ("MGET", keys.PHONE_LANGUAGE.format(phone=tag), keys.USSD_DRAFT.format(phone=tag)))
         if screen is not None:
             self._retries.inc()
             return screen
@@ -237,16 +260,15 @@ class UssdService:
 
     def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, state_json: str, screen: str, *,
               remember_lang: bool) -> None:
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hset(session_key, mapping={_SCREEN + hop.text: screen, _STATE + hop.text: state_json})
-        pipe.hincrby(session_key, _HOPS, 1)
-        pipe.expire(session_key, self.settings.ussd_session_ttl_s)
-        draft_key = keys.USSD_DRAFT.format(phone=tag)
+        draft, mode = "", ""  # the phone's unfinished report: left as it is
         if state.screen == "done":
-            pipe.delete(draft_key)
+            mode = "drop"
         elif state.screen != "resume" and state.draft.started():
+            mode = "keep"
             draft = state_json if state.saved is None else state.model_dump_json(exclude={"saved"})
-            pipe.set(draft_key, draft, ex=self.settings.ussd_resume_ttl_s)
-        if state.lang and remember_lang:
-            pipe.set(keys.PHONE_LANGUAGE.format(phone=tag), state.lang, ex=keys.PHONE_LANGUAGE_TTL_S)
-        pipe.execute()
+        lang = state.lang if state.lang and remember_lang else ""
+        self.direct.run(
+            _SAVE_HOP, [session_key, keys.USSD_DRAFT.format(phone=tag), keys.PHONE_LANGUAGE.format(phone=tag)],
+            [_SCREEN + hop.text, screen, _STATE + hop.text, state_json, _HOPS, self.settings.ussd_session_ttl_s,
+             mode, draft, self.settings.ussd_resume_ttl_s, lang, keys.PHONE_LANGUAGE_TTL_S],
+        )

@@ -159,9 +159,30 @@ def test_when_sql_fails_the_villager_gets_the_helplines_never_sent(client, engin
 
 
 def test_when_redis_is_down_the_villager_gets_the_helplines(client):
-    client.app.state.services.ussd.redis = __import__("redis").Redis.from_url("redis://127.0.0.1:1/0")
+    from gateway.redis_direct import DirectRedis
+
+    down = __import__("redis").Redis.from_url("redis://127.0.0.1:1/0")
+    ussd = client.app.state.services.ussd
+    ussd.redis, ussd.direct = down, DirectRedis(down)
     screen = Phone(client).dial().screen
     assert screen.startswith("END") and "112" in screen
+
+
+def test_a_hop_is_answered_again_after_redis_restarts(client, redis_client, engine):
+    """The hot path's own connection is dropped by a restart: the hop reconnects, never fails.
+
+    `CLIENT KILL` does to the gateway's connections what a Redis restart does; `SCRIPT FLUSH`
+    what a restart does to the cached session-write script.
+    """
+    phone = CheckedPhone(client, number="+919812345690").dial().press("1")
+    redis_client.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+    redis_client.script_flush()
+    phone.press("1", "1", "9001111", "1", "2", "2")
+    assert phone.screen.startswith("CON") and "112" not in phone.screen
+    redis_client.execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+    phone.press("1")
+    stored = cases(engine)
+    assert phone.ended and len(stored) == 1 and stored[0].ref in phone.screen, phone.screen
 
 
 def test_webhook_token_is_enforced(settings, demo):
