@@ -21,6 +21,7 @@ from gateway.db import NO_WAIT
 from gateway.metrics import Metrics
 from gateway.models import Case, CaseEvent
 from gateway.outbox import Queued
+from gateway.redis_direct import DirectRedis
 from gateway.referrals import Referrals
 
 log = logging.getLogger("cpgw.intake")
@@ -39,6 +40,7 @@ class Intake:
     cipher: PhoneCipher
     referrals: Referrals | None
     metrics: Metrics
+    direct: DirectRedis  # the USSD hot path's connections: a report is stored on that path
     _no_wait_engine: Engine = field(init=False)
 
     def __post_init__(self) -> None:
@@ -53,7 +55,7 @@ class Intake:
         """
         dup_key = keys.REPORT_DUPLICATE.format(
             phone=self.cipher.tag(sender), village=report.village_lgd, concern=report.concern)
-        earlier = self._open_case(self.redis.get(dup_key))
+        earlier = self._open_case(self.direct.execute(("GET", dup_key))[0])
         if earlier is not None:
             self._link(earlier, report)
             return Taken(earlier, duplicate=True)
@@ -90,6 +92,6 @@ class Intake:
             self.referrals.after_commit(case, alerts, pipe)
         pipe.set(dup_key, case.id or 0, ex=keys.REPORT_DUPLICATE_TTL_S)
         try:
-            pipe.execute()
+            self.direct.send(pipe)
         except redis.RedisError:
             log.error("alerts not published; the worker's audit will", extra={"ref": case.ref})

@@ -51,6 +51,16 @@ class DirectRedis:
         except (redis.ConnectionError, redis.TimeoutError):
             return self._exchange(self._connection(), commands)  # the failed one was disconnected
 
+    def send(self, pipeline: redis.client.Pipeline) -> list[Any]:
+        """The commands queued on a redis-py pipeline (built with its command methods), sent here.
+
+        Code shared with the worker queues its commands on a pipeline (`Outbox.publish`); this
+        sends them without the pipeline's own execution machinery. Replies are Redis's, raw.
+        """
+        commands = [args for args, _options in pipeline.command_stack]
+        pipeline.reset()
+        return self.execute(*commands) if commands else []
+
     def run(self, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """Run a script; a Redis that restarted (or was flushed of scripts) is sent its source."""
         try:

@@ -16,6 +16,7 @@ from gateway.intake import Intake
 from gateway.limits import RateLimiter
 from gateway.metrics import Metrics
 from gateway.outbox import Outbox
+from gateway.redis_direct import DirectRedis
 from gateway.redisconn import RedisHandle, open_redis
 from gateway.referrals import Referrals
 from gateway.routing_directory import SqlDirectory
@@ -66,9 +67,10 @@ class Services:
     referrals: Referrals
     ussd: UssdService
     sms: SmsService
+    direct: DirectRedis  # the USSD hot path's Redis connections (gateway.redis_direct)
 
     def close(self) -> None:
-        self.ussd.close()
+        self.direct.close()
         self.redis_handle.close()
         self.engine.dispose()
 
@@ -97,10 +99,11 @@ def open_services(
     )
     outbox.on_final_failure = referrals.step_failed
     places = SqlPlaces(engine)
-    intake = Intake(engine=engine, redis=client, cipher=cipher, referrals=referrals, metrics=metrics)
+    direct = DirectRedis(client)
+    intake = Intake(engine=engine, redis=client, cipher=cipher, referrals=referrals, metrics=metrics, direct=direct)
     ussd = UssdService(
         settings=settings, redis=client, engine=engine, catalog=catalog, places=places,
-        concerns=KEYS, cipher=cipher, metrics=metrics, intake=intake,
+        concerns=KEYS, cipher=cipher, metrics=metrics, intake=intake, direct=direct,
     )
     villagers = VillagerSms(
         settings=settings, engine=engine, redis=client, catalog=catalog, places=places, cipher=cipher, intake=intake,
@@ -109,5 +112,5 @@ def open_services(
     sms = SmsService(engine=engine, catalog=catalog, referrals=referrals, metrics=metrics, villagers=villagers)
     return Services(
         settings=settings, engine=engine, redis_handle=handle, redis=client, metrics=metrics, clock=clock,
-        cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd, sms=sms,
+        cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd, sms=sms, direct=direct,
     )

@@ -91,19 +91,15 @@ class UssdService:
     cipher: PhoneCipher
     metrics: Metrics
     intake: Intake
+    direct: DirectRedis
     recent: RecentHops = field(init=False)
     _answered: Any = field(init=False)  # the hop counters' label children, bound once
     _retries: Any = field(init=False)
-    direct: DirectRedis = field(init=False)
     _contexts: dict[str, menu.Context] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.recent = RecentHops(ttl_s=self.settings.ussd_session_ttl_s)
         self._answered, self._retries = self.metrics.ussd_hops.labels("new"), self.metrics.ussd_hops.labels("retry")
-        self.direct = DirectRedis(self.redis)
-
-    def close(self) -> None:
-        self.direct.close()
 
     def context(self, network_code: str) -> menu.Context:
         """The menu context for a network's screen budget (built once per network code)."""
