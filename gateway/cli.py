@@ -54,6 +54,7 @@ def serve(
     logs.configure(settings.log_level)
     application = create_app(settings)
     application.state.run_worker = not no_worker
+    application.state.freeze_gc = True
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,19 +14,27 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+log = logging.getLogger("cpgw.db")
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "cpgw_read_only"  # execution option: this connection only reads
 NO_WAIT = "cpgw_no_wait"  # execution option: take SQLite's write lock at once, or fail at once
 BUSY_TIMEOUT_S = 30
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
+    """The engine for `url`; `background_checkpoints` (SQLite): no commit ever checkpoints the WAL.
+
+    The web app asks for that and runs a `Checkpointer`: SQLite otherwise checkpoints inside
+    whichever commit takes the WAL past 1,000 pages, and that commit (with its fsync) was 20–30 ms
+    on the event loop, felt by every villager waiting on it (docs/benchmarks.md).
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas_without_autocheckpoint if background_checkpoints
+                     else _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -39,6 +49,48 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_pragmas_without_autocheckpoint(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+    _sqlite_pragmas(dbapi_connection, record)
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")
+
+
+class Checkpointer:
+    """Checkpoints an SQLite WAL every `every_s` seconds, on a thread of its own.
+
+    PASSIVE: it never waits for, nor blocks, a reader or a writer (sqlite3 releases the GIL while
+    it copies pages and syncs), so the event loop keeps answering. Other processes on the same
+    file (`cpgw worker`, an import) keep SQLite's own checkpoints; SQLite lets one run at a time.
+    """
+
+    def __init__(self, engine: Engine, every_s: float = 1.0) -> None:
+        self._engine, self._every_s = engine, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpgw-sqlite-checkpoints", daemon=True)
+
+    def start(self) -> Checkpointer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def checkpoint(self) -> None:
+        raw = self._engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")  # type: ignore[union-attr]
+        finally:
+            raw.close()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every_s):
+            try:
+                self.checkpoint()
+            except Exception as exc:  # noqa: BLE001 — a failed checkpoint is retried the next second
+                log.warning("WAL checkpoint failed", extra={"error": type(exc).__name__})
 
 
 def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from gateway.limits import RateLimiter
 from gateway.metrics import Metrics
 from gateway.outbox import Outbox
 from gateway.redis_direct import DirectRedis
+from gateway.redis_loop import LoopRedis
 from gateway.redisconn import RedisHandle, open_redis
 from gateway.referrals import Referrals
 from gateway.routing_directory import SqlDirectory
@@ -67,18 +68,24 @@ class Services:
     referrals: Referrals
     ussd: UssdService
     sms: SmsService
-    direct: DirectRedis  # the USSD hot path's Redis connections (gateway.redis_direct)
+    direct: DirectRedis  # storing a report on the USSD hot path (gateway.redis_direct)
+    checkpointer: db.Checkpointer | None = None  # the web app's, on SQLite
 
     def close(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+        self.ussd.loop_redis.close()
         self.direct.close()
         self.redis_handle.close()
         self.engine.dispose()
 
 
 def open_services(
-    settings: Settings, *, migrate: bool = True, clock: Clock | None = None, transport: Transport | None = None
+    settings: Settings, *, migrate: bool = True, clock: Clock | None = None, transport: Transport | None = None,
+    background_checkpoints: bool = False,
 ) -> Services:
-    engine = db.make_engine(settings.resolved_database_url)
+    """Everything the gateway holds open. `background_checkpoints`: the web app's (`db.Checkpointer`)."""
+    engine = db.make_engine(settings.resolved_database_url, background_checkpoints=background_checkpoints)
     if migrate:
         db.upgrade(engine)
     handle = open_redis(settings)
@@ -103,7 +110,7 @@ def open_services(
     intake = Intake(engine=engine, redis=client, cipher=cipher, referrals=referrals, metrics=metrics, direct=direct)
     ussd = UssdService(
         settings=settings, redis=client, engine=engine, catalog=catalog, places=places,
-        concerns=KEYS, cipher=cipher, metrics=metrics, intake=intake, direct=direct,
+        concerns=KEYS, cipher=cipher, metrics=metrics, intake=intake, loop_redis=LoopRedis(handle.url),
     )
     villagers = VillagerSms(
         settings=settings, engine=engine, redis=client, catalog=catalog, places=places, cipher=cipher, intake=intake,
@@ -113,4 +120,6 @@ def open_services(
     return Services(
         settings=settings, engine=engine, redis_handle=handle, redis=client, metrics=metrics, clock=clock,
         cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd, sms=sms, direct=direct,
+        checkpointer=db.Checkpointer(engine).start() if background_checkpoints and engine.dialect.name == "sqlite"
+        else None,
     )

@@ -25,7 +25,8 @@ from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.phones import to_e164
 from gateway.recent_hops import RecentHops
-from gateway.redis_direct import DirectRedis, Script
+from gateway.redis_direct import Script
+from gateway.redis_loop import LoopRedis
 from gateway.settings import Settings
 from menus import engine as menu
 from menus.catalog import Catalog
@@ -91,7 +92,7 @@ class UssdService:
     cipher: PhoneCipher
     metrics: Metrics
     intake: Intake
-    direct: DirectRedis
+    loop_redis: LoopRedis
     recent: RecentHops = field(init=False)
     _answered: Any = field(init=False)  # the hop counters' label children, bound once
     _retries: Any = field(init=False)
@@ -113,20 +114,14 @@ class UssdService:
                 self._contexts[network_code] = ctx
         return ctx
 
-    def answer(self, hop: Hop) -> str:
-        """The screen for this hop, `CON …` or `END …`, all in one call."""
-        begun = self.begin(hop)
-        if isinstance(begun, str):
-            return begun
-        return self.complete(begun, self.carry_out(begun))
-
-    def begin(self, hop: Hop) -> str | Pending:
+    async def begin(self, hop: Hop) -> str | Pending:
         """Everything up to the SQL work a hop may need: the screen, or a `Pending` effect.
 
         The hop after the one this process answered last starts from `recent` (no Redis read).
         Otherwise one Redis round trip fetches the screen already given for this exact history (a
         retry) and the states after each shorter history, longest first (on dialling, also the
-        phone's language and unfinished report). The web app runs this on its event loop.
+        phone's language and unfinished report). Redis is awaited (`gateway.redis_loop`): the
+        event loop answers other villagers meanwhile.
         """
         ctx = self.context(hop.network_code)
         session_key = keys.USSD_SESSION.format(session_id=hop.session_id)
@@ -142,14 +137,14 @@ class UssdService:
             base = menu.State.model_validate_json(recent.state_json)
             pending = Pending(hop, self.cipher.tag(hop.phone), session_key, ctx,
                               self._replay(ctx, base, inputs[-1:]), base.lang)
-            return pending if pending.outcome.effect is not None else self.complete(pending, None)
+            return pending if pending.outcome.effect is not None else await self.complete(pending, None)
         tag = self.cipher.tag(hop.phone)
         prefixes = ["*".join(inputs[:n]) for n in range(len(inputs) - 1, -1, -1)]
         fields = [_SCREEN + hop.text, _HOPS, *(_STATE + p for p in prefixes)]
         if hop.text:
-            ((screen, hops, *states),), opening = self.direct.execute(("HMGET", session_key, *fields)), None
+            ((screen, hops, *states),), opening = await self.loop_redis.execute(("HMGET", session_key, *fields)), None
         else:
-            (screen, hops, *states), opening = self.direct.execute(
+            (screen, hops, *states), opening = await self.loop_redis.execute(
                 ("HMGET", session_key, *fields),
                 ("MGET", keys.PHONE_LANGUAGE.format(phone=tag), keys.USSD_DRAFT.format(phone=tag)))
         if screen is not None:
@@ -159,7 +154,8 @@ class UssdService:
             if opening is None:
                 # A history we never saw the start of (Redis lost it): guessing would misread the inputs.
                 self.metrics.ussd_hops.labels("expired").inc()
-                return menu.expired(ctx, self.redis.get(keys.PHONE_LANGUAGE.format(phone=tag))).render()
+                (lang,) = await self.loop_redis.execute(("GET", keys.PHONE_LANGUAGE.format(phone=tag)))
+                return menu.expired(ctx, lang).render()
             outcome, lang = self._open(ctx, *opening)
         else:
             depth = next((i for i, state in enumerate(states) if state is not None), None)
@@ -169,9 +165,9 @@ class UssdService:
             lang = base.lang
             outcome = self._replay(ctx, base, inputs[len(inputs) - 1 - depth :])
         pending = Pending(hop, tag, session_key, ctx, outcome, lang)
-        return pending if outcome.effect is not None else self.complete(pending, None)
+        return pending if outcome.effect is not None else await self.complete(pending, None)
 
-    def complete(self, pending: Pending, result: str | None) -> str:
+    async def complete(self, pending: Pending, result: str | None) -> str:
         """Close the hop: the effect's result on screen, the state stored."""
         outcome = pending.outcome
         if outcome.effect is not None:
@@ -179,7 +175,7 @@ class UssdService:
         ctx, state = pending.ctx, outcome.state
         screen = outcome.screen.render() if outcome.screen else menu.expired(ctx, state.lang).render()
         state_json = state.model_dump_json()
-        self._save(pending.hop, pending.tag, pending.session_key, state, state_json, screen,
+        await self._save(pending.hop, pending.tag, pending.session_key, state, state_json, screen,
                    remember_lang=state.lang != pending.lang)
         self.recent.put(pending.hop.session_id, pending.hop.text, screen, state_json)
         self._answered.inc()
@@ -254,7 +250,7 @@ class UssdService:
         )
         return taken.case.ref
 
-    def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, state_json: str, screen: str, *,
+    async def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, state_json: str, screen: str, *,
               remember_lang: bool) -> None:
         draft, mode = "", ""  # the phone's unfinished report: left as it is
         if state.screen == "done":
@@ -263,7 +259,7 @@ class UssdService:
             mode = "keep"
             draft = state_json if state.saved is None else state.model_dump_json(exclude={"saved"})
         lang = state.lang if state.lang and remember_lang else ""
-        self.direct.run(
+        await self.loop_redis.run(
             _SAVE_HOP, [session_key, keys.USSD_DRAFT.format(phone=tag), keys.PHONE_LANGUAGE.format(phone=tag)],
             [_SCREEN + hop.text, screen, _STATE + hop.text, state_json, _HOPS, self.settings.ussd_session_ttl_s,
              mode, draft, self.settings.ussd_resume_ttl_s, lang, keys.PHONE_LANGUAGE_TTL_S],

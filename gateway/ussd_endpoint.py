@@ -68,9 +68,9 @@ class UssdEndpoint:
 
     async def _hop(self, svc: Services, hop: Hop) -> str:
         try:
-            begun = svc.ussd.begin(hop)
+            begun = await svc.ussd.begin(hop)
             if isinstance(begun, Pending):
-                return svc.ussd.complete(begun, await self._carry_out(svc, begun))
+                return await svc.ussd.complete(begun, await self._carry_out(svc, begun))
             return begun
         except (redis.RedisError, SQLAlchemyError, OSError) as exc:
             # A dependency is down: the villager gets the helplines at once, never a silent failure.

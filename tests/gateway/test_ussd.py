@@ -159,11 +159,11 @@ def test_when_sql_fails_the_villager_gets_the_helplines_never_sent(client, engin
 
 
 def test_when_redis_is_down_the_villager_gets_the_helplines(client):
-    from gateway.redis_direct import DirectRedis
+    from gateway.redis_loop import LoopRedis
 
-    down = __import__("redis").Redis.from_url("redis://127.0.0.1:1/0")
     ussd = client.app.state.services.ussd
-    ussd.redis, ussd.direct = down, DirectRedis(down)
+    ussd.redis = __import__("redis").Redis.from_url("redis://127.0.0.1:1/0")
+    ussd.loop_redis = LoopRedis("redis://127.0.0.1:1/0")
     screen = Phone(client).dial().screen
     assert screen.startswith("END") and "112" in screen
 
