@@ -29,7 +29,8 @@ from redis.connection import SSLConnection, parse_url
 
 from gateway.redis_direct import Command, Script
 
-CONNECT_TIMEOUT_S = 5.0
+# Africa's Talking gives a hop ~10 s: a Redis that does not answer must leave time for the helplines.
+CONNECT_TIMEOUT_S = 2.0
 
 
 def _reply_error(message: str) -> redis.ResponseError:
@@ -52,6 +53,9 @@ class _Replies(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._reader.feed(data)
         while (reply := self._reader.gets()) is not False:
+            if not self.waiting:  # a reply nobody asked for: this connection cannot be trusted
+                self.fail(redis.ConnectionError("unexpected reply from Redis"))
+                return
             future = self.waiting.popleft()
             if not future.done():  # a caller that timed out or was cancelled is skipped, in step
                 future.set_result(_reply_error(str(reply)) if isinstance(reply, hiredis.ReplyError) else reply)
@@ -84,7 +88,7 @@ class _Replies(asyncio.Protocol):
 
 
 class LoopRedis:
-    def __init__(self, url: str, *, timeout_s: float = 5.0) -> None:
+    def __init__(self, url: str, *, timeout_s: float = 3.0) -> None:
         self._options = parse_url(url)
         self._timeout_s = timeout_s
         self._replies: _Replies | None = None
@@ -115,16 +119,21 @@ class LoopRedis:
             self._replies = None
 
     async def _exchange(self, commands: Sequence[Command]) -> list[Any]:
-        replies = await self._connection()
-        futures = replies.send(commands)
+        connection = await self._connection()
+        futures = connection.send(commands)
         try:
             async with asyncio.timeout(self._timeout_s):
                 if len(futures) == 1:  # most calls: one command, no gather to build
                     return [await futures[0]]
-                return list(await asyncio.gather(*futures))
+                # Every outcome retrieved (a lost connection fails them all at once), the first raised.
+                replies = await asyncio.gather(*futures, return_exceptions=True)
         except TimeoutError:
-            replies.fail(redis.ConnectionError("a command timed out on this connection"))
+            connection.fail(redis.ConnectionError("a command timed out on this connection"))
             raise redis.TimeoutError(f"no answer from Redis within {self._timeout_s}s") from None
+        lost = next((r for r in replies if isinstance(r, redis.ConnectionError)), None)
+        if lost is not None:
+            raise lost
+        return list(replies)
 
     async def _connection(self) -> _Replies:
         loop = asyncio.get_running_loop()
