@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                 thread, stop = worker
                 stop.set()
                 thread.join(timeout=10)
+            await app.state.services.ussd.loop_redis.aclose()
             app.state.services.close()
 
     app = GatewayApp(title="Child-protection referral gateway", version="1", lifespan=lifespan)

@@ -45,6 +45,7 @@ class _Replies(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.waiting: collections.deque[asyncio.Future[Any]] = collections.deque()
+        self.closed = asyncio.get_running_loop().create_future()  # set once the socket is really closed
         self._reader = hiredis.Reader(encoding="utf-8", errors="replace")
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -62,6 +63,8 @@ class _Replies(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.fail(redis.ConnectionError(f"Redis connection lost: {exc or 'closed'}"))
+        if not self.closed.done():
+            self.closed.set_result(None)
 
     def fail(self, error: Exception) -> None:
         while self.waiting:
@@ -117,6 +120,15 @@ class LoopRedis:
         if self._replies is not None:
             self._replies.fail(redis.ConnectionError("closed"))
             self._replies = None
+
+    async def aclose(self) -> None:
+        """`close`, returning once the socket is closed: the event loop closes it a moment after
+        the abort, and an embedded Redis stops only when its last client has gone
+        (`gateway.redisconn`), so shutting down must wait for that moment."""
+        replies, loop = self._replies, asyncio.get_running_loop()
+        self.close()
+        if replies is not None and self._loop is loop and replies.transport is not None:
+            await asyncio.wait([replies.closed], timeout=CONNECT_TIMEOUT_S)
 
     async def _exchange(self, commands: Sequence[Command]) -> list[Any]:
         connection = await self._connection()
