@@ -17,7 +17,6 @@ from sqlmodel import Session
 log = logging.getLogger("cpgw.db")
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "cpgw_read_only"  # execution option: this connection only reads
-NO_WAIT = "cpgw_no_wait"  # execution option: take SQLite's write lock at once, or fail at once
 BUSY_TIMEOUT_S = 30
 
 
@@ -97,20 +96,9 @@ def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
     # IMMEDIATE takes the write lock up front: a transaction that reads and then writes (the
     # guarded escalation UPDATE) waits its turn instead of failing with SQLITE_BUSY_SNAPSHOT.
     # Connections marked read-only (directory lookups) take a plain BEGIN and never wait on a writer.
-    # NO_WAIT (a report stored on the event loop) fails at once with "database is locked" when
-    # another writer holds the lock, so that the caller can wait for it on a thread instead.
-    options = connection.get_execution_options()
-    if options.get(READ_ONLY, False):
+    # (A report stored on the event loop takes the lock without waiting: `gateway.sqlite_direct`.)
+    if connection.get_execution_options().get(READ_ONLY, False):
         connection.exec_driver_sql("BEGIN")
-    elif options.get(NO_WAIT, False):
-        # The pragmas go straight to the driver: through SQLAlchemy each cost as much as the
-        # report's inserts (this runs on the hop that tells a villager "sent").
-        driver = connection.connection.driver_connection
-        driver.execute("PRAGMA busy_timeout = 0")
-        try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")  # through SQLAlchemy: its errors are wrapped
-        finally:
-            driver.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
     else:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 

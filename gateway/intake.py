@@ -12,19 +12,26 @@ from dataclasses import dataclass, field
 
 import redis
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from gateway import keys
 from gateway.cases import NewReport, create_case
 from gateway.crypto import PhoneCipher
-from gateway.db import NO_WAIT
+from gateway.db import is_locked
 from gateway.metrics import Metrics
 from gateway.models import Case, CaseEvent
 from gateway.outbox import Queued
-from gateway.redis_direct import DirectRedis
+from gateway.redis_direct import Command, DirectRedis, queued_commands
+from gateway.redis_loop import LoopRedis
 from gateway.referrals import Referrals
+from gateway.sqlite_direct import DirectSqlite
 
 log = logging.getLogger("cpgw.intake")
+
+
+class MustWait(Exception):
+    """This report cannot be stored on the event loop without waiting; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -41,30 +48,63 @@ class Intake:
     referrals: Referrals | None
     metrics: Metrics
     direct: DirectRedis  # the USSD hot path's connections: a report is stored on that path
-    _no_wait_engine: Engine = field(init=False)
+    _inline: DirectSqlite | None = field(init=False)  # SQLite: reports stored on the event loop
 
     def __post_init__(self) -> None:
-        # The same pool, with SQLite's write lock taken at once or not at all (`gateway.db.NO_WAIT`).
-        self._no_wait_engine = self.engine.execution_options(**{NO_WAIT: True})
+        self._inline = DirectSqlite(self.engine) if self.engine.dialect.name == "sqlite" else None
 
-    def submit(self, report: NewReport, sender: str, *, wait: bool = True) -> Taken:
-        """Store (or link) a report from the phone `sender`; the case is committed on return.
+    def close(self) -> None:
+        if self._inline is not None:
+            self._inline.close()
 
-        `wait=False` (SQLite only): raise `OperationalError` ("database is locked") at once
-        rather than wait for another writer; nothing has been written then.
-        """
-        dup_key = keys.REPORT_DUPLICATE.format(
-            phone=self.cipher.tag(sender), village=report.village_lgd, concern=report.concern)
+    def submit(self, report: NewReport, sender: str) -> Taken:
+        """Store (or link) a report from the phone `sender`; the case is committed on return."""
+        dup_key = self._repeat_key(report, sender)
         earlier = self._open_case(self.direct.execute(("GET", dup_key))[0])
         if earlier is not None:
             self._link(earlier, report)
             return Taken(earlier, duplicate=True)
-        engine = self.engine if wait else self._no_wait_engine
-        case, alerts = create_case(engine=engine, cipher=self.cipher, report=report, referrals=self.referrals)
-        self._publish(case, alerts, dup_key)
+        case, alerts = self._create(report, writer=None)
+        try:
+            self.direct.execute(*self._publication(case, alerts, dup_key))
+        except redis.RedisError:
+            self._unpublished(case)
+        return Taken(case, duplicate=False)
+
+    async def submit_inline(self, report: NewReport, sender: str, loop_redis: LoopRedis) -> Taken:
+        """`submit` on the event loop (SQLite): Redis awaited, the transaction on the loop's own connection.
+
+        Nothing here waits: when another writer holds SQLite's lock, or the report repeats an
+        earlier one (linking it reads and writes through the engine, which may wait; rare), it
+        raises `MustWait` before anything is written, and the caller runs `submit` on a thread.
+        """
+        if self._inline is None:
+            raise MustWait("not SQLite")
+        dup_key = self._repeat_key(report, sender)
+        if (await loop_redis.execute(("GET", dup_key)))[0] is not None:
+            raise MustWait("a repeat report")
+        try:
+            case, alerts = self._create(report, writer=self._inline)
+        except OperationalError as exc:
+            if is_locked(exc):
+                raise MustWait("another writer holds the lock") from exc
+            raise
+        try:
+            await loop_redis.execute(*self._publication(case, alerts, dup_key))
+        except redis.RedisError:
+            self._unpublished(case)
+        return Taken(case, duplicate=False)
+
+    def _repeat_key(self, report: NewReport, sender: str) -> str:
+        return keys.REPORT_DUPLICATE.format(
+            phone=self.cipher.tag(sender), village=report.village_lgd, concern=report.concern)
+
+    def _create(self, report: NewReport, writer: DirectSqlite | None) -> tuple[Case, list[Queued]]:
+        case, alerts = create_case(engine=self.engine, cipher=self.cipher, report=report, referrals=self.referrals,
+                                   writer=writer)
         log.info("case reported", extra={"ref": case.ref, "channel": report.channel})
         self.metrics.cases_created.labels(report.channel).inc()
-        return Taken(case, duplicate=False)
+        return case, alerts
 
     def _open_case(self, case_id: str | None) -> Case | None:
         if not case_id:
@@ -80,18 +120,17 @@ class Intake:
             session.commit()
         self.metrics.cases_created.labels("duplicate").inc()
 
-    def _publish(self, case: Case, alerts: list[Queued], dup_key: str) -> None:
-        """Alerts, deadline and the repeat marker in one round trip, after the commit.
-
-        The case is stored: a Redis hiccup now must not turn "sent" into "not sent". What it
-        loses, the worker's audit rebuilds from SQL (alerts, deadline); only the link of a
-        repeat report to this case would be missed.
-        """
-        pipe = self.redis.pipeline(transaction=False)
+    def _publication(self, case: Case, alerts: list[Queued], dup_key: str) -> list[Command]:
+        """Alerts, deadline and the repeat marker: the commands to send in one round trip after the commit."""
+        pipe = self.redis.pipeline(transaction=False)  # only collects commands (`queued_commands`)
         if self.referrals is not None:
             self.referrals.after_commit(case, alerts, pipe)
         pipe.set(dup_key, case.id or 0, ex=keys.REPORT_DUPLICATE_TTL_S)
-        try:
-            self.direct.send(pipe)
-        except redis.RedisError:
-            log.error("alerts not published; the worker's audit will", extra={"ref": case.ref})
+        return queued_commands(pipe)
+
+    @staticmethod
+    def _unpublished(case: Case) -> None:
+        # The case is stored: a Redis hiccup now must not turn "sent" into "not sent". What it
+        # loses, the worker's audit rebuilds from SQL (alerts, deadline); only the link of a
+        # repeat report to this case would be missed.
+        log.error("alerts not published; the worker's audit will", extra={"ref": case.ref})

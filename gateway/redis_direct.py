@@ -34,6 +34,17 @@ class Script:
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
 
+def queued_commands(pipeline: redis.client.Pipeline) -> list[Command]:
+    """The commands queued on a redis-py pipeline (built with its command methods), taken off it.
+
+    Code shared with the worker queues its commands on a pipeline (`Outbox.publish`); the hot
+    path sends them on its own connections, without the pipeline's execution machinery.
+    """
+    commands = [args for args, _options in pipeline.command_stack]
+    pipeline.reset()
+    return commands
+
+
 class DirectRedis:
     def __init__(self, client: redis.Redis) -> None:
         pool = client.connection_pool
@@ -52,16 +63,6 @@ class DirectRedis:
             return self._exchange(self._connection(), commands)
         except (redis.ConnectionError, redis.TimeoutError):
             return self._exchange(self._connection(), commands)  # the failed one was disconnected
-
-    def send(self, pipeline: redis.client.Pipeline) -> list[Any]:
-        """The commands queued on a redis-py pipeline (built with its command methods), sent here.
-
-        Code shared with the worker queues its commands on a pipeline (`Outbox.publish`); this
-        sends them without the pipeline's own execution machinery. Replies are Redis's, raw.
-        """
-        commands = [args for args, _options in pipeline.command_stack]
-        pipeline.reset()
-        return self.execute(*commands) if commands else []
 
     def run(self, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """Run a script; a Redis that restarted (or was flushed of scripts) is sent its source."""

@@ -75,6 +75,7 @@ class Services:
         if self.checkpointer is not None:
             self.checkpointer.stop()
         self.ussd.loop_redis.close()
+        self.ussd.intake.close()
         self.direct.close()
         self.redis_handle.close()
         self.engine.dispose()

@@ -10,17 +10,18 @@ cannot create a second case.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import keys
 from gateway.cases import NewReport, UnknownVillage, find_by_ref
 from gateway.crypto import PhoneCipher
-from gateway.db import is_locked
 from gateway.intake import Intake
 from gateway.metrics import Metrics
 from gateway.phones import to_e164
@@ -55,10 +56,6 @@ if ARGV[10] ~= '' then
 end
 return 1
 """)
-
-
-class WriterBusy(Exception):
-    """Another connection holds SQLite's write lock; nothing was written (retry, waiting)."""
 
 
 @dataclass(frozen=True)
@@ -202,53 +199,58 @@ class UssdService:
 
     @property
     def stores_inline(self) -> bool:
-        """Whether a hop's SQL work should first be tried on the event loop (see `carry_out`).
+        """Whether a hop's SQL work should first be tried on the event loop (`carry_out_inline`).
 
         On SQLite it is a millisecond of local work, and handing it to a thread cost more than
         that (the thread and the loop fight over the GIL). PostgreSQL waits on the network: threads.
         """
         return self.engine.dialect.name == "sqlite"
 
-    def carry_out(self, pending: Pending, *, wait: bool = True) -> str | None:
-        """The SQL work of a hop; None tells the villager it did not happen (helplines shown).
-
-        `wait=False` raises `WriterBusy` instead of waiting for SQLite's write lock.
-        """
-        assert pending.outcome.effect is not None
-        return self._carry_out(pending.outcome.effect, pending.hop, pending.outcome.state, wait)
-
-    def _carry_out(self, effect: menu.Effect, hop: Hop, state: menu.State, wait: bool) -> str | None:
-        try:
+    def carry_out(self, pending: Pending) -> str | None:
+        """The SQL work of a hop, on a thread; None tells the villager it did not happen (helplines shown)."""
+        effect = pending.outcome.effect
+        assert effect is not None
+        with self._failures(effect):
             if isinstance(effect, menu.Submit):
-                return self._submit(effect.draft, hop, state.lang or "en", wait)
+                return self.intake.submit(*self._report(effect.draft, pending.hop, pending.outcome.state)).case.ref
             case = find_by_ref(self.engine, effect.reference)
             return case.status if case else None
-        except OperationalError as exc:
-            if not wait and is_locked(exc):
-                raise WriterBusy from exc
-            self._failed(effect, exc)
-            return None
+        return None
+
+    async def carry_out_inline(self, pending: Pending) -> str | None:
+        """`carry_out` on the event loop (SQLite); raises `MustWait` when it would wait instead.
+
+        A look-up is one indexed read, which never waits on SQLite; storing a report takes the
+        write lock at once or not at all (`Intake.submit_inline`).
+        """
+        effect = pending.outcome.effect
+        if not isinstance(effect, menu.Submit):
+            return self.carry_out(pending)
+        report, sender = self._report(effect.draft, pending.hop, pending.outcome.state)
+        with self._failures(effect):
+            return (await self.intake.submit_inline(report, sender, self.loop_redis)).case.ref
+        return None
+
+    @contextmanager
+    def _failures(self, effect: menu.Effect) -> Iterator[None]:
+        """A failed effect is logged and swallowed: the villager is told to call the helplines, never "sent"."""
+        try:
+            yield
         except (SQLAlchemyError, UnknownVillage) as exc:
-            self._failed(effect, exc)
-            return None
+            log.error("effect failed", extra={"effect": type(effect).__name__, "error": type(exc).__name__})
+            self.metrics.ussd_store_failures.inc()
 
-    def _failed(self, effect: menu.Effect, exc: Exception) -> None:
-        # The villager is told to call the helplines, never that the report was sent.
-        log.error("effect failed", extra={"effect": type(effect).__name__, "error": type(exc).__name__})
-        self.metrics.ussd_store_failures.inc()
-
-    def _submit(self, draft: menu.Draft, hop: Hop, lang: str, wait: bool) -> str:
+    @staticmethod
+    def _report(draft: menu.Draft, hop: Hop, state: menu.State) -> tuple[NewReport, str]:
+        """The report a confirmed draft makes, and the phone it came from."""
         assert draft.village is not None and draft.concern is not None
         phone = to_e164(hop.phone) or hop.phone
-        taken = self.intake.submit(
-            NewReport(
-                source_key=f"ussd:{hop.session_id}", village_lgd=draft.village, concern=draft.concern,
-                urgent=bool(draft.urgent), channel="ussd", language=lang,
-                reporter_phone=phone if draft.callback else None,
-            ),
-            sender=phone, wait=wait,
+        report = NewReport(
+            source_key=f"ussd:{hop.session_id}", village_lgd=draft.village, concern=draft.concern,
+            urgent=bool(draft.urgent), channel="ussd", language=state.lang or "en",
+            reporter_phone=phone if draft.callback else None,
         )
-        return taken.case.ref
+        return report, phone
 
     async def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, state_json: str, screen: str, *,
               remember_lang: bool) -> None:

@@ -22,7 +22,8 @@ import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.services import Services
-from gateway.ussd import Hop, Pending, WriterBusy
+from gateway.intake import MustWait
+from gateway.ussd import Hop, Pending
 from menus.engine import unavailable
 
 log = logging.getLogger("cpgw.ussd")
@@ -84,8 +85,8 @@ class UssdEndpoint:
         """Store or look up the report: on the loop when that cannot wait on a lock, else on a thread."""
         if svc.ussd.stores_inline:
             try:
-                return svc.ussd.carry_out(pending, wait=False)
-            except WriterBusy:
+                return await svc.ussd.carry_out_inline(pending)
+            except MustWait:
                 pass  # another writer (the worker, an import) holds SQLite's lock: wait for it off the loop
         return await anyio.to_thread.run_sync(svc.ussd.carry_out, pending, limiter=self._sql_threads)
 

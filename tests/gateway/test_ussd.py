@@ -278,3 +278,32 @@ def test_a_report_sent_while_another_writer_holds_sqlite_waits_off_the_event_loo
     sending.join(timeout=30)
     [case] = cases(engine)
     assert case.ref in phone.screen and phone.screen.startswith("END")
+
+
+def test_the_same_report_again_from_the_same_phone_is_linked_to_the_open_case(client, engine):
+    """A repeat (same phone, village and concern) is linked off the event loop: one case, and the
+    villager is given its reference again."""
+    first = CheckedPhone(client, number="+919812345689").dial().press("1", "1", "1", "9001111", "2", "2", "2", "1")
+    again = CheckedPhone(client, number="+919812345689").dial().press("1", "1", "9001111", "2", "2", "2", "1")
+    [case] = cases(engine)
+    assert case.ref in first.screen and case.ref in again.screen and again.ended
+    with engine.connect() as connection:
+        kinds = connection.execute(text("SELECT kind FROM caseevent WHERE case_id = :id"), {"id": case.id}).scalars()
+        assert "duplicate_report" in list(kinds)
+
+
+def test_a_report_stored_while_redis_fails_to_take_its_alerts_is_still_sent(client, engine, monkeypatch):
+    """After the commit the villager is told "sent" whatever Redis does: the worker's audit
+    publishes what the hop could not."""
+    loop_redis = client.app.state.services.ussd.loop_redis
+    execute = loop_redis.execute
+
+    async def no_publication(*commands):  # type: ignore[no-untyped-def]
+        if any(command[0] == "XADD" for command in commands):
+            raise __import__("redis").ConnectionError("Redis went away")
+        return await execute(*commands)
+
+    monkeypatch.setattr(loop_redis, "execute", no_publication)
+    phone = CheckedPhone(client, number="+919812345690").dial().press("1", "1", "1", "9001111", "2", "2", "2", "1")
+    [case] = cases(engine)
+    assert phone.ended and case.ref in phone.screen and "not sent" not in phone.screen
