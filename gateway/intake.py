@@ -68,11 +68,15 @@ class Intake:
         try:
             self.direct.execute(*self._publication(case, alerts, dup_key))
         except redis.RedisError:
-            self._unpublished(case)
+            unpublished(case.ref)
         return Taken(case, duplicate=False)
 
-    async def submit_inline(self, report: NewReport, sender: str, loop_redis: LoopRedis) -> Taken:
+    async def submit_inline(self, report: NewReport, sender: str, loop_redis: LoopRedis) -> tuple[Taken, list[Command]]:
         """`submit` on the event loop (SQLite): Redis awaited, the transaction on the loop's own connection.
+
+        Returns the case and its publication (alerts, deadline, repeat marker), which the caller
+        sends in the round trip that closes its hop: a round trip less, on the hop a villager
+        waits for most. If that send fails, `unpublished(ref)` says what the audit will redo.
 
         Nothing here waits: when another writer holds SQLite's lock, or the report repeats an
         earlier one (linking it reads and writes through the engine, which may wait; rare), it
@@ -89,11 +93,7 @@ class Intake:
             if is_locked(exc):
                 raise MustWait("another writer holds the lock") from exc
             raise
-        try:
-            await loop_redis.execute(*self._publication(case, alerts, dup_key))
-        except redis.RedisError:
-            self._unpublished(case)
-        return Taken(case, duplicate=False)
+        return Taken(case, duplicate=False), self._publication(case, alerts, dup_key)
 
     def _repeat_key(self, report: NewReport, sender: str) -> str:
         return keys.REPORT_DUPLICATE.format(
@@ -128,9 +128,12 @@ class Intake:
         pipe.set(dup_key, case.id or 0, ex=keys.REPORT_DUPLICATE_TTL_S)
         return queued_commands(pipe)
 
-    @staticmethod
-    def _unpublished(case: Case) -> None:
-        # The case is stored: a Redis hiccup now must not turn "sent" into "not sent". What it
-        # loses, the worker's audit rebuilds from SQL (alerts, deadline); only the link of a
-        # repeat report to this case would be missed.
-        log.error("alerts not published; the worker's audit will", extra={"ref": case.ref})
+
+def unpublished(ref: str) -> None:
+    """A committed case whose publication Redis did not take.
+
+    The case is stored: a Redis hiccup now must not turn "sent" into "not sent". What it loses,
+    the worker's audit rebuilds from SQL (alerts, deadline); only the link of a repeat report to
+    this case would be missed.
+    """
+    log.error("alerts not published; the worker's audit will", extra={"ref": ref})

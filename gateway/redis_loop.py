@@ -109,10 +109,15 @@ class LoopRedis:
                 raise reply
         return replies
 
-    async def run(self, script: Script, keys: Sequence[str], args: Sequence[Any]) -> Any:
-        """Run a script by its SHA1; a Redis that does not know it (restarted) is sent its source."""
+    async def run(self, script: Script, keys: Sequence[str], args: Sequence[Any], *,
+                  before: Sequence[Command] = ()) -> Any:
+        """Run a script by its SHA1, after the commands `before` (in the same round trip).
+
+        A Redis that does not know the script (restarted) is sent its source; the commands
+        before it were carried out already and are not sent again.
+        """
         try:
-            return (await self.execute(("EVALSHA", script.sha, len(keys), *keys, *args)))[0]
+            return (await self.execute(*before, ("EVALSHA", script.sha, len(keys), *keys, *args)))[-1]
         except redis.exceptions.NoScriptError:
             return (await self.execute(("EVAL", script.source, len(keys), *keys, *args)))[0]
 

@@ -10,10 +10,10 @@ cannot create a second case.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
 from sqlalchemy import Engine
@@ -22,11 +22,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway import keys
 from gateway.cases import NewReport, UnknownVillage, find_by_ref
 from gateway.crypto import PhoneCipher
-from gateway.intake import Intake
+from gateway.intake import Intake, unpublished
 from gateway.metrics import Metrics
 from gateway.phones import to_e164
 from gateway.recent_hops import RecentHops
-from gateway.redis_direct import Script
+from gateway.redis_direct import Command, Script
 from gateway.redis_loop import LoopRedis
 from gateway.settings import Settings
 from menus import engine as menu
@@ -64,6 +64,13 @@ class Hop:
     phone: str
     network_code: str
     text: str
+
+
+class Carried(NamedTuple):
+    """An effect carried out: its result (None: it failed), and Redis commands that must follow it."""
+
+    result: str | None
+    publication: Sequence[Command] = ()  # a stored report's alerts, deadline and repeat marker
 
 
 @dataclass(frozen=True)
@@ -134,7 +141,7 @@ class UssdService:
             base = menu.State.model_validate_json(recent.state_json)
             pending = Pending(hop, self.cipher.tag(hop.phone), session_key, ctx,
                               self._replay(ctx, base, inputs[-1:]), base.lang)
-            return pending if pending.outcome.effect is not None else await self.complete(pending, None)
+            return pending if pending.outcome.effect is not None else await self.complete(pending)
         tag = self.cipher.tag(hop.phone)
         prefixes = ["*".join(inputs[:n]) for n in range(len(inputs) - 1, -1, -1)]
         fields = [_SCREEN + hop.text, _HOPS, *(_STATE + p for p in prefixes)]
@@ -162,18 +169,27 @@ class UssdService:
             lang = base.lang
             outcome = self._replay(ctx, base, inputs[len(inputs) - 1 - depth :])
         pending = Pending(hop, tag, session_key, ctx, outcome, lang)
-        return pending if outcome.effect is not None else await self.complete(pending, None)
+        return pending if outcome.effect is not None else await self.complete(pending)
 
-    async def complete(self, pending: Pending, result: str | None) -> str:
-        """Close the hop: the effect's result on screen, the state stored."""
-        outcome = pending.outcome
+    async def complete(self, pending: Pending, carried: Carried | None = None) -> str:
+        """Close the hop: the effect's result on screen, the state stored (with what must follow the effect)."""
+        outcome, (result, publication) = pending.outcome, carried or Carried(None)
         if outcome.effect is not None:
             outcome = menu.finish(outcome.state, pending.ctx, result)
         ctx, state = pending.ctx, outcome.state
         screen = outcome.screen.render() if outcome.screen else menu.expired(ctx, state.lang).render()
         state_json = state.model_dump_json()
-        await self._save(pending.hop, pending.tag, pending.session_key, state, state_json, screen,
-                   remember_lang=state.lang != pending.lang)
+        try:
+            await self._save(pending.hop, pending.tag, pending.session_key, state, state_json, screen,
+                             remember_lang=state.lang != pending.lang, before=publication)
+        except redis.RedisError:
+            if state.screen != "done":
+                raise
+            # The session is over and its outcome settled (a report stored, or not): what the
+            # villager is told must not change because Redis failed to record it.
+            log.error("last hop of a session not saved", extra={"effect": outcome.effect is not None})
+            if publication and result is not None:
+                unpublished(result)
         self.recent.put(pending.hop.session_id, pending.hop.text, screen, state_json)
         self._answered.inc()
         return screen
@@ -206,18 +222,19 @@ class UssdService:
         """
         return self.engine.dialect.name == "sqlite"
 
-    def carry_out(self, pending: Pending) -> str | None:
-        """The SQL work of a hop, on a thread; None tells the villager it did not happen (helplines shown)."""
+    def carry_out(self, pending: Pending) -> Carried:
+        """The SQL work of a hop, on a thread; a None result tells the villager it did not happen (helplines)."""
         effect = pending.outcome.effect
         assert effect is not None
         with self._failures(effect):
             if isinstance(effect, menu.Submit):
-                return self.intake.submit(*self._report(effect.draft, pending.hop, pending.outcome.state)).case.ref
+                taken = self.intake.submit(*self._report(effect.draft, pending.hop, pending.outcome.state))
+                return Carried(taken.case.ref)
             case = find_by_ref(self.engine, effect.reference)
-            return case.status if case else None
-        return None
+            return Carried(case.status if case else None)
+        return Carried(None)
 
-    async def carry_out_inline(self, pending: Pending) -> str | None:
+    async def carry_out_inline(self, pending: Pending) -> Carried:
         """`carry_out` on the event loop (SQLite); raises `MustWait` when it would wait instead.
 
         A look-up is one indexed read, which never waits on SQLite; storing a report takes the
@@ -228,8 +245,9 @@ class UssdService:
             return self.carry_out(pending)
         report, sender = self._report(effect.draft, pending.hop, pending.outcome.state)
         with self._failures(effect):
-            return (await self.intake.submit_inline(report, sender, self.loop_redis)).case.ref
-        return None
+            taken, publication = await self.intake.submit_inline(report, sender, self.loop_redis)
+            return Carried(taken.case.ref, publication)
+        return Carried(None)
 
     @contextmanager
     def _failures(self, effect: menu.Effect) -> Iterator[None]:
@@ -253,7 +271,7 @@ class UssdService:
         return report, phone
 
     async def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, state_json: str, screen: str, *,
-              remember_lang: bool) -> None:
+                    remember_lang: bool, before: Sequence[Command]) -> None:
         draft, mode = "", ""  # the phone's unfinished report: left as it is
         if state.screen == "done":
             mode = "drop"
@@ -265,4 +283,5 @@ class UssdService:
             _SAVE_HOP, [session_key, keys.USSD_DRAFT.format(phone=tag), keys.PHONE_LANGUAGE.format(phone=tag)],
             [_SCREEN + hop.text, screen, _STATE + hop.text, state_json, _HOPS, self.settings.ussd_session_ttl_s,
              mode, draft, self.settings.ussd_resume_ttl_s, lang, keys.PHONE_LANGUAGE_TTL_S],
+            before=before,
         )

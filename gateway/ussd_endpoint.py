@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.services import Services
 from gateway.intake import MustWait
-from gateway.ussd import Hop, Pending
+from gateway.ussd import Carried, Hop, Pending
 from menus.engine import unavailable
 
 log = logging.getLogger("cpgw.ussd")
@@ -81,7 +81,7 @@ class UssdEndpoint:
         return unavailable(svc.ussd.context(hop.network_code), None).render()
 
 
-    async def _carry_out(self, svc: Services, pending: Pending) -> str | None:
+    async def _carry_out(self, svc: Services, pending: Pending) -> Carried:
         """Store or look up the report: on the loop when that cannot wait on a lock, else on a thread."""
         if svc.ussd.stores_inline:
             try:

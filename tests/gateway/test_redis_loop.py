@@ -11,6 +11,9 @@ from gateway.redis_direct import Script
 from gateway.redis_loop import LoopRedis
 
 ECHO = Script("return {KEYS[1], ARGV[1]}")
+# Keeps Redis busy for one whole second, wherever in a second it starts.
+BUSY_ONE_SECOND = ("local function us() local t = redis.call('TIME') return t[1] * 1000000 + t[2] end "
+                   "local stop = us() + 1000000 while us() < stop do end return 1")
 
 
 def run(coroutine):  # type: ignore[no-untyped-def]
@@ -65,6 +68,18 @@ def test_a_script_unknown_to_redis_is_sent_whole(line, redis_client):
     assert run(go()) == (["key", "arg"], ["key", "again"])
 
 
+def test_commands_before_a_script_go_once_even_when_the_script_is_sent_whole(line, redis_client):
+    """A stored report's publication rides with its hop's script: a Redis that lost its scripts
+    gets the script's source, not the publication a second time."""
+    redis_client.script_flush()
+
+    async def go():  # type: ignore[no-untyped-def]
+        return await line.run(ECHO, ["k"], ["v"], before=[("RPUSH", "published", "alert")])
+
+    assert run(go()) == ["k", "v"]
+    assert redis_client.lrange("published", 0, -1) == ["alert"]
+
+
 def test_a_dropped_connection_is_replaced(line, redis_client):
     async def go():  # type: ignore[no-untyped-def]
         assert await line.execute(("PING",)) == ["PONG"]
@@ -87,8 +102,7 @@ def test_no_answer_in_time_is_a_timeout_and_the_connection_is_dropped(redis_url,
 
     async def go():  # type: ignore[no-untyped-def]
         with pytest.raises(redis.TimeoutError):
-            await slow.execute(("EVAL", "local t = redis.call('TIME')[1] + 1 "
-                                "while tonumber(redis.call('TIME')[1]) < t do end return 1", 0))
+            await slow.execute(("EVAL", BUSY_ONE_SECOND, 0))
         await asyncio.sleep(1.2)  # the busy script ends; a fresh connection answers at once
         return await slow.execute(("PING",))
 

@@ -293,8 +293,8 @@ def test_the_same_report_again_from_the_same_phone_is_linked_to_the_open_case(cl
 
 
 def test_a_report_stored_while_redis_fails_to_take_its_alerts_is_still_sent(client, engine, monkeypatch):
-    """After the commit the villager is told "sent" whatever Redis does: the worker's audit
-    publishes what the hop could not."""
+    """After the commit the villager is told "sent" whatever Redis does with the hop's last
+    write (its alerts ride with it): the worker's audit publishes what the hop could not."""
     loop_redis = client.app.state.services.ussd.loop_redis
     execute = loop_redis.execute
 
