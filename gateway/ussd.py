@@ -139,8 +139,9 @@ class UssdService:
         if recent is not None and inputs and "*".join(inputs[:-1]) == recent.text:
             # The hop after the one this process answered last: continue from it, no Redis read.
             base = menu.State.model_validate_json(recent.state_json)
+            lang = base.lang  # before the replay, which changes `base`
             pending = Pending(hop, self.cipher.tag(hop.phone), session_key, ctx,
-                              self._replay(ctx, base, inputs[-1:]), base.lang)
+                              self._replay(ctx, base, inputs[-1:]), lang)
             return pending if pending.outcome.effect is not None else await self.complete(pending)
         tag = self.cipher.tag(hop.phone)
         prefixes = ["*".join(inputs[:n]) for n in range(len(inputs) - 1, -1, -1)]
@@ -202,12 +203,15 @@ class UssdService:
 
     @staticmethod
     def _replay(ctx: menu.Context, state: menu.State, inputs: list[str]) -> menu.Outcome:
-        """Apply the new inputs; an effect (store, look up) ends the session, so it stops there."""
+        """Apply the new inputs to `state` (just parsed: it is handed over to the menu, not copied).
+
+        An effect (store, look up) ends the session, so it stops there.
+        """
         outcome = menu.Outcome(None, state)
         for raw in inputs:
             if state.screen == "done":
                 break
-            outcome = menu.step(state, raw, ctx)
+            outcome = menu.step(state, raw, ctx, owned=True)
             if outcome.effect is not None:
                 break
             state = outcome.state

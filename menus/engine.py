@@ -139,9 +139,13 @@ def start(ctx: Context, lang: str | None = None, saved: State | None = None) -> 
     return _show(state, ctx)
 
 
-def step(state: State, raw: str, ctx: Context) -> Outcome:
-    """Answer one input typed on the screen that `state` describes (`state` itself is not changed)."""
-    state = _copy(state)
+def step(state: State, raw: str, ctx: Context, *, owned: bool = False) -> Outcome:
+    """Answer one input typed on the screen that `state` describes.
+
+    `state` itself is not changed, unless the caller hands it over (`owned`: it was just parsed
+    and nobody else holds it), which spares a copy on every keypress.
+    """
+    state = state if owned else _copy(state)
     state.hint = None
     text = normalise(raw)
     if state.screen == "done":

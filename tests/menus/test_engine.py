@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from menus.engine import Lookup, Submit, finish, start
+from menus.engine import Lookup, State, Submit, finish, start, step
 from menus.screens import CON, END
 from menus.refs import check_digit
 from routing.concerns import KEYS
@@ -188,3 +188,29 @@ def test_screens_start_with_con_until_the_end(walk):
     w = walk("bn").press("1", "1", "9001111", "1", "2", "2")
     assert all(screen.kind == CON for screen in w.screens)
     assert start(w.ctx).screen.kind == CON
+
+
+@pytest.mark.parametrize("inputs", [
+    ("1", "1", "1", "9001111", "1", "1", "2", "1"),  # a whole report by village code
+    ("2", "9", "3", "1", "2", "0", "0", "00"),  # language change, back, home
+    ("1", "1", "2", "98", "x", "0", "1", "1"),  # lists, paging, an invalid answer
+])
+def test_a_state_handed_over_gives_the_same_answers(ctx, inputs):
+    """What the gateway does on every hop (a state just parsed from Redis, handed over) answers
+    exactly as the copying step does."""
+    copied = handed = start(ctx)
+    for raw in inputs:
+        copied = step(copied.state, raw, ctx)
+        handed = step(State.model_validate_json(handed.state.model_dump_json()), raw, ctx, owned=True)
+        assert (handed.screen, handed.state, handed.effect) == (copied.screen, copied.state, copied.effect)
+        if copied.effect is not None:
+            break
+
+
+def test_step_leaves_the_state_it_is_given_unchanged_unless_handed_over(ctx):
+    state = start(ctx, "en").state
+    before = state.model_dump_json()
+    step(state, "1", ctx)
+    assert state.model_dump_json() == before
+    step(state, "1", ctx, owned=True)
+    assert state.model_dump_json() != before  # changed in place, as the caller allowed
