@@ -286,6 +286,8 @@ def averaged(rounds: list[dict[str, object]]) -> dict[str, float]:
     return {"hops_per_s": round(avg("hops_per_s"), 1), "p50_ms": avg("p50_ms"), "p99_ms": avg("p99_ms"),
             "cpu_ms_per_hop": avg("cpu_ms_per_hop"), "redis_cpu_ms_per_hop": avg("redis_cpu_ms_per_hop"),
             "p99_store_hop_ms": avg("p99_store_hop_ms"),
+            "p99_by_hop_ms": [round(mean(hop), 1) for hop in zip(*(r["p99_by_hop_ms"] for r in rounds))  # type: ignore[misc]
+                              if None not in hop],
             "errors": sum(int(r["errors"]) for r in rounds)}  # type: ignore[call-overload]
 
 
@@ -312,6 +314,7 @@ def print_table(summary: dict[str, dict[str, float]], outcome: dict[str, object]
         print(f"{name:<16} {check['value']!s:>8}  target {check['target']:<7} {'PASS' if check['pass'] else 'FAIL'}")
     print(f"\ngateway costs {outcome['cpu_ratio']}x the bare app's server CPU per hop")
     print(f"gateway p99 of the hop that stores the report: {summary['gateway']['p99_store_hop_ms']} ms")
+    print(f"gateway p99 by hop (dial … store), ms: {summary['gateway']['p99_by_hop_ms']}")
     print(f"gateway/bare throughput ratio {outcome['ratio']:.3f} -> {'PASS' if outcome['pass'] else 'FAIL'}")
 
 

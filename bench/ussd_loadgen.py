@@ -54,6 +54,7 @@ class Tally:
 
     latencies_ns: list[int] = field(default_factory=list)
     final_ns: list[int] = field(default_factory=list)  # the last hop of a report: it stores the case
+    by_hop_ns: dict[int, list[int]] = field(default_factory=dict)  # by position in the walk: where the tail is
     answered: int = 0  # every response, warm-up included: the server's CPU is read over all of them
     errors: Counter[str] = field(default_factory=Counter)
     sessions_done: int = 0
@@ -187,6 +188,7 @@ async def walk_once(conn: Connection, phones: PhoneNumbers, window: Window, tall
         counted = window.counts(finished / 1e9)
         if counted:
             tally.latencies_ns.append(finished - started)
+            tally.by_hop_ns.setdefault(i, []).append(finished - started)
             if last_hop:
                 tally.final_ns.append(finished - started)
         if problem:
@@ -229,6 +231,7 @@ def summarise(tally: Tally, window: Window) -> dict[str, object]:
         "hops": len(latencies), "seconds": round(seconds, 3), "hops_per_s": round(len(latencies) / seconds, 1),
         "p50_ms": percentile_ms(latencies, 0.50), "p99_ms": percentile_ms(latencies, 0.99),
         "p99_store_hop_ms": percentile_ms(sorted(tally.final_ns), 0.99),
+        "p99_by_hop_ms": [percentile_ms(sorted(tally.by_hop_ns.get(i, [])), 0.99) for i in range(len(ANSWERS) + 1)],
         "errors": sum(tally.errors.values()), "error_kinds": dict(tally.errors),
         "sessions_completed": tally.sessions_done, "answered_total": tally.answered,
     }
