@@ -137,5 +137,7 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 
 def ping(engine: Engine) -> None:
-    with engine.connect() as connection:
+    """One round trip; read-only, so that on SQLite it never queues for the write lock (a probe
+    that waited 30 s behind an import would report a healthy gateway as down, too late)."""
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
         connection.execute(text("SELECT 1"))

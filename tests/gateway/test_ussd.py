@@ -240,6 +240,25 @@ def test_readiness_says_503_when_redis_is_down(client):
     assert response.status_code == 503 and response.json()["redis"] == "down"
 
 
+def test_readiness_answers_at_once_while_another_writer_holds_sqlite(client, engine):
+    """An import or the worker holding SQLite's write lock is normal work, not an outage: the
+    probe must neither wait behind it (30 s) nor call the gateway down."""
+    import sqlite3
+    import time
+
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's write lock")
+    writer = sqlite3.connect(engine.url.database, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        response = client.get("/readyz")
+        assert response.status_code == 200 and time.monotonic() - started < 5
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
 def test_the_webhook_answers_wrong_methods_and_oversized_bodies_with_a_4xx_screen(client):
     wrong = client.get("/webhooks/at/ussd")
     assert wrong.status_code == 405 and wrong.headers["allow"] == "POST" and wrong.text.startswith("END ")
