@@ -55,3 +55,13 @@ def test_the_checkpointer_copies_the_wal_on_its_thread(tmp_path):
         checkpointer.stop()
     assert not checkpointer._thread.is_alive()
     engine.dispose()
+
+
+def test_every_commit_reaches_the_disk_before_it_returns(tmp_path):
+    """A report told "sent" must survive a power cut: SQLite syncs the WAL at every commit."""
+    for background in (True, False):
+        engine = _engine(tmp_path, background)
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        engine.dispose()

@@ -133,3 +133,13 @@ def test_another_writer_holding_the_lock_fails_at_once_and_nothing_is_written(se
 def test_rows_must_name_real_columns(services, direct):
     with pytest.raises(ValueError, match="no such columns"), direct.begin() as connection:
         connection.execute(insert(Message.__table__), {"id": "x", "nonsense": 1})
+
+
+def test_the_loops_connection_has_the_engines_pragmas_and_never_waits(services, direct):
+    with direct.begin():
+        raw = direct._connection
+        assert raw is not None
+        pragmas = {name: raw.execute(f"PRAGMA {name}").fetchone()[0]
+                   for name in ("synchronous", "journal_mode", "foreign_keys", "busy_timeout", "wal_autocheckpoint")}
+    assert pragmas == {"synchronous": 2, "journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 0,
+                       "wal_autocheckpoint": 0}
