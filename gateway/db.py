@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,13 +12,14 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 log = logging.getLogger("cpgw.db")
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "cpgw_read_only"  # execution option: this connection only reads
 BUSY_TIMEOUT_S = 30
+PROBE_WAIT_S = 1.0  # /readyz: how long the write lock may be held by another before SQL counts as down
 
 
 def make_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
@@ -140,7 +142,27 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 
 def ping(engine: Engine) -> None:
-    """One round trip; read-only, so that on SQLite it never queues for the write lock (a probe
-    that waited 30 s behind an import would report a healthy gateway as down, too late)."""
-    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-        connection.execute(text("SELECT 1"))
+    """SQL answers, and on SQLite takes writes: the write lock can be had within a second.
+
+    An SQLite that only reads cannot store a report, so a lock held by another writer for longer
+    than that is an outage to report (a stuck process, a long import); the probe neither waits
+    the 30 s busy timeout to say so nor keeps the lock (it rolls back at once).
+    """
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert driver is not None
+        driver.execute(f"PRAGMA busy_timeout = {int(PROBE_WAIT_S * 1000)}")
+        try:
+            driver.execute("BEGIN IMMEDIATE")
+            driver.execute("ROLLBACK")
+        finally:
+            driver.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance("BEGIN IMMEDIATE", (), exc, sqlite3.Error) from exc
+    finally:
+        raw.close()

@@ -240,9 +240,9 @@ def test_readiness_says_503_when_redis_is_down(client):
     assert response.status_code == 503 and response.json()["redis"] == "down"
 
 
-def test_readiness_answers_at_once_while_another_writer_holds_sqlite(client, engine):
-    """An import or the worker holding SQLite's write lock is normal work, not an outage: the
-    probe must neither wait behind it (30 s) nor call the gateway down."""
+def test_readiness_says_503_within_seconds_while_another_writer_holds_sqlite(client, engine):
+    """An SQLite that cannot take writes cannot store a report: the probe says so after a second
+    (not after the 30 s busy timeout), holds no lock itself, and says ready again once it is free."""
     import sqlite3
     import time
 
@@ -253,10 +253,14 @@ def test_readiness_answers_at_once_while_another_writer_holds_sqlite(client, eng
     try:
         started = time.monotonic()
         response = client.get("/readyz")
-        assert response.status_code == 200 and time.monotonic() - started < 5
+        assert response.status_code == 503 and response.json()["sql"] == "down"
+        assert time.monotonic() - started < 5
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+    assert client.get("/readyz").status_code == 200
+    phone = CheckedPhone(client, number="+919812345692").dial().press("1", "1", "1", "9001111", "2", "2", "2", "1")
+    assert phone.ended and cases(engine)[0].ref in phone.screen  # the probe left nothing locked
 
 
 def test_the_webhook_answers_wrong_methods_and_oversized_bodies_with_a_4xx_screen(client):
