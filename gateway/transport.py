@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import requests
 
@@ -54,9 +55,7 @@ class AfricasTalkingTransport:
     name = "africastalking"
 
     def __init__(self, settings: Settings) -> None:
-        from africastalking.SMS import SMSService
-
-        self._sms = SMSService(settings.at_username or "sandbox", settings.at_api_key or "")
+        self._sms = _kept_alive_sms(settings.at_username or "sandbox", settings.at_api_key or "")
         if settings.at_api_url:
             base = settings.at_api_url.rstrip("/") + "/version1"
             self._sms._baseUrl = base  # the SDK has no option for it; CONTRACT: CPGW_AT_API_URL
@@ -80,6 +79,37 @@ class AfricasTalkingTransport:
         except requests.RequestException as exc:
             return SendResult("temporary", detail=type(exc).__name__)
         return _read_response(response)
+
+
+def _kept_alive_sms(username: str, api_key: str) -> Any:
+    """The SDK's SMS service, posting through a `requests.Session` per thread.
+
+    The SDK posts each SMS with `requests.post`: a new connection, and against the real API a TLS
+    handshake, for every message; from India to AT's servers that is several round trips of
+    latency on every alert of an emergency. A session keeps the connection alive between sends.
+    Only the SDK's one HTTP call is replaced (its private `__make_post_request`); building the
+    request, reading the response and its errors stay the SDK's. Sessions are per thread because
+    a `requests.Session` is not meant to be shared between threads (workers may run several).
+    """
+    from africastalking.SMS import SMSService
+
+    class KeptAliveSMS(SMSService):  # type: ignore[misc]
+        def __init__(self, username: str, api_key: str) -> None:
+            self._local = threading.local()
+            super().__init__(username, api_key)
+
+        def _Service__make_post_request(self, url, headers, data, params, callback=None,  # noqa: N802
+                                        timeout=None):  # type: ignore[no-untyped-def]
+            session = getattr(self._local, "session", None)
+            if session is None:
+                session = self._local.session = requests.Session()
+            response = session.post(url=url, headers=headers, params=params, data=data, timeout=timeout)
+            if not callback:
+                return response
+            callback(response)
+            return None
+
+    return KeptAliveSMS(username, api_key)
 
 
 def _read_response(response: object) -> SendResult:

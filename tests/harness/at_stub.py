@@ -68,6 +68,8 @@ class Stub:
     failures: deque[str] = field(default_factory=deque)  # "500", "429", "timeout", "empty" per request
     number_status: dict[str, int] = field(default_factory=dict)  # to -> statusCode (e.g. 403)
     requests: int = 0
+    connections: int = 0  # TCP connections the SDK opened (HTTP/1.1 keep-alive, as AT's API)
+    close_after_next: bool = False  # end the connection after the next answer, as a server may
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
     _server: ThreadingHTTPServer | None = None
@@ -87,12 +89,20 @@ class Stub:
         stub = self
 
         class Handler(ReplyingHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                with stub.lock:
+                    stub.connections += 1
+
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 with stub.lock:
                     stub.requests += 1
                     failure = stub.failures.popleft() if stub.failures else None
+                    self.close_connection, stub.close_after_next = stub.close_after_next, False
                 if failure == "timeout":
                     time.sleep(12)
                     return
