@@ -45,7 +45,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     # WAL lets the web app read while the worker or an import writes; foreign keys are off by default.
     # synchronous=FULL: a commit reaches the disk before it returns, so a report the villager was
     # told is "sent" survives a power cut (NORMAL would lose the last commits: WAL synced only at
-    # checkpoints). Measured: 0.2 ms a commit here, 3 ms at p99 (docs/benchmarks.md).
+    # checkpoints). 0.2 ms a commit here, 3 ms at p99: the event loop's own connection syncs off
+    # the loop instead (`sqlite_direct.DirectSqlite.synced`).
     # pysqlite's own transaction handling breaks SAVEPOINT; we issue BEGIN ourselves (_sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()

@@ -93,6 +93,7 @@ class Intake:
             if is_locked(exc):
                 raise MustWait("another writer holds the lock") from exc
             raise
+        await self._inline.synced()  # on disk before the villager is told "sent"
         return Taken(case, duplicate=False), self._publication(case, alerts, dup_key)
 
     def _repeat_key(self, report: NewReport, sender: str) -> str:

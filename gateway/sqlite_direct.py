@@ -18,6 +18,8 @@ before anything is written, and the caller waits for it on a thread through the 
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -91,6 +93,7 @@ class DirectSqlite:
             raise ValueError("DirectSqlite runs on SQLite only")
         self._engine = engine
         self._connection: sqlite3.Connection | None = None
+        self._wal: str | None = None  # the WAL file `synced()` syncs (None: commits sync themselves)
         self._lock = threading.Lock()
         self._compiled: dict[tuple[Any, ...], _Compiled] = {}
 
@@ -123,6 +126,17 @@ class DirectSqlite:
             cursor = self._run(self._connection, compiled.sql, [compiled.params(row) for row in rows], many=True)
         return Result(compiled, cursor)
 
+    async def synced(self) -> None:
+        """Return once everything committed so far is on disk: the WAL synced, on a thread.
+
+        What `synchronous=FULL` does inside each commit, done off the event loop: a commit's
+        frames and the WAL's header are in that one file, and anything older than the WAL's last
+        restart was checkpointed (and synced) into the database first. The file is opened afresh
+        each time, so that a WAL that SQLite removed and made anew is the one synced.
+        """
+        if self._wal is not None:
+            await asyncio.to_thread(_sync_file, self._wal)
+
     def close(self) -> None:
         with self._lock:
             if self._connection is not None:
@@ -136,6 +150,11 @@ class DirectSqlite:
             assert isinstance(connection, sqlite3.Connection)
             proxied.detach()  # ours for good, out of the pool
             connection.execute("PRAGMA busy_timeout = 0")
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                # Its commits do not sync on the loop (0.2 ms, 3 ms at p99, every villager waiting):
+                # the caller awaits `synced()`, which syncs the WAL on a thread, before "sent".
+                connection.execute("PRAGMA synchronous = NORMAL")
+                self._wal = f"{connection.execute('PRAGMA database_list').fetchone()[2]}-wal"
             self._connection = connection
         return self._connection
 
@@ -177,6 +196,14 @@ def _compile(statement: Insert | Select[Any], keys: tuple[str, ...], engine: Eng
     processors = tuple(bind.type.dialect_impl(dialect).bind_processor(dialect) for bind in binds)
     bound = {name: bind.effective_value for name, bind in zip(names, binds, strict=True) if not bind.required}
     return _Compiled(compiled.string, names, processors, bound, columns, results)
+
+
+def _sync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _wrapped(sql: str, params: Any, exc: sqlite3.Error) -> DBAPIError:

@@ -141,5 +141,45 @@ def test_the_loops_connection_has_the_engines_pragmas_and_never_waits(services, 
         assert raw is not None
         pragmas = {name: raw.execute(f"PRAGMA {name}").fetchone()[0]
                    for name in ("synchronous", "journal_mode", "foreign_keys", "busy_timeout", "wal_autocheckpoint")}
-    assert pragmas == {"synchronous": 2, "journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 0,
+    # synchronous NORMAL: its commits are synced by `synced()`, off the loop (checked below)
+    assert pragmas == {"synchronous": 1, "journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 0,
                        "wal_autocheckpoint": 0}
+
+
+def test_synced_syncs_the_wal_file_sqlite_writes(services, direct, engine, monkeypatch):
+    import asyncio
+    import os
+
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.fstat(fd).st_ino), real_fsync(fd))[1])
+    create_case(engine=services.engine, cipher=services.cipher, report=_report(), writer=direct)
+    asyncio.run(direct.synced())
+    assert synced == [os.stat(f"{engine.url.database}-wal").st_ino]
+
+
+def test_a_report_stored_on_the_loop_is_synced_before_it_is_called_sent(services, monkeypatch):
+    """The villager is told "sent" only once the commit is on disk (it survives a power cut)."""
+    import asyncio
+
+    from gateway.redis_loop import LoopRedis
+
+    intake, order = services.ussd.intake, []
+    real_create, real_synced = intake._create, intake._inline.synced
+
+    def create(*args, **kwargs):  # type: ignore[no-untyped-def]
+        order.append("committed")
+        return real_create(*args, **kwargs)
+
+    async def synced() -> None:
+        await real_synced()
+        order.append("synced")
+
+    monkeypatch.setattr(intake, "_create", create)
+    monkeypatch.setattr(intake._inline, "synced", synced)
+    loop_redis = LoopRedis(services.redis_handle.url)
+    try:
+        taken, _ = asyncio.run(intake.submit_inline(_report(), "+919812345670", loop_redis))
+    finally:
+        loop_redis.close()
+    assert taken.case.ref and order == ["committed", "synced"]
