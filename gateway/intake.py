@@ -47,7 +47,7 @@ class Intake:
     cipher: PhoneCipher
     referrals: Referrals | None
     metrics: Metrics
-    direct: DirectRedis  # the USSD hot path's connections: a report is stored on that path
+    direct: DirectRedis  # Redis for `submit`, which runs on threads (the event loop's is `LoopRedis`)
     _inline: DirectSqlite | None = field(init=False)  # SQLite: reports stored on the event loop
 
     def __post_init__(self) -> None:

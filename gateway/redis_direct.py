@@ -1,12 +1,12 @@
-"""Redis commands written straight to a redis-py connection: storing a report on the USSD hot path.
+"""Redis commands written straight to a redis-py connection: storing a report on a thread.
 
-The hop that stores a report makes two Redis round trips (the repeat check, then the alerts'
-publication), on the event loop or on a thread. Through the `redis.Redis` client one costs ~3x
+A report stored off the event loop (PostgreSQL; SQLite while another writer holds the lock; SMS)
+makes two Redis round trips (the repeat check, then the alerts' publication). Through the `redis.Redis` client one costs ~3x
 what the round trip itself does (measured: a PING ~90 us of CPU through the client, ~30 us on its
 connection; docs/benchmarks.md): the per-command pool check-out, retry wrapper and response
 callbacks. So this sends commands on a redis-py `Connection` of its own, one per thread, made
-from the client's own connection settings. (A hop's own reads and writes are awaited through
-`gateway.redis_loop` instead.)
+from the client's own connection settings. (On the event loop, a hop's reads and writes, and a
+report stored there, are awaited through `gateway.redis_loop` instead.)
 What matters is kept, because it is the library's: connecting (TCP, unix socket, TLS, AUTH),
 the hiredis parser, health checks, timeouts. A connection that fails is dropped and the commands
 are sent once more on a fresh one (they are reads, or writes that are safe to repeat); a second

@@ -68,7 +68,7 @@ class Services:
     referrals: Referrals
     ussd: UssdService
     sms: SmsService
-    direct: DirectRedis  # storing a report on the USSD hot path (gateway.redis_direct)
+    direct: DirectRedis  # storing a report on a thread (gateway.redis_direct)
     checkpointer: db.Checkpointer | None = None  # the web app's, on SQLite
 
     def close(self) -> None:

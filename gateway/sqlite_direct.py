@@ -1,9 +1,9 @@
 """Core statements run on an SQLite connection of the event loop's own: storing a report inline.
 
-The hop that tells a villager "sent" stores the report on the event loop (SQLite: a millisecond
-of local work, cheaper than a thread hand-off). Through an `Engine` most of that millisecond was
-SQLAlchemy's execution machinery rather than SQLite: the pool check-out, the begin and commit
-events, an execution context per statement (docs/benchmarks.md). This runs the very same Core
+The hop that tells a villager "sent" stores the report on the event loop (SQLite: under a
+millisecond of local work, cheaper than a thread hand-off). Through an `Engine` a third of that
+transaction was SQLAlchemy's execution machinery rather than SQLite: the pool check-out, the begin
+and commit events, an execution context per statement (docs/benchmarks.md). This runs the very same Core
 statement objects on one `sqlite3` connection instead, each compiled once by the engine's own
 dialect. What is SQLAlchemy's stays SQLAlchemy's: the SQL text, the column types' conversions
 (their bind and result processors: datetimes, JSON, booleans), and the exceptions (an `sqlite3`
@@ -14,6 +14,7 @@ It speaks only what report storage needs: INSERT (one row or many) and SELECT of
 columns, inside `begin()`. The write lock is taken at once or not at all (busy timeout 0): a
 store that would wait for another writer (`cpgw worker`, an import) raises "database is locked"
 before anything is written, and the caller waits for it on a thread through the engine instead.
+Its commits are synced to disk off the loop: the caller awaits `synced()` before saying "sent".
 """
 
 from __future__ import annotations
