@@ -87,7 +87,7 @@ class UssdEndpoint:
             try:
                 return await svc.ussd.carry_out_inline(pending)
             except MustWait:
-                pass  # another writer (the worker, an import) holds SQLite's lock: wait for it off the loop
+                pass  # another writer holds SQLite's lock, or a repeat to link: on a thread, where waiting is fine
         return await anyio.to_thread.run_sync(svc.ussd.carry_out, pending, limiter=self._sql_threads)
 
 
