@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -109,6 +110,12 @@ def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def sqlite_error(sql: str, params: Any, exc: sqlite3.Error) -> DBAPIError:
+    """The SQLAlchemy exception the engine would raise for this `sqlite3` error (IntegrityError, …),
+    for code that talks to the driver itself: callers catch one family of exceptions either way."""
+    return DBAPIError.instance(sql, params, exc, sqlite3.Error)
+
+
 def is_locked(exc: BaseException) -> bool:
     """SQLite's "database is locked": another connection holds the write lock."""
     return isinstance(exc, OperationalError) and "locked" in str(exc.orig)
@@ -164,6 +171,6 @@ def ping(engine: Engine) -> None:
         finally:
             driver.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
     except sqlite3.Error as exc:
-        raise DBAPIError.instance("BEGIN IMMEDIATE", (), exc, sqlite3.Error) from exc
+        raise sqlite_error("BEGIN IMMEDIATE", (), exc) from exc
     finally:
         raw.close()

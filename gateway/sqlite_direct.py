@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, Insert, Select
-from sqlalchemy.exc import DBAPIError
+
+from gateway.db import sqlite_error
 
 Processor = Callable[[Any], Any] | None
 Params = Mapping[str, Any]
@@ -102,7 +103,7 @@ class DirectSqlite:
     def begin(self) -> Iterator[DirectSqlite]:
         """A write transaction (BEGIN IMMEDIATE): committed on exit, rolled back on an exception."""
         if not self._lock.acquire(blocking=False):  # another thread is mid-store: do as SQLite would
-            raise _wrapped("BEGIN IMMEDIATE", (), sqlite3.OperationalError("database is locked"))
+            raise sqlite_error("BEGIN IMMEDIATE", (), sqlite3.OperationalError("database is locked"))
         try:
             connection = self._connect()
             self._run(connection, "BEGIN IMMEDIATE", ())
@@ -173,7 +174,7 @@ class DirectSqlite:
         try:
             return connection.executemany(sql, params) if many else connection.execute(sql, params)
         except sqlite3.Error as exc:
-            raise _wrapped(sql, params, exc) from exc
+            raise sqlite_error(sql, params, exc) from exc
 
 
 def _compile(statement: Insert | Select[Any], keys: tuple[str, ...], engine: Engine) -> _Compiled:
@@ -205,8 +206,3 @@ def _sync_file(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _wrapped(sql: str, params: Any, exc: sqlite3.Error) -> DBAPIError:
-    """The SQLAlchemy exception the engine would raise for this driver error."""
-    return DBAPIError.instance(sql, params, exc, sqlite3.Error)
