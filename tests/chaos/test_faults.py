@@ -172,8 +172,10 @@ def restart_redis(stack: Stack, down_s: float) -> None:
     stack.redis.kill()
     start = time.time()  # the server is gone (SIGKILL, waited for)
     time.sleep(down_s)
-    stack.redis.start()
+    # The window ends as the server is started: it may answer before `start()` has seen it do so,
+    # and a probe answered by it then was right to say 200.
     end = time.time()
+    stack.redis.start()
     stack.windows.append(Window("redis", start, end))
     stack.fault("redis restart (SIGKILL, persistence off: everything lost)", start, end)
 
@@ -189,8 +191,8 @@ def sql_outage(stack: Stack, down_s: float) -> None:
     start = time.time()
     stack.outage.start()
     time.sleep(down_s)
+    end = time.time()  # before the lock is released: writes may succeed from that moment on
     stack.outage.end()
-    end = time.time()
     stack.windows.append(Window("sql", start, end))
     stack.fault("sql unavailable: " + stack.outage.kind, start, end)
 
