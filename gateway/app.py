@@ -24,7 +24,7 @@ from gateway.services import Services, open_services
 from gateway.settings import Settings, load_settings
 from gateway.sms import DeliveryReport, IncomingSms
 from gateway.ussd_endpoint import PATH as USSD_PATH
-from gateway.ussd_endpoint import Receive, Scope, Send, UssdEndpoint, token_ok
+from gateway.ussd_endpoint import Receive, Scope, Send, UssdEndpoint, webhook_allowed
 from gateway.worker import start_in_thread
 
 log = logging.getLogger("cpgw.http")
@@ -34,14 +34,10 @@ def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def _token_ok(request: Request, expected: str | None) -> bool:
-    given = request.query_params.get("token") or request.headers.get("x-webhook-token") or ""
-    return token_ok(given, expected)
-
-
 async def webhook_guard(request: Request) -> None:
     """403 unless the request carries `CPGW_WEBHOOK_TOKEN` (query `token` or `X-Webhook-Token`)."""
-    if not _token_ok(request, services(request).settings.webhook_token):
+    given = request.query_params.get("token") or request.headers.get("x-webhook-token") or ""
+    if not webhook_allowed(services(request).settings, given):
         raise HTTPException(status_code=403, detail="missing or wrong webhook token")
 
 
@@ -143,16 +139,18 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         text: str | None = Form(None),
         to: str | None = Form(None),  # noqa: ARG001
         date: str | None = Form(None),  # noqa: ARG001
-    ) -> JSONResponse:
+    ) -> Response:
         if not id or not from_:
             return JSONResponse({"detail": f"{'id' if not id else 'from'} is missing"}, status_code=400)
         try:
-            outcome = services(request).sms.receive(IncomingSms(id[:120], from_[:32], (text or "")[:1600]))
+            services(request).sms.receive(IncomingSms(id[:120], from_[:32], (text or "")[:1600]))
         except (redis.RedisError, SQLAlchemyError) as exc:
             # 503 makes Africa's Talking post it again a minute later: the SMS is not lost.
             log.exception("incoming sms failed", extra={"error": type(exc).__name__})
             return JSONResponse({"detail": "temporarily unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok", "outcome": outcome})
+        # A bare 200 whatever happened: the answer must not tell a caller which numbers are
+        # committee contacts or whether a case exists (the outcome is in the metrics and logs).
+        return Response(status_code=200)
 
     @app.post("/webhooks/at/sms/delivery", dependencies=[Depends(webhook_guard)])
     def sms_delivery(
@@ -160,20 +158,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         id: str | None = Form(None),  # noqa: A002
         status: str | None = Form(None),
         failureReason: str | None = Form(None),  # noqa: N803
-    ) -> JSONResponse:
+    ) -> Response:
         if not id or not status:
             return JSONResponse({"detail": f"{'id' if not id else 'status'} is missing"}, status_code=400)
         try:
-            outcome = services(request).sms.delivered(DeliveryReport(id[:64], status[:40], (failureReason or "")[:200]))
+            services(request).sms.delivered(DeliveryReport(id[:64], status[:40], (failureReason or "")[:200]))
         except (redis.RedisError, SQLAlchemyError) as exc:
             log.error("delivery report failed", extra={"error": type(exc).__name__})
             return JSONResponse({"detail": "temporarily unavailable"}, status_code=503)
-        return JSONResponse({"status": "ok", "outcome": outcome})
+        return Response(status_code=200)  # bare: whether the id was ours is nobody's business
 
     @app.post("/webhooks/at/ussd/events", dependencies=[Depends(webhook_guard)])
-    def ussd_events() -> dict[str, str]:
+    def ussd_events() -> Response:
         # End-of-session notices are informational (the sandbox does not even send them).
-        return {"status": "ok"}
+        return Response(status_code=200)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

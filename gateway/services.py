@@ -38,7 +38,7 @@ SMS_KEYS = (
     "sms.alert", "sms.alert_urgent", "sms.reminder", "sms.ack_ok", "sms.done_ok", "sms.esc_ok", "sms.status",
     "sms.already_ack", "sms.already_done", "sms.which", "sms.none_open", "sms.not_found", "sms.bad_ref",
     "sms.help", "sms.follow_up", "sms.report_usage", "sms.unknown_village", "sms.duplicate", "sms.limited",
-    "sms.stopped",
+    "sms.stopped", "sms.done_not_yours", "sms.esc_wait",
 )
 
 
@@ -113,11 +113,13 @@ def open_services(
         settings=settings, redis=client, engine=engine, catalog=catalog, places=places,
         concerns=KEYS, cipher=cipher, metrics=metrics, intake=intake, loop_redis=LoopRedis(handle.url),
     )
+    limiter = RateLimiter(client, clock.now)
     villagers = VillagerSms(
         settings=settings, engine=engine, redis=client, catalog=catalog, places=places, cipher=cipher, intake=intake,
-        outbox=outbox, limiter=RateLimiter(client, clock.now),
+        outbox=outbox, limiter=limiter,
     )
-    sms = SmsService(engine=engine, catalog=catalog, referrals=referrals, metrics=metrics, villagers=villagers)
+    sms = SmsService(engine=engine, catalog=catalog, referrals=referrals, metrics=metrics, villagers=villagers,
+                     limiter=limiter, cipher=cipher)
     return Services(
         settings=settings, engine=engine, redis_handle=handle, redis=client, metrics=metrics, clock=clock,
         cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd, sms=sms, direct=direct,

@@ -16,6 +16,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "placeholder", "xxx"}
+MIN_WEBHOOK_TOKEN = 32  # long enough that guessing it over HTTP is hopeless
 
 
 class Settings(BaseSettings):
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="CPGW_LOG_LEVEL")
     sms_rate_per_second: int = Field(20, alias="CPGW_SMS_RATE", ge=1, le=1000)
     sms_timeout_s: float = Field(9.0, alias="CPGW_SMS_TIMEOUT", gt=0, le=60)
+    # Addresses of the reverse proxies whose X-Forwarded-For/-Proto headers are believed
+    # (uvicorn's forwarded_allow_ips): comma-separated IPs or networks, "*" for any (unsafe).
+    trusted_proxies: str = Field("127.0.0.1", alias="CPGW_TRUSTED_PROXIES")
+    # /docs and /openapi.json: on in development; in production only with this set to true.
+    api_docs: bool | None = Field(None, alias="CPGW_API_DOCS")
 
     @field_validator("secret_key")
     @classmethod
@@ -66,6 +72,15 @@ class Settings(BaseSettings):
         if self.sms_transport:
             return self.sms_transport
         return "africastalking" if self.at_username and self.at_api_key else "console"
+
+    @property
+    def docs_enabled(self) -> bool:
+        """OpenAPI pages: on by default in development, off in production unless asked for."""
+        return self.api_docs if self.api_docs is not None else self.environment != "production"
+
+    @property
+    def forwarded_allow_ips(self) -> str:
+        return ",".join(part.strip() for part in self.trusted_proxies.split(",") if part.strip()) or "127.0.0.1"
 
     def network_budgets(self) -> dict[str, tuple[int, int]]:
         """Parse `CPGW_USSD_NETWORK_BUDGETS`; a malformed entry is a start-up error, not a guess."""
@@ -93,9 +108,52 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     else:
         settings = Settings(_env_file=None, **{k: v for k, v in environ.items() if k.startswith(("CPGW_", "AT_"))})
     settings.network_budgets()  # fail at start, not on the first hop of a network
-    if settings.environment == "production" and not settings.secret_key:
-        raise ValueError("CPGW_SECRET_KEY must be set in production")
+    if settings.environment == "production":
+        problems = production_problems(settings)
+        if problems:
+            raise ValueError("; ".join(problems))
     return settings
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """What stops a production start: each would let a stranger act on cases, or lose alerts silently."""
+    problems = []
+    if not settings.secret_key:
+        problems.append("CPGW_SECRET_KEY must be set in production")
+    token = settings.webhook_token or ""
+    if len(token) < MIN_WEBHOOK_TOKEN or token.strip().lower() in PLACEHOLDER_SECRETS:
+        problems.append(f"CPGW_WEBHOOK_TOKEN must be set in production, at least {MIN_WEBHOOK_TOKEN} characters "
+                        "(without it anyone can post a report or an ACK)")
+    if settings.transport == "console":
+        problems.append("production needs a real SMS transport: set AT_USERNAME and AT_API_KEY "
+                        "(the console transport sends nothing)")
+    elif settings.transport == "africastalking" and not (settings.at_username and settings.at_api_key):
+        problems.append("CPGW_SMS_TRANSPORT=africastalking needs AT_USERNAME and AT_API_KEY")
+    return problems
+
+
+def unsafe_settings(settings: Settings) -> list[str]:
+    """Settings still on that are fine on a laptop and unsafe in the field (`cpgw doctor`, /readyz)."""
+    found = []
+    if settings.environment != "production":
+        found.append("CPGW_ENV is not production: the checks below are not enforced at start")
+    if not settings.webhook_token:
+        found.append("CPGW_WEBHOOK_TOKEN is unset: webhooks accept posts from anyone")
+    elif len(settings.webhook_token) < MIN_WEBHOOK_TOKEN:
+        found.append(f"CPGW_WEBHOOK_TOKEN is shorter than {MIN_WEBHOOK_TOKEN} characters")
+    if settings.transport == "console":
+        found.append("SMS transport is the console: no alert leaves this machine")
+    if not settings.secret_key:
+        found.append("CPGW_SECRET_KEY is unset: a key generated into the data dir encrypts reporters' numbers")
+    if "*" in settings.trusted_proxies.replace(" ", "").split(","):
+        found.append("CPGW_TRUSTED_PROXIES is '*': any client can claim to be https or any address")
+    if settings.docs_enabled and settings.environment == "production":
+        found.append("CPGW_API_DOCS is on in production")
+    if settings.redis_url is None:
+        found.append("CPGW_REDIS_URL is unset: an embedded Redis serves one machine only")
+    if settings.database_url is None or settings.resolved_database_url.startswith("sqlite"):
+        found.append("SQL is SQLite: one machine only, no replicas")
+    return found
 
 
 def previous_secret_keys(settings: Settings) -> list[str]:

@@ -18,11 +18,15 @@ from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from gateway.clock import as_datetime
+from gateway.crypto import PhoneCipher
+from gateway.limits import RateLimiter
 from gateway.metrics import Metrics
 from gateway.models import Case, CaseEvent, Contact, Message, utcnow
 from gateway.phones import to_e164
 from gateway.referrals import CaseNotOpen, Referrals
 from gateway.villagers import VillagerSms
+from routing.ladder import Ladder
 from menus.catalog import Catalog
 from menus.commands import Command, parse
 from menus.dlt import dlt_id
@@ -58,6 +62,8 @@ class SmsService:
     referrals: Referrals
     metrics: Metrics
     villagers: VillagerSms
+    limiter: RateLimiter
+    cipher: PhoneCipher
 
     # --- replies -------------------------------------------------------------------------------------
 
@@ -65,7 +71,9 @@ class SmsService:
         """Handle one incoming SMS once; returns what happened (for logs and tests)."""
         phone = to_e164(sms.sender)
         with Session(self.engine) as session:
-            contacts = session.exec(select(Contact).where(Contact.phone == phone)).all() if phone else []
+            # Only active contacts act: a deactivated member's number (or a recycled SIM) is a villager's.
+            contacts = session.exec(select(Contact).where(Contact.phone == phone, col(Contact.active).is_(True))
+                                    ).all() if phone else []
         command = parse(sms.text)
         first = words(sms.text)[:1]
         if first and intent(first[0])[0] == "report":
@@ -101,13 +109,15 @@ class SmsService:
             self._forget(record)
             raise
         self.metrics.sms_received.labels(outcome).inc()
+        # The outcome goes to the log (and metrics), never to the caller: see the webhook.
+        log.info("sms received", extra={"sms_id": sms.sms_id[:120], "outcome": outcome})
         return outcome
 
     def _handle(self, sms: IncomingSms, phone: str, contacts: list[Contact], command: Command | None) -> str:
         if not contacts:
             return f"villager {self.villagers.handle(sms.sms_id, phone, sms.text)}"
         lang = contacts[0].language
-        outcome, reply_key, values, case = self._command(phone, lang, command)
+        outcome, reply_key, values, case = self._command(phone, {c.unit for c in contacts}, lang, command)
         self._reply(phone, lang, reply_key, values, sms.sms_id, case)
         return outcome
 
@@ -143,13 +153,13 @@ class SmsService:
             log.error("could not forget a failed incoming SMS; its re-post will be taken as a repeat")
 
     def _command(
-        self, phone: str, lang: str, command: Command | None
+        self, phone: str, units: set[str], lang: str, command: Command | None
     ) -> tuple[str, str, dict[str, object], Case | None]:
         if command is None or command.verb == "HELP":
             return "help", "sms.help", {}, None
         if command.bad_ref:
             return "bad_ref", "sms.bad_ref", {}, None
-        alerted = self._alerted_cases(phone)
+        alerted = self._alerted_cases(phone, units)
         if command.ref is None:
             if command.verb != "ACK":
                 return "help", "sms.help", {}, None
@@ -163,12 +173,12 @@ class SmsService:
             if found is None:
                 return "not_alerted", "sms.not_found", {}, None
             case = found
-        return self._act(case, phone, lang, command)
+        return self._act(case, phone, units, lang, command)
 
     def _act(
-        self, case: Case, phone: str, lang: str, command: Command
+        self, case: Case, phone: str, units: set[str], lang: str, command: Command
     ) -> tuple[str, str, dict[str, object], Case | None]:
-        unit, name = self._who(case, phone)
+        unit, name = self._who(case, phone, units)
         actor = f"{name} ({unit}, SMS)"
         values: dict[str, object] = {"ref": case.ref}
         try:
@@ -178,17 +188,40 @@ class SmsService:
                 self.referrals.acknowledge(case, unit=unit, name=name, actor=actor, via="sms")
                 return "acknowledged", "sms.ack_ok", values, case
             if command.verb == "DONE":
+                # Only the unit that took the case up may close it (not any unit alerted on the way).
+                if case.status != "acknowledged" or case.acknowledged_unit != unit:
+                    return ("stale", *self._state_reply(case, lang), case) if case.status == "resolved" else (
+                        "done_refused", "sms.done_not_yours", values, case)
                 self.referrals.resolve(case, outcome="resolved", note=command.note, actor=actor)
                 return "resolved", "sms.done_ok", values, case
             if command.verb == "ESC":
-                moved = self.referrals.escalate(case.id or 0, case.step, case.round, reason="sms", actor=actor,
-                                                reopen=True)
-                if moved and command.note:
-                    self.referrals.note(case, text=command.note, actor=actor)
-                return ("escalated", "sms.esc_ok", values, case) if moved else ("stale", *self._state_reply(case, lang), case)
+                return self._escalate(case, phone, unit, actor, lang, command)
         except CaseNotOpen:
             return "stale", *self._state_reply(self._fresh(case), lang), case
         return "status", *self._state_reply(case, lang), case
+
+    def _escalate(
+        self, case: Case, phone: str, unit: str, actor: str, lang: str, command: Command
+    ) -> tuple[str, str, dict[str, object], Case | None]:
+        """`ESC`: pass the case up now, once per contact and case an hour, never re-paging a step early.
+
+        An acknowledged case is passed up only by the unit that took it; at the top of the ladder
+        an `ESC` before the step's deadline would only send the same people the same alert again.
+        """
+        values: dict[str, object] = {"ref": case.ref}
+        if case.status == "resolved" or (case.status == "acknowledged" and case.acknowledged_unit != unit):
+            return "stale", *self._state_reply(case, lang), case
+        ladder = Ladder.from_dict(case.ladder) if case.ladder else None
+        at_top = ladder is None or case.step + 1 >= len(ladder.steps)
+        now = as_datetime(self.referrals.clock.now())
+        if case.status == "open" and at_top and case.due_at is not None and _aware(case.due_at) > now:
+            return "esc_early", "sms.esc_wait", values, case
+        if not self.limiter.allow("escalate", f"{case.id}:{self.cipher.tag(phone)}"):
+            return "esc_limited", "sms.esc_wait", values, case
+        moved = self.referrals.escalate(case.id or 0, case.step, case.round, reason="sms", actor=actor, reopen=True)
+        if moved and command.note:
+            self.referrals.note(case, text=command.note, actor=actor)
+        return ("escalated", "sms.esc_ok", values, case) if moved else ("stale", *self._state_reply(case, lang), case)
 
     def _state_reply(self, case: Case, lang: str) -> tuple[str, dict[str, object]]:
         """The case's state in the contact's language: "already taken up by the block committee at …"."""
@@ -200,17 +233,19 @@ class SmsService:
             return "sms.already_done", {"ref": case.ref}
         return "sms.status", {"ref": case.ref, "status": self.catalog.text(lang, f"status.{case.status}")}
 
-    def _alerted_cases(self, phone: str) -> dict[int, Case]:
+    def _alerted_cases(self, phone: str, units: set[str]) -> dict[int, Case]:
+        """Cases this number was alerted for as a member of a unit it is still an active contact of."""
         with Session(self.engine) as session:
             ids = session.exec(select(Message.case_id).where(
-                col(Message.to_phone) == phone, col(Message.kind).in_(("alert", "reminder")))).all()
+                col(Message.to_phone) == phone, col(Message.kind).in_(("alert", "reminder")),
+                col(Message.unit).in_(units))).all()
             cases = session.exec(select(Case).where(col(Case.id).in_(set(ids)))).all() if ids else []
         return {case.id or 0: case for case in cases}
 
-    def _who(self, case: Case, phone: str) -> tuple[str, str]:
+    def _who(self, case: Case, phone: str, units: set[str]) -> tuple[str, str]:
         with Session(self.engine) as session:
             alert = session.exec(select(Message).where(
-                col(Message.case_id) == case.id, col(Message.to_phone) == phone,
+                col(Message.case_id) == case.id, col(Message.to_phone) == phone, col(Message.unit).in_(units),
                 col(Message.kind).in_(("alert", "reminder"))).order_by(col(Message.created_at).desc())).first()
         return (alert.unit or "", alert.contact_name or "") if alert else ("", "")
 
@@ -260,3 +295,8 @@ class SmsService:
         if status == "failed":
             self.referrals.step_failed(message)
         return status
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes: they are UTC.
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

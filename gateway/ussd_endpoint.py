@@ -22,6 +22,7 @@ import redis
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.services import Services
+from gateway.settings import Settings
 from gateway.intake import MustWait
 from gateway.ussd import Carried, Hop, Pending
 from menus.engine import unavailable
@@ -55,7 +56,7 @@ class UssdEndpoint:
     async def _answer(self, svc: Services, scope: Scope, receive: Receive) -> tuple[int, str]:
         if scope["method"] != "POST":
             return 405, "END Method not allowed: Africa's Talking posts a form."
-        if not _token_ok(scope, svc.settings.webhook_token):
+        if not _token_ok(scope, svc.settings):
             return 403, "END Forbidden: missing or wrong webhook token."
         body = await _read_body(receive)
         if body is None:
@@ -91,17 +92,25 @@ class UssdEndpoint:
         return await anyio.to_thread.run_sync(svc.ussd.carry_out, pending, limiter=self._sql_threads)
 
 
-def token_ok(given: str, expected: str | None) -> bool:
-    """True when no token is configured, or `given` is it (compared in constant time)."""
-    return not expected or hmac.compare_digest(given.encode(), expected.encode())
+def webhook_allowed(settings: Settings, given: str) -> bool:
+    """Whether a webhook post may act: it carries the token (compared in constant time).
 
-
-def _token_ok(scope: Scope, expected: str | None) -> bool:
+    Without a configured token only a development gateway is open; production refuses to start
+    without one (`gateway.settings.production_problems`), and refuses every post should a
+    gateway be built around that check.
+    """
+    expected = settings.webhook_token
     if not expected:
+        return settings.environment != "production"
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _token_ok(scope: Scope, settings: Settings) -> bool:
+    if not settings.webhook_token and settings.environment != "production":
         return True
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
     header = next((value for name, value in scope.get("headers", ()) if name == b"x-webhook-token"), b"")
-    return token_ok(query.get("token") or header.decode("latin-1"), expected)
+    return webhook_allowed(settings, query.get("token") or header.decode("latin-1"))
 
 
 async def _read_body(receive: Receive) -> bytes | None:

@@ -119,10 +119,15 @@ class VillagerSms:
     # --- keywords ------------------------------------------------------------------------------------
 
     def _one_line(self, sms_id: str, phone: str, tag: str, lang: str | None, args: list[str]) -> str:
-        """`REPORT <village code> <concern number or key> [URGENT]`, for trained mobilisers."""
+        """`REPORT <village code> <concern number or key> [URGENT] [CALL]`, for trained mobilisers.
+
+        Anonymous unless the message asks for a call-back (`CALL`, `कॉल`, `ফোন`…): sending a
+        report is not consent to being called about it.
+        """
         village = int(args[0]) if args[0].isdigit() else None
         concern = _concern(args[1]) if len(args) > 1 else None
         urgent = any(intent(word)[0] == "urgent" for word in args[2:])
+        callback = any(intent(word)[0] == "callback" for word in args[2:])
         if village is None or concern is None:
             self._reply(sms_id, phone, lang, "sms.report_usage")
             return "usage"
@@ -135,7 +140,7 @@ class VillagerSms:
             return "limited"
         taken = self.intake.submit(NewReport(
             source_key=f"sms:{sms_id}", village_lgd=village, concern=concern, urgent=urgent, channel="sms",
-            language=lang or "en", reporter_phone=phone), sender=phone)
+            language=lang or "en", reporter_phone=phone if callback else None), sender=phone)
         if taken.duplicate:
             self._reply(sms_id, phone, lang, "sms.duplicate", ref=taken.case.ref)
             return "duplicate"

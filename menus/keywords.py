@@ -12,25 +12,29 @@ from typing import Literal
 
 from menus.digits import normalise
 
-Intent = Literal["report", "help", "status", "stop", "urgent"]
+Intent = Literal["report", "help", "status", "stop", "urgent", "callback"]
 
 KEYWORDS: dict[str, tuple[Intent, str]] = {
     # English
     "report": ("report", "en"), "complaint": ("report", "en"), "help": ("help", "en"),
     "status": ("status", "en"), "stop": ("stop", "en"), "unsubscribe": ("stop", "en"),
     "urgent": ("urgent", "en"), "emergency": ("urgent", "en"),
+    # A one-line report keeps the sender's number only when it says so, in any language.
+    "call": ("callback", "en"), "callback": ("callback", "en"), "callme": ("callback", "en"),
     # Hindi in Devanagari
     "शिकायत": ("report", "hi"), "रिपोर्ट": ("report", "hi"), "मदद": ("help", "hi"), "सहायता": ("help", "hi"),
     "स्थिति": ("status", "hi"), "बंद": ("stop", "hi"), "रोकें": ("stop", "hi"), "तुरंत": ("urgent", "hi"),
-    "खतरा": ("urgent", "hi"),
+    "खतरा": ("urgent", "hi"), "कॉल": ("callback", "hi"), "फोन": ("callback", "hi"), "फ़ोन": ("callback", "hi"),
     # Hindi in Latin letters
     "shikayat": ("report", "hi_latn"), "shikayet": ("report", "hi_latn"), "sikayat": ("report", "hi_latn"),
     "madad": ("help", "hi_latn"), "sahayata": ("help", "hi_latn"), "sthiti": ("status", "hi_latn"),
     "stithi": ("status", "hi_latn"), "band": ("stop", "hi_latn"), "roko": ("stop", "hi_latn"),
-    "turant": ("urgent", "hi_latn"), "khatra": ("urgent", "hi_latn"),
+    "turant": ("urgent", "hi_latn"), "khatra": ("urgent", "hi_latn"), "phone": ("callback", "hi_latn"),
+    "fone": ("callback", "hi_latn"),
     # Bengali
     "অভিযোগ": ("report", "bn"), "নালিশ": ("report", "bn"), "রিপোর্ট": ("report", "bn"),
     "সাহায্য": ("help", "bn"), "অবস্থা": ("status", "bn"), "বন্ধ": ("stop", "bn"), "জরুরি": ("urgent", "bn"),
+    "ফোন": ("callback", "bn"), "কল": ("callback", "bn"),
     # Santali in Latin letters
     "nalis": ("report", "sat_latn"), "goro": ("help", "sat_latn"),
 }

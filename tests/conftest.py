@@ -116,16 +116,37 @@ def at_stub():  # type: ignore[no-untyped-def]
     stub.stop()
 
 
-@pytest.fixture
-def field(settings: Settings, demo, at_stub):  # type: ignore[no-untyped-def]
-    """The field harness: the real SDK to the AT stub, a manual clock, the demo directory."""
+WEBHOOK_TOKEN = "test-webhook-token-0123456789abcdef-0123"
+
+
+def _field(settings: Settings, at_stub, production: bool):  # type: ignore[no-untyped-def]
     from gateway.clock import ManualClock
     from tests.harness.field import Field
 
     wired = settings.model_copy(update={
         "at_username": "cpgw-test", "at_api_key": "test-key", "at_api_url": at_stub.url, "sms_timeout_s": 1.0,
     })
+    if production:  # built as load_settings builds it, so that production's start-up checks run
+        wired = load_settings({**_environ(wired), "CPGW_ENV": "production", "CPGW_WEBHOOK_TOKEN": WEBHOOK_TOKEN})
     clock = ManualClock()
     with TestClient(create_app(wired, clock=clock)) as client:
-        harness = Field(client=client, stub=at_stub, clock=clock)
-        yield harness
+        yield Field(client=client, stub=at_stub, clock=clock, token=WEBHOOK_TOKEN if production else None)
+
+
+def _environ(settings: Settings) -> dict[str, str]:
+    """The environment that would build `settings` (its aliases and values, unset ones left out)."""
+    fields = type(settings).model_fields
+    return {info.alias: str(value) for name, info in fields.items()
+            if info.alias and (value := getattr(settings, name)) is not None}
+
+
+@pytest.fixture
+def field(settings: Settings, demo, at_stub):  # type: ignore[no-untyped-def]
+    """The field harness: the real SDK to the AT stub, a manual clock, the demo directory."""
+    yield from _field(settings, at_stub, production=False)
+
+
+@pytest.fixture
+def production_field(settings: Settings, demo, at_stub):  # type: ignore[no-untyped-def]
+    """The field harness against a gateway in production mode (webhook token required)."""
+    yield from _field(settings, at_stub, production=True)

@@ -63,8 +63,25 @@ def test_the_first_keyword_sets_the_language_and_a_conversation_resumes(field):
 def test_one_line_reports_with_digits_in_three_scripts(field, digits):
     reply = converse(field, "+919822200003", f"REPORT {digits} 2 urgent")[0]
     [case] = cases(field)
-    assert (case.village_lgd, case.concern, case.urgent, case.callback) == (AMTOLA, "child_marriage", True, True)
+    # Sending a report is not consent to a call-back: anonymous unless the message asks for one.
+    assert (case.village_lgd, case.concern, case.urgent, case.callback) == (AMTOLA, "child_marriage", True, False)
     assert case.ref in reply
+    field.stub.clear()
+
+
+@pytest.mark.parametrize(("text", "callback"), [
+    ("REPORT 9001111 2", False), ("REPORT 9001111 2 URGENT", False), ("REPORT 9001111 2 CALL", True),
+    ("REPORT 9001111 2 urgent call me", True), ("शिकायत ९००११११ 2 कॉल", True), ("shikayat 9001111 2 phone", True),
+    ("অভিযোগ ৯০০১১১১ 2 ফোন", True),
+])
+def test_one_line_reports_keep_the_number_only_when_asked(field, text, callback):
+    from gateway.models import ReporterContact
+
+    converse(field, "+919822200004", text)
+    [case] = cases(field)
+    assert case.callback is callback
+    with Session(field.services.engine) as session:
+        assert (session.get(ReporterContact, case.id) is not None) is callback
     field.stub.clear()
 
 

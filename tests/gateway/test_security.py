@@ -1,0 +1,160 @@
+"""The security review's requests (issue 13), replayed against a gateway in production mode.
+
+Each test is a request the review made as an outsider, a committee member or a district user,
+and asserts that it is now refused or harmless (docs/security.md lists them).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from gateway.models import Contact, Message
+from gateway.settings import load_settings
+from tests.conftest import WEBHOOK_TOKEN
+
+AMTOLA, RANCHI = 9001111, 9001
+PRODUCTION = {"CPGW_ENV": "production", "CPGW_SECRET_KEY": "s" * 40, "AT_USERNAME": "cpgw", "AT_API_KEY": "k"}
+
+
+def post_sms(field, phone: str, text: str, **kwargs):  # type: ignore[no-untyped-def]
+    return field.client.post("/webhooks/at/sms", data={
+        "id": str(uuid.uuid4()), "from": phone, "to": "1098", "text": text, "date": "2026-12-06 10:00:00"}, **kwargs)
+
+
+# --- 1. webhooks in production -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", [None, "", "short-token", "changeme"])
+def test_production_refuses_to_start_without_a_long_webhook_token(token):
+    environ = {**PRODUCTION, **({"CPGW_WEBHOOK_TOKEN": token} if token is not None else {})}
+    with pytest.raises(ValueError, match="CPGW_WEBHOOK_TOKEN"):
+        load_settings(environ)
+    assert load_settings({**PRODUCTION, "CPGW_WEBHOOK_TOKEN": WEBHOOK_TOKEN}).webhook_token == WEBHOOK_TOKEN
+
+
+def test_a_spoofed_done_without_the_token_changes_nothing(production_field):
+    field = production_field
+    ref = field.report(village=AMTOLA, concern="sexual_abuse", urgent=True, callback=False)
+    sjpu = field.contacts("SJPU", RANCHI)[0]
+    field.expect_sms(sjpu, ref)
+    for kwargs in ({}, {"params": {"token": "wrong"}}, {"headers": {"X-Webhook-Token": WEBHOOK_TOKEN[:-1]}}):
+        refused = post_sms(field, sjpu, f"DONE {ref}", **kwargs)
+        assert refused.status_code == 403
+        assert sjpu not in refused.text and ref not in refused.text
+    field.run()
+    assert field.case(ref).status == "open"
+    field.expect_no_sms(sjpu)
+
+
+def test_a_ussd_report_without_the_token_is_refused(production_field):
+    response = production_field.client.post("/webhooks/at/ussd", data={
+        "sessionId": "ATUid_x", "phoneNumber": "+919800000001", "networkCode": "1", "serviceCode": "*1#", "text": ""})
+    assert response.status_code == 403 and response.text.startswith("END")
+
+
+def test_the_query_token_works_for_africas_talking_and_never_reaches_a_log(production_field, caplog):
+    field = production_field
+    caplog.set_level(logging.DEBUG)
+    answer = field.client.post("/webhooks/at/ussd", params={"token": WEBHOOK_TOKEN}, data={
+        "sessionId": "ATUid_q", "phoneNumber": "+919800000001", "networkCode": "1", "serviceCode": "*1#", "text": ""})
+    assert answer.status_code == 200 and answer.text.startswith("CON")
+    assert post_sms(field, "+919800000002", "HELP", params={"token": WEBHOOK_TOKEN}).status_code == 200
+    assert post_sms(field, "+919800000002", "HELP", params={"token": "wrong-" + WEBHOOK_TOKEN}).status_code == 403
+    ours = [record for record in caplog.records if not record.name.startswith("httpx")]  # not the test's client
+    logged = "\n".join(record.getMessage() + repr(record.__dict__) for record in ours)
+    assert WEBHOOK_TOKEN not in logged
+    field.stub.clear()
+
+
+def test_the_sms_webhook_answers_the_same_bare_200_to_everyone(production_field):
+    """The old JSON answer (`not_alerted`, `resolved`, `villager …`) told a caller who is a committee contact."""
+    field = production_field
+    ref = field.report(village=AMTOLA, concern="other", callback=False)
+    vcpc = field.contacts("VCPC", AMTOLA)[0]
+    outsider = field.contacts("DCPU", 9101)[0]
+    answers = {(r.status_code, r.content, r.headers.get("content-type")) for r in (
+        post_sms(field, vcpc, f"STATUS {ref}", headers={"X-Webhook-Token": WEBHOOK_TOKEN}),
+        post_sms(field, outsider, f"ACK {ref}", headers={"X-Webhook-Token": WEBHOOK_TOKEN}),
+        post_sms(field, "+919812345678", f"ACK {ref}", headers={"X-Webhook-Token": WEBHOOK_TOKEN}),
+        field.client.post("/webhooks/at/sms/delivery", headers={"X-Webhook-Token": WEBHOOK_TOKEN},
+                          data={"id": "ATXid_unknown", "status": "Success"}),
+    )}
+    assert answers == {(200, b"", None)}
+    field.stub.clear()
+
+
+# --- 4. deactivated contacts ---------------------------------------------------------------------------
+
+
+def test_a_deactivated_contact_cannot_acknowledge(production_field):
+    field = production_field
+    ref = field.report(village=AMTOLA, concern="other", callback=False)
+    first, second = field.contacts("VCPC", AMTOLA)
+    field.expect_sms(first, ref)
+    field.expect_sms(second, ref)
+    with Session(field.services.engine) as session:
+        session.execute(update(Contact).where(col(Contact.phone) == first).values(active=False))
+        session.commit()
+    field.reply(first, f"ACK {ref}")  # a recycled SIM, or a member who left
+    assert field.case(ref).status == "open"
+    answer = field.expect_sms(first)  # the villagers' menu: nothing about the case
+    assert ref not in answer
+    field.reply(second, f"ACK {ref}")
+    assert field.case(ref).status == "acknowledged"
+    field.expect_sms(second, ref)
+    field.assert_quiet()
+
+
+# --- 5. closing and re-paging ----------------------------------------------------------------------
+
+
+def test_only_the_unit_that_acknowledged_can_close_a_case(production_field):
+    field = production_field
+    ref = field.report(village=AMTOLA, concern="sexual_abuse", urgent=True, callback=False)
+    dcpu, sjpu = field.contacts("DCPU", RANCHI)[0], field.contacts("SJPU", RANCHI)[0]
+    field.stub.clear()
+    field.reply(sjpu, f"DONE {ref} handled")  # the SJPU's DONE closed a POCSO case outright
+    assert field.case(ref).status == "open"
+    assert "ACK" in field.stub.messages_to(sjpu)[-1]
+    field.reply(dcpu, f"ACK {ref}")
+    field.reply(sjpu, f"DONE {ref}")
+    assert field.case(ref).status == "acknowledged"
+    field.reply(dcpu, f"DONE {ref} child safe with relatives")
+    assert field.case(ref).status == "resolved"
+
+
+def test_esc_cannot_be_used_to_page_a_step_again_and_again(production_field):
+    field = production_field
+    ref = field.report(village=AMTOLA, concern="sexual_abuse", urgent=True, callback=False)
+    step = sorted(field.contacts("DCPU", RANCHI) + field.contacts("SJPU", RANCHI) + field.contacts("CWC", RANCHI))
+    dcpu = step[0]
+    for phone in step:
+        field.expect_sms(phone, ref)
+    field.reply(dcpu, f"ESC {ref}")  # at the top of the ladder, before its deadline: nobody is re-paged
+    field.expect_sms(dcpu, ref)
+    field.reply(dcpu, f"ACK {ref}")
+    field.expect_sms(dcpu, ref)
+    for _ in range(3):  # three ESC sent 12 alerts and re-opened the case
+        field.reply(dcpu, f"ESC {ref} need the police")
+    alerts = [m for m in field.messages(ref) if m.kind in ("alert", "reminder")]
+    assert len(alerts) == 2 * len(step)  # the first alerts, and one round for the one ESC allowed
+    assert field.case(ref).status == "open"
+    field.stub.clear()
+
+
+def test_esc_on_a_case_another_unit_took_up_changes_nothing(production_field):
+    field = production_field
+    ref = field.report(village=AMTOLA, concern="sexual_abuse", urgent=True, callback=False)
+    dcpu, cwc = field.contacts("DCPU", RANCHI)[0], field.contacts("CWC", RANCHI)[0]
+    field.reply(dcpu, f"ACK {ref}")
+    field.reply(cwc, f"ESC {ref}")
+    assert field.case(ref).status == "acknowledged"
+    with Session(field.services.engine) as session:
+        reminders = session.exec(select(Message).where(col(Message.kind) == "reminder")).all()
+    assert reminders == []
+    field.stub.clear()
