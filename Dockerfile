@@ -1,15 +1,20 @@
 # Slim, non-root image of the gateway. The same image runs `cpgw serve --no-worker` and `cpgw worker`.
+# Dependencies come only from requirements/main.lock, each file checked against its sha256; the lock
+# also pins setuptools and wheel, which build the gateway itself (--no-build-isolation, --no-deps).
 FROM python:3.11-slim AS build
 WORKDIR /src
+RUN python -m venv /opt/cpgw
+COPY requirements/main.lock ./requirements/
+RUN /opt/cpgw/bin/pip install --no-cache-dir --require-hashes -r requirements/main.lock
 COPY pyproject.toml README.md ./
 COPY gateway ./gateway
 COPY menus ./menus
 COPY routing ./routing
-RUN pip install --no-cache-dir --prefix=/install .
+RUN /opt/cpgw/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
 
 FROM python:3.11-slim
-ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 CPGW_DATA_DIR=/data
-COPY --from=build /install /usr/local
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 CPGW_DATA_DIR=/data PATH=/opt/cpgw/bin:$PATH
+COPY --from=build /opt/cpgw /opt/cpgw
 RUN useradd --system --uid 10001 --home-dir /data --create-home cpgw
 USER cpgw
 WORKDIR /data

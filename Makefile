@@ -1,24 +1,32 @@
 # Two commands do everything on a fresh machine with Python 3.11 and a C compiler:
 #   make run   — install, prepare the database, load the demo directory, serve on 127.0.0.1:8000
 #   make test  — install the dev dependencies and run the whole suite
+# Dependencies install only from the lock files requirements/main.lock (runtime) and
+# requirements/dev.lock (runtime + the dev extra): exact versions, every file checked against its
+# sha256 (pip --require-hashes). After changing a dependency in pyproject.toml, run `make lock`.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev bench clean
+.PHONY: run test install install-dev bench clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+# The lock holds setuptools and wheel (the build backend of pyproject.toml), so the project itself
+# installs with --no-build-isolation from those hash-checked copies, and --no-deps: its
+# dependencies came from the lock already.
+$(VENV)/.installed: pyproject.toml requirements/main.lock | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes -r requirements/main.lock
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml requirements/main.lock requirements/dev.lock | $(BIN)/python
+	$(BIN)/python -m pip install -q --require-hashes -r requirements/dev.lock
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -55,3 +63,22 @@ clean:
 .PHONY: chaos
 chaos: install-dev
 	$(BIN)/python -m pytest tests/chaos -m chaos
+
+# Regenerate both lock files from pyproject.toml (dependencies, the dev extra, build-system.requires)
+# with pip-tools, run from a throwaway venv, against PyPI alone (LOCK_INDEX; this machine's pip
+# configuration is ignored so the hashes are those every machine downloads). Pins already in a lock
+# are kept unless the resolution forces a change: `make lock LOCK_ARGS=--upgrade` moves everything
+# to the newest releases, `make lock LOCK_ARGS='--upgrade-package fastapi'` only the one named.
+# dev.lock is constrained by main.lock, so the runtime packages have the same versions in both.
+# tests/test_lock.py fails while a dependency of pyproject.toml is missing from its lock.
+PIP_TOOLS ?= pip-tools==7.7.0
+LOCK_INDEX ?= https://pypi.org/simple
+LOCK_FLAGS = --quiet --generate-hashes --allow-unsafe --strip-extras --build-deps-for editable \
+	--index-url $(LOCK_INDEX) --no-emit-index-url --no-emit-find-links
+lock:
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	export PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_COMMAND="make lock" && unset PIP_FIND_LINKS && \
+	$(PYTHON) -m venv "$$tmp" && "$$tmp/bin/pip" install -q --index-url $(LOCK_INDEX) "$(PIP_TOOLS)" && \
+	"$$tmp/bin/pip-compile" $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/main.lock pyproject.toml && \
+	"$$tmp/bin/pip-compile" $(LOCK_FLAGS) $(LOCK_ARGS) --extra dev -c requirements/main.lock \
+		-o requirements/dev.lock pyproject.toml

@@ -55,7 +55,9 @@ def serve(
     application = create_app(settings)
     application.state.run_worker = not no_worker
     application.state.freeze_gc = True
-    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+    # X-Forwarded-Proto/-For are believed only from CPGW_TRUSTED_PROXIES (the TLS proxy in front).
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False, proxy_headers=True,
+                forwarded_allow_ips=settings.forwarded_allow_ips)
 
 
 @app.command()
@@ -134,23 +136,72 @@ def directory_demo(
     typer.echo(f"Demo directory loaded: {summary.places} places, {summary.contacts} contacts (all fictional).")
 
 
+def _when(at) -> str:  # type: ignore[no-untyped-def]
+    """A stored time for an operator's eyes: UTC to the minute, or "-" when there is none."""
+    return at.strftime("%Y-%m-%d %H:%M") if at is not None else "-"
+
+
+def _table(rows: list[tuple[str, ...]]) -> None:
+    """Rows as aligned columns, the first row a header: one line per row, easy to grep."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        typer.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
 @token_app.command("create")
 def token_create(
     role: str = typer.Option(..., help="admin, district or viewer"),
     district: Optional[int] = typer.Option(None, help="district LGD code (role district)"),  # noqa: UP007
     name: str = typer.Option("", help="who or what uses the token"),
+    expires_in: int = typer.Option(90, "--expires-in", min=0, metavar="DAYS",
+                                   help="days until the token stops working; 0: never (not advised)"),
 ) -> None:
     """Print a new API bearer token, alone on the last line."""
-    from gateway.auth import TokenError, create_token
+    from datetime import timedelta
+
+    from gateway.auth import TokenError, issue_token
 
     engine = _engine(_settings())
+    lifetime = timedelta(days=expires_in) if expires_in else None
     try:
-        token = create_token(engine, role=role, district_lgd=district, name=name)
+        info, token = issue_token(engine, role=role, district_lgd=district, name=name, lifetime=lifetime)
     except TokenError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
-    typer.echo(f"Token for {role}{f' (district {district})' if district else ''}; it is shown only once:")
+    if info.expires_at is None:
+        typer.echo(f"Warning: token {info.id} never expires; revoke it with `cpgw token revoke {info.id}` "
+                   "when it is no longer needed.", err=True)
+    expiry = f"expires {_when(info.expires_at)} UTC" if info.expires_at else "never expires"
+    typer.echo(f"Token {info.id} for {role}{f' (district {district})' if district else ''}, {expiry}; "
+               "it is shown only once:")
     typer.echo(token)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """One line per token (times in UTC); never the token itself nor its hash."""
+    from gateway.auth import list_tokens
+    from gateway.models import utcnow
+
+    now = utcnow()
+    rows = [("ID", "NAME", "ROLE", "DISTRICT", "CREATED", "EXPIRES", "LAST USED", "STATE")]
+    for t in list_tokens(_engine(_settings())):
+        state = "revoked" if t.revoked else "expired" if t.expired(now) else "active"
+        rows.append((str(t.id), t.name or "-", t.role, str(t.district_lgd or "-"), _when(t.created_at),
+                     _when(t.expires_at) if t.expires_at else "never", _when(t.last_used_at), state))
+    _table(rows)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int = typer.Argument(..., metavar="ID", help="the token's id, from `cpgw token list`")) -> None:
+    """Stop a token working, at once and for good."""
+    from gateway.auth import revoke_token
+
+    info = revoke_token(_engine(_settings()), token_id)
+    if info is None:
+        typer.echo(f"No token with id {token_id}; see `cpgw token list`.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Token {info.id} ({info.name or 'no name'}, {info.role}) revoked.")
 
 
 @user_app.command("create")
@@ -175,6 +226,33 @@ def user_create(
         raise typer.Exit(2) from exc
     scope = f" for district {member.district_lgd}" if member.district_lgd else ""
     typer.echo(f"Console user {member.username!r} created ({member.role}{scope}). Sign in at /console/login.")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """One line per console login (last login in UTC); never a password hash."""
+    from sqlmodel import col, select
+
+    from gateway.console.reading import read_only
+    from gateway.models import User
+
+    rows = [("USERNAME", "NAME", "ROLE", "DISTRICT", "ACTIVE", "LAST LOGIN")]
+    with read_only(_engine(_settings())) as session:
+        rows += [(u.username, u.name or "-", u.role, str(u.district_lgd or "-"), "yes" if u.active else "no",
+                  _when(u.last_login_at)) for u in session.exec(select(User).order_by(col(User.username)))]
+    _table(rows)
+
+
+@user_app.command("deactivate")
+def user_deactivate(username: str = typer.Argument(..., help="the login name")) -> None:
+    """Stop a console login: it can no longer sign in, and its open sessions end at once."""
+    from gateway.console.users import deactivate_user
+
+    member = deactivate_user(_engine(_settings()), username)
+    if member is None:
+        typer.echo(f"No console user {username!r}; see `cpgw user list`.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Console user {member.username!r} deactivated; their sessions have ended.")
 
 
 def _rules(settings: Settings):  # type: ignore[no-untyped-def]
@@ -309,12 +387,11 @@ def rotate_key() -> None:
     settings = _settings()
     engine = _engine(settings)
     if not settings.secret_key:
-        current = settings.data_dir / "secret.key"
-        old = secret_key(settings)
-        (settings.data_dir / "secret.key.previous").write_text(old)
-        current.write_text(random.token_urlsafe(48))
-        current.chmod(0o600)
-        (settings.data_dir / "secret.key.previous").chmod(0o600)
+        # Each file is replaced whole by one made 0600, never written in place: no moment when a key
+        # is readable by others, empty or half-written. The old key is kept first, so a crash in
+        # between leaves it in both files.
+        db.write_private(settings.data_dir / "secret.key.previous", secret_key(settings))
+        db.write_private(settings.data_dir / "secret.key", random.token_urlsafe(48))
     cipher = PhoneCipher(secret_key(settings), previous_secret_keys(settings))
     summary = rotate_stored_keys(engine, cipher)
     typer.echo(f"Re-encrypted {summary.reporter_numbers} reporters' numbers, {summary.messages} messages and "

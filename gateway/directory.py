@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import JSON, Connection, Engine, Table, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
 
 from gateway.db import READ_ONLY
 from gateway.models import LEVELS, UNITS, Contact, Place
@@ -33,11 +34,13 @@ DEMO_DIR = Path(__file__).parent / "demo"
 PLACE_COLUMNS = ("lgd_code", "level", "name", "parent_lgd_code")
 CONTACT_COLUMNS = ("name", "phone", "unit", "place_lgd_code", "role", "language", "active")
 REQUIRED_CONTACT_COLUMNS = ("name", "phone", "unit", "place_lgd_code")
+OPTIONAL_CONTACT_COLUMNS = ("role", "language", "active")
 TRUE, FALSE = {"1", "true", "yes", "y", "active", ""}, {"0", "false", "no", "n", "inactive"}
 ACTIVE_VALUES = TRUE | FALSE
 BATCH = 5000
 MAX_REPORTED = 20
 LEVEL_INDEX = {level: index for index, level in enumerate(LEVELS)}
+ANCESTOR_COLUMNS = ("state", "district", "block", "gram_panchayat")  # Place.<level>_lgd, top down
 UNIT_INDEX = {unit: index for index, unit in enumerate(UNITS)}
 
 Row = dict[str, str]
@@ -90,8 +93,10 @@ class _Writer:
     instead of written: checking goes on (to report up to MAX_REPORTED problems) at reading speed.
     """
 
-    def __init__(self, connection: Connection, table: Table, keys: Sequence[str], problems: _Problems) -> None:
+    def __init__(self, connection: Connection, table: Table, keys: Sequence[str], problems: _Problems,
+                 kept: Sequence[str] = ()) -> None:
         self.connection, self.table, self.keys, self.problems = connection, table, keys, problems
+        self.kept = kept  # columns the file does not carry: an existing row keeps its values
         self.rows: list[dict[str, Any]] = []
         self.count = 0
 
@@ -103,7 +108,7 @@ class _Writer:
 
     def flush(self) -> None:
         if self.rows and not self.problems:
-            _upsert(self.connection, self.table, self.rows, self.keys)
+            _upsert(self.connection, self.table, self.rows, self.keys, self.kept)
         self.rows = []
 
 
@@ -145,6 +150,15 @@ def _csv_rows(name: str, reader: Any, required: Sequence[str], problems: _Proble
         if any(values):
             values += [""] * (width - len(values))
             yield reader.line_num, dict(zip(header, values))
+
+
+def _header(path: Path) -> list[str]:
+    """The file's column names (an unreadable file is reported by the import itself)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return [column.strip().lstrip("\ufeff") for column in next(csv.reader(handle), [])]
+    except (OSError, UnicodeDecodeError):
+        return []
 
 
 def _utf8_problem(path: Path) -> str | None:
@@ -196,8 +210,13 @@ def _existing_places(connection: Connection) -> dict[int, int]:
 
 # --- places ----------------------------------------------------------------------------------------
 
-def _index_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], problems: _Problems) -> None:
-    """Pass 1: check each row on its own and add it to `known` (file rows replace database ones)."""
+def _index_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], problems: _Problems) -> set[int]:
+    """Pass 1: check each row on its own and add it to `known` (file rows replace database ones).
+
+    Returns the codes of places already in the directory whose parent the file changes: their
+    descendants' denormalised ancestors must follow them (`_follow_moves`).
+    """
+    moved: set[int] = set()
     for line, row in rows:
         code, level, place_name = _as_code(row["lgd_code"]), row["level"].lower(), row["name"]
         parent_text = row["parent_lgd_code"]
@@ -216,7 +235,10 @@ def _index_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, i
         elif level != "state" and parent is None:
             problems.add(name, line, f"a {level} needs a parent_lgd_code")
         else:
+            if first is not None and _unpack(first)[1] != parent:
+                moved.add(code)
             known[code] = _pack(line, parent, LEVEL_INDEX[level])
+    return moved
 
 
 def _write_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], writer: _Writer) -> set[int]:
@@ -278,11 +300,30 @@ def _ancestors(code: int, known: dict[int, int]) -> dict[str, int]:
 
 def _import_places(connection: Connection, path: Path, known: dict[int, int], problems: _Problems) -> tuple[int, set[int]]:
     """Both passes over the places file: how many were written, and the codes refused by pass 2."""
-    _index_places(_rows(path, PLACE_COLUMNS, problems), path.name, known, problems)
+    moved = _index_places(_rows(path, PLACE_COLUMNS, problems), path.name, known, problems)
     writer = _Writer(connection, Place.__table__, ["lgd_code"], problems)  # type: ignore[attr-defined]
     again = _rows(path, PLACE_COLUMNS, _Problems())  # its reading problems were reported by pass 1
     refused = _write_places(again, path.name, known, writer)
+    if not problems:
+        _follow_moves(connection, moved, known)
     return writer.count, refused
+
+
+def _follow_moves(connection: Connection, moved: set[int], known: dict[int, int]) -> None:
+    """A place that moved takes its descendants along: their ancestors above it are rewritten.
+
+    Routing reads a village's block and district from its own row; without this, the villages of
+    a gram panchayat moved to another block would still alert the old block's committee.
+    """
+    table = Place.__table__  # type: ignore[attr-defined]
+    for code in sorted(moved):
+        level = LEVELS[_unpack(known[code])[2]]
+        if level not in ANCESTOR_COLUMNS:
+            continue  # a village has no descendants
+        chain = _ancestors(code, known)
+        above = ANCESTOR_COLUMNS[: ANCESTOR_COLUMNS.index(level)]
+        connection.execute(table.update().where(table.c[f"{level}_lgd"] == code, table.c.lgd_code != code)
+                           .values({f"{name}_lgd": chain.get(name) for name in above}))
 
 
 # --- contacts --------------------------------------------------------------------------------------
@@ -327,7 +368,8 @@ def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: d
 
 
 def _import_contacts(connection: Connection, path: Path, is_place: Callable[[int], bool], problems: _Problems) -> int:
-    writer = _Writer(connection, Contact.__table__, ["phone", "unit", "place_lgd_code"], problems)  # type: ignore[attr-defined]
+    writer = _Writer(connection, Contact.__table__, ["phone", "unit", "place_lgd_code"], problems,  # type: ignore[attr-defined]
+                     kept=[column for column in OPTIONAL_CONTACT_COLUMNS if column not in _header(path)])
     seen: dict[Any, int] = {}
     for line, row in _rows(path, REQUIRED_CONTACT_COLUMNS, problems):
         checked = _check_contact(line, row, is_place, seen)
@@ -342,11 +384,21 @@ def _import_contacts(connection: Connection, path: Path, is_place: Callable[[int
 # --- writing ---------------------------------------------------------------------------------------
 
 
-def _upsert(connection: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str]) -> None:
-    """One chunk of rows, `INSERT … ON CONFLICT (keys) DO UPDATE` every other column."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    updates = {column: statement.excluded[column] for column in rows[0] if column not in keys}
+def _upsert(connection: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str],
+            kept: Sequence[str] = ()) -> None:
+    """One chunk of rows, `INSERT … ON CONFLICT (keys) DO UPDATE` the other columns the file carries.
+
+    A place's `names` are merged, not replaced: a file with only `name_hi` must not erase the
+    Bengali name another file gave the same village.
+    """
+    postgres = connection.dialect.name == "postgresql"
+    statement = (postgresql if postgres else sqlite).insert(table)
+    updates: dict[str, Any] = {column: statement.excluded[column] for column in rows[0]
+                               if column not in keys and column not in kept}
+    if "names" in updates:
+        updates["names"] = (
+            cast(cast(table.c.names, JSONB).op("||")(cast(statement.excluded.names, JSONB)), JSON) if postgres
+            else func.json_patch(table.c.names, statement.excluded.names))
     connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates), rows)
 
 

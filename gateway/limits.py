@@ -19,6 +19,10 @@ LIMITS: dict[str, tuple[int, int]] = {
     "report": (3, 3600),  # cases created
     "status": (5, 3600),  # STATUS look-ups: 5 guesses an hour at a 90-million space
     "escalate": (1, 3600),  # ESC by one contact on one case: a second within the hour re-pages nobody
+    # Failed console sign-ins from one address, whatever the usernames: password spraying, and
+    # locking staff out by name (5 failures lock a username), stop here. An office behind one
+    # NAT address still has room for its staff's typos.
+    "login": (10, 900),
 }
 
 
@@ -28,13 +32,21 @@ class RateLimiter:
     now: Callable[[], float]  # the shared clock's now()
 
     def allow(self, kind: str, phone_tag: str) -> bool:
+        """Count one use; False once the window's allowance is spent."""
         limit, window = LIMITS[kind]
-        key = keys.RATE.format(kind=kind, phone=phone_tag, window=int(self.now()) // window)
+        key = self._key(kind, phone_tag)
         pipe = self.redis.pipeline()
         pipe.incr(key)
         pipe.expire(key, window * 2)
         used, _ = pipe.execute()
         return int(used) <= limit
+
+    def spent(self, kind: str, phone_tag: str) -> bool:
+        """Whether the window's allowance is spent already, without counting a use."""
+        return int(self.redis.get(self._key(kind, phone_tag)) or 0) >= LIMITS[kind][0]
+
+    def _key(self, kind: str, tag: str) -> str:
+        return keys.RATE.format(kind=kind, phone=tag, window=int(self.now()) // LIMITS[kind][1])
 
     def first_notice(self, phone_tag: str) -> bool:
         """True once per hour per phone: whether to tell it that it is being limited."""

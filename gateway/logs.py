@@ -1,7 +1,8 @@
 """Structured (JSON) logs that never carry a phone number or what a report says.
 
-Code logs events and ids, never form bodies. As a second line of defence a filter masks anything
-shaped like a phone number in every record, including those of libraries.
+Code logs events and ids, never form bodies. As a second line of defence the formatter masks
+anything shaped like a phone number in every record, including those of libraries: in the message
+and its arguments, and in every extra field, whatever its type.
 """
 
 from __future__ import annotations
@@ -11,29 +12,121 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
+from typing import overload
 
-_PHONE = re.compile(r"\+\d{6,15}|(?<!\d)\d{10,15}(?!\d)")
+# Between the digit groups of a number as people write it: spaces (no-break and thin too), dots,
+# hyphens, dashes and the minus sign, one or two of them, and brackets around a group.
+_SEP = r"[ \u00a0\u2009\u202f.\-\u2010-\u2015\u2212]"
+_JOIN = rf"(?:\)?{_SEP}{{1,2}}\(?|\)\(?|\()"
+# `\d` is any script's decimal digit: Devanagari ०-९, Bengali ০-৯, Ol Chiki and full-width ones too.
+# International: "+" (or "(+91)") and groups of any size. National: groups of three digits or more,
+# so that dates and times ("2026-12-01 10:30") never join up into ten digits.
+_NUMBER = re.compile(rf"(?:\(\+\d+\)\d*|\+\d+)(?:{_JOIN}\d+)*"
+                     rf"|(?<!\d)(?:\(\d{{3,}}\)\d*|\d{{3,}})(?:{_JOIN}\d{{3,}})*")
+_GROUP = re.compile(r"\d+")
+# A webhook token in a URL (Africa's Talking can only send it as `?token=`): never in a log line.
+_TOKEN = re.compile(r"(?i)((?:^|[?&;\s])token=)[^&\s\"']+")
+_MASK = "[phone]"
+_MAX_DEPTH = 16  # deeper (or a structure that holds itself) is logged as its masked text
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 
 
-def redact(text: str) -> str:
-    return _PHONE.sub("[phone]", text)
+def _mask(match: re.Match[str]) -> str:
+    text = match.group()
+    groups = [len(group) for group in _GROUP.findall(text)]
+    if text.startswith(("+", "(+")):
+        phone = sum(groups) >= 6
+    elif len(groups) == 1:
+        # 10 digits or more: case references (9 digits, menus.refs) and LGD codes (up to 7) stay
+        # readable; past 15 it is no phone number (a long id, a time in nanoseconds).
+        phone = 10 <= groups[0] <= 15
+    else:
+        # Written in groups: ten digits or more, one group of at least four ("98765 43210",
+        # "987-654-3210"), which an IPv4 address (192.168.100.200) never has. More than 15 digits
+        # may be two numbers side by side: masked too.
+        phone = sum(groups) >= 10 and max(groups) >= 4
+    return _MASK if phone else text
+
+
+@overload
+def redact(value: str) -> str: ...
+
+
+@overload
+def redact(value: object) -> object: ...
+
+
+def redact(value: object) -> object:
+    """`value` with every phone number in it masked, looking inside lists, tuples, sets and dicts.
+
+    >>> redact({"to": [919876543210, "+91 98765 43210"], "ref": "123456789", "took_s": 9876543210.0})
+    {'to': ['[phone]', '[phone]'], 'ref': '123456789', 'took_s': 9876543210.0}
+
+    An int of 10 to 15 digits is a number someone logged without quoting it; a float never is.
+    """
+    return _redact(value, _MAX_DEPTH)
+
+
+def _redact(value: object, depth: int) -> object:
+    if isinstance(value, str):
+        return _NUMBER.sub(_mask, _TOKEN.sub(r"\1[token]", value))
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return _MASK if 10**9 <= abs(value) < 10**15 else value
+    if isinstance(value, (dict, tuple, list, set, frozenset)) and depth == 0:
+        return _NUMBER.sub(_mask, str(value))
+    if isinstance(value, dict):
+        return {_redact(key, depth - 1): _redact(item, depth - 1) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_redact(item, depth - 1) for item in value)
+    if isinstance(value, (list, set, frozenset)):
+        return [_redact(item, depth - 1) for item in value]
+    return value
+
+
+def _event(record: logging.LogRecord) -> str:
+    """The message, its arguments masked before they are put in (a number glued to other digits
+    by the format would escape the mask of the text) and the text masked after (for "%d", which
+    refuses a masked argument). A format that fails is shown with its arguments, masked: logging's
+    own error report would print them as they are."""
+    message = str(record.msg)
+    if not record.args:
+        return redact(message)
+    for args in (redact(record.args), record.args):
+        try:
+            return redact(message % args)
+        except (TypeError, ValueError, KeyError):
+            continue
+    return redact(f"{message} {redact(record.args)!r}")
+
+
+def _json_default(value: object) -> str:
+    return redact(str(value))
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        payload = {
+        head = {
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "event": redact(record.getMessage()),
         }
+        try:
+            return self._format(record, head)
+        except Exception as exc:  # noqa: BLE001 — logging's report of the failure would print the arguments raw
+            return json.dumps({**head, "event": "unprintable log record", "error": type(exc).__name__})
+
+    def _format(self, record: logging.LogRecord, head: dict[str, str]) -> str:
+        payload: dict[str, object] = {**head, "event": _event(record)}
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
-                payload[key] = redact(value) if isinstance(value, str) else value
+                payload[key] = redact(value)
         if record.exc_info and record.exc_info[0] is not None:
-            payload["error"] = record.exc_info[0].__name__  # the type only: messages may quote data
-        return json.dumps(payload, ensure_ascii=False, default=str)
+            # The type only, never the message nor the traceback (`exc_text`, `stack_info`): they
+            # may quote a report, which no mask can recognise.
+            payload["error"] = record.exc_info[0].__name__
+        return json.dumps(payload, ensure_ascii=False, default=_json_default)
 
 
 def configure(level: str = "INFO") -> None:

@@ -99,12 +99,21 @@ class CaseEvent(SQLModel, table=True):
 
 
 class ApiToken(SQLModel, table=True):
+    """An API bearer token (`cpgw token create`); only its SHA-256 hash is kept.
+
+    `expires_at` None: the token works until revoked (tokens made before migration 0006, or with
+    `--expires-in 0`). `last_used_at` is written at most once a minute (gateway.auth), so that an
+    operator can tell a dormant token from a live one without a write on every API request.
+    """
+
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(default="", max_length=200)
     role: str = Field(max_length=16)
     district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
     revoked: bool = False
 
 

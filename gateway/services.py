@@ -68,6 +68,7 @@ class Services:
     referrals: Referrals
     ussd: UssdService
     sms: SmsService
+    limiter: RateLimiter  # per phone, per contact and case, per address (gateway.limits)
     direct: DirectRedis  # storing a report on a thread (gateway.redis_direct)
     checkpointer: db.Checkpointer | None = None  # the web app's, on SQLite
 
@@ -122,7 +123,7 @@ def open_services(
                      limiter=limiter, cipher=cipher)
     return Services(
         settings=settings, engine=engine, redis_handle=handle, redis=client, metrics=metrics, clock=clock,
-        cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd, sms=sms, direct=direct,
+        cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd, sms=sms, limiter=limiter, direct=direct,
         checkpointer=db.Checkpointer(engine).start() if background_checkpoints and engine.dialect.name == "sqlite"
         else None,
     )

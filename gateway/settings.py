@@ -6,7 +6,6 @@ Tests build settings from a plain dict (`load_settings({...})`), so nothing here
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -168,14 +167,13 @@ def secret_key(settings: Settings) -> str:
     """The key that encrypts reporters' numbers: from the setting, else generated once into the data dir."""
     if settings.secret_key:
         return settings.secret_key
+    from gateway.db import private_files, write_private  # file modes live with the other data files'
+
     path = settings.data_dir / "secret.key"
+    private_files(settings.data_dir, path, path.with_name("secret.key.previous"))
     if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it a moment ago
-            pass
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Whole or not at all: another process starting at the same moment must never read an
+        # empty key, and of two made at once the first one linked in wins.
+        write_private(path, secrets.token_urlsafe(48), replace=False)
     return path.read_text().strip()

@@ -37,7 +37,11 @@ class Transport(Protocol):
 
 
 class ConsoleTransport:
-    """Prints messages instead of sending them: the default when no AT account is configured."""
+    """Prints messages instead of sending them: the default when no AT account is configured.
+
+    Development only (production refuses to start with it). The number is masked: a terminal's
+    scroll-back must not link a reporter's phone to a case reference.
+    """
 
     name = "console"
 
@@ -47,7 +51,7 @@ class ConsoleTransport:
 
     def send(self, to: str, body: str, sender_id: str | None = None) -> SendResult:
         self._count += 1
-        print(f"[SMS to {to}] {body}", file=self._stream, flush=True)
+        print(f"[SMS to {mask(to)}] {body}", file=self._stream, flush=True)
         return SendResult("accepted", f"console-{self._count}")
 
 
@@ -126,6 +130,11 @@ def _read_response(response: object) -> SendResult:
         return SendResult("accepted", provider_id if provider_id not in (None, "None") else None, recipient.get("status", ""))
     outcome = "temporary" if code in TEMPORARY else "permanent"
     return SendResult(outcome, None, f"{code} {recipient.get('status', '')}".strip())
+
+
+def mask(phone: str) -> str:
+    """`+9198******10`: enough to tell a developer's test phones apart, not enough to call anyone."""
+    return phone[:5] + "*" * max(len(phone) - 7, 0) + phone[-2:] if len(phone) > 7 else "*" * len(phone)
 
 
 def make_transport(settings: Settings) -> Transport:

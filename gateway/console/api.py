@@ -8,8 +8,10 @@ or contact is a 404), a viewer token only reads and never sees a reporter's numb
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -210,7 +212,8 @@ async def import_directory(request: Request, who: Principal = Depends(principal)
     if places_csv is None and contacts_csv is None:
         raise HTTPException(400, "send a places file, a contacts file, or both")
     svc = _services(request)
-    preview = imports.run(svc.engine, who, places_csv=places_csv, contacts_csv=contacts_csv, apply=not dry_run)
+    preview = await anyio.to_thread.run_sync(partial(  # a directory import is seconds of SQL: never on the loop
+        imports.run, svc.engine, who, places_csv=places_csv, contacts_csv=contacts_csv, apply=not dry_run))
     if preview.applied:
         svc.referrals.directory.forget()  # type: ignore[attr-defined]
     body = {"applied": preview.applied, "problems": preview.problems, **{

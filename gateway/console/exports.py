@@ -1,8 +1,8 @@
 """CSV exports of the dashboard, for the District Child Protection Plan and the need assessment.
 
 No personal data: a case is its reference, place, concern and timings, never a reporter or a
-child. Cells that a spreadsheet would run as a formula (starting with = + - @) are quoted with a
-leading apostrophe, since place names come from files anyone may have edited.
+child. Cells that a spreadsheet would run as a formula are quoted with a leading apostrophe, since
+place names come from files anyone may have edited.
 """
 
 from __future__ import annotations
@@ -21,8 +21,15 @@ EXPORTS: dict[str, str] = {
 }
 
 
+# What a spreadsheet may read as the start of a formula: = + - @, TAB and CR (OWASP, "CSV
+# Injection"), and, as a precaution, the full-width ＝ ＋ － ＠ that East Asian input methods type
+# and a spreadsheet may fold into ASCII. Leading spaces are looked past: an import that trims them
+# (LibreOffice's "Trim spaces") would otherwise see the formula.
+FORMULA_START = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+
+
 def _cell(value: object) -> object:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and (value[:1] in FORMULA_START or value.lstrip()[:1] in FORMULA_START):
         return "'" + value
     return "" if value is None else value
 

@@ -12,9 +12,11 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from starlette.responses import Response
 
+from gateway.console.reading import read_only
 from gateway.console.sessions import CSRF_FIELD, SessionCodec, SessionData, csrf_matches
 from gateway.console.templating import redirect, render
 from gateway.console.users import StaffMember, staff_by_id
+from gateway.models import Place
 from gateway.services import Services
 from gateway.settings import secret_key
 
@@ -42,7 +44,8 @@ def services(request: Request) -> Services:
 def codec(request: Request) -> SessionCodec:
     state = request.app.state
     if getattr(state, "console_codec", None) is None:
-        state.console_codec = SessionCodec(secret_key(services(request).settings))
+        settings = services(request).settings
+        state.console_codec = SessionCodec(secret_key(settings), always_secure=settings.environment == "production")
     return state.console_codec  # type: ignore[no-any-return]
 
 
@@ -65,6 +68,10 @@ def staff(request: Request) -> StaffMember:
         raise LoginRequired(target if request.method == "GET" else "/console")
     request.state.staff = member
     request.state.console_session = data
+    if member.district_lgd is not None:
+        with read_only(services(request).engine) as session:
+            place = session.get(Place, member.district_lgd)
+        request.state.staff_district = place.name if place else str(member.district_lgd)
     return member
 
 

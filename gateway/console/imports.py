@@ -140,11 +140,21 @@ def _compare(before: dict[Any, dict[str, Any]], after: dict[Any, dict[str, Any]]
     return summary
 
 
-def _out_of_scope(who: Principal, places: dict[int, dict[str, Any]], contacts: dict[Any, dict[str, Any]]) -> list[str]:
+def _out_of_scope(who: Principal, before: dict[int, dict[str, Any]], after: dict[int, dict[str, Any]],
+                  contacts: dict[Any, dict[str, Any]]) -> list[str]:
+    """Rows a district user may not import: a place that is, or would be, outside their district.
+
+    Both sides are checked: where the place sits before the import (a Ranchi user must not
+    re-parent a Purulia village into Ranchi: its sexual-abuse alerts would go to Ranchi's police)
+    and where it sits after (nor move a Ranchi village out, nor create a place elsewhere).
+    """
     if who.role != "district":
         return []
-    problems = [f"places: {code} {row['name']} is outside your district"
-                for code, row in places.items() if row["district_lgd"] != who.district_lgd]
+    elsewhere = {code for code, row in before.items() if row["district_lgd"] != who.district_lgd}
+    problems = [f"places: {code} {before[code]['name']} is in another district; only that district or an admin "
+                "can change it" for code in sorted(elsewhere)]
+    problems += [f"places: {code} {row['name']} would be outside your district"
+                 for code, row in after.items() if code not in elsewhere and row["district_lgd"] != who.district_lgd]
     problems += [f"contacts: {row['name']} ({row['unit']} at {row['place_lgd_code']}) is outside your district"
                  for row in contacts.values() if row["district_lgd"] != who.district_lgd]
     return problems[:20]
@@ -177,7 +187,7 @@ def run(engine: Engine, who: Principal, *, places_csv: bytes | None, contacts_cs
                                    FileSummary(), FileSummary())
                 places_after = _snapshot_places(connection, place_keys)
                 contacts_after = _snapshot_contacts(connection, contact_keys)
-                problems = _out_of_scope(who, places_after, contacts_after)
+                problems = _out_of_scope(who, places_before, places_after, contacts_after)
                 preview = Preview(
                     problems,
                     _compare(places_before, places_after, PLACE_FIELDS, lambda k, r: f"{k} {r['name']} ({r['level']})"),

@@ -6,7 +6,9 @@ exists before sign-in (with a CSRF token only) so the login form is protected as
 issues a fresh token, so a token planted before sign-in is worthless after it.
 
 Flags: HttpOnly (scripts cannot read it), SameSite=Lax (a cross-site POST does not carry it),
-Secure whenever the request came over https, Path=/console (the API and webhooks never see it).
+Secure whenever the request came over https and always in production (where a proxy that is not
+in `CPGW_TRUSTED_PROXIES` would otherwise make an https request look like http), Path=/console (the
+API and webhooks never see it).
 """
 
 from __future__ import annotations
@@ -34,8 +36,12 @@ class SessionData:
 
 
 class SessionCodec:
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secret: str, *, always_secure: bool = False) -> None:
         self._serializer = URLSafeTimedSerializer(secret, salt="cpgw console session v1")
+        self._always_secure = always_secure
+
+    def _secure(self, request: Request) -> bool:
+        return self._always_secure or request.url.scheme == "https"
 
     def read(self, request: Request) -> SessionData | None:
         raw = request.cookies.get(COOKIE)
@@ -54,12 +60,10 @@ class SessionCodec:
     def write(self, request: Request, response: Response, data: SessionData) -> None:
         payload = {"c": data.csrf, "u": data.user_id, "e": data.epoch}
         response.set_cookie(COOKIE, self._serializer.dumps(payload), max_age=MAX_AGE, path=PATH, httponly=True,
-                            samesite="lax", secure=request.url.scheme == "https")
+                            samesite="lax", secure=self._secure(request))
 
-    @staticmethod
-    def clear(request: Request, response: Response) -> None:
-        response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="lax",
-                               secure=request.url.scheme == "https")
+    def clear(self, request: Request, response: Response) -> None:
+        response.delete_cookie(COOKIE, path=PATH, httponly=True, samesite="lax", secure=self._secure(request))
 
 
 def new_csrf() -> str:

@@ -14,8 +14,6 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
-from gateway.console.reading import read_only
-from gateway.models import Place
 from routing.concerns import BY_KEY, KEYS
 
 HERE = Path(__file__).parent
@@ -92,10 +90,9 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
     context = dict(context or {})
     staff = getattr(request.state, "staff", None)
     context.setdefault("staff", staff)
-    if staff is not None and staff.district_lgd is not None:
-        with read_only(request.app.state.services.engine) as session:
-            place = session.get(Place, staff.district_lgd)
-        context.setdefault("staff_district", place.name if place else str(staff.district_lgd))
+    # Read with the staff member (gateway.console.guards.staff, on a thread): render may run on
+    # the event loop, where no SQL belongs.
+    context.setdefault("staff_district", getattr(request.state, "staff_district", None))
     session = getattr(request.state, "console_session", None)
     context.setdefault("csrf_token", session.csrf if session else "")
     return secure(templates.TemplateResponse(request, name, context, status_code=status))

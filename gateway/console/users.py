@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -112,6 +112,21 @@ def end_sessions(engine: Engine, user_id: int) -> None:
             user.session_epoch += 1
             session.add(user)
             session.commit()
+
+
+def deactivate_user(engine: Engine, username: str) -> StaffMember | None:
+    """`cpgw user deactivate`: the login can no longer sign in, and every session it has ends now.
+
+    One UPDATE both clears `active` and bumps the epoch (no read-then-write to race with a
+    sign-out). Returns None when no user has this username.
+    """
+    username = normalise_username(username)
+    with Session(engine, expire_on_commit=False) as session:
+        session.exec(update(User).where(col(User.username) == username)
+                     .values(active=False, session_epoch=col(User.session_epoch) + 1))
+        user = session.exec(select(User).where(col(User.username) == username)).first()
+        session.commit()
+        return _staff(user) if user is not None else None
 
 
 @dataclass(frozen=True)

@@ -158,3 +158,69 @@ def test_esc_on_a_case_another_unit_took_up_changes_nothing(production_field):
         reminders = session.exec(select(Message).where(col(Message.kind) == "reminder")).all()
     assert reminders == []
     field.stub.clear()
+
+
+# --- 2. directory imports across districts ------------------------------------------------------------
+
+
+def _token(engine, role: str, district: int | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from gateway.auth import create_token
+
+    return {"Authorization": f"Bearer {create_token(engine, role=role, district_lgd=district, name=role)}"}
+
+
+def _place(engine, code: int):  # type: ignore[no-untyped-def]
+    from gateway.models import Place
+
+    with Session(engine) as session:
+        return session.get(Place, code)
+
+
+def test_a_district_cannot_re_home_another_districts_village(client, engine):
+    """The Ranchi token imported `9101111,village,Amtola,900111` and the Purulia village sat in Ranchi."""
+    ranchi = _token(engine, "district", RANCHI)
+    files = {"places": ("places.csv", b"lgd_code,level,name,parent_lgd_code\n9101111,village,Amtola,900111\n", "text/csv")}
+    for dry_run in ("true", "false"):
+        refused = client.post(f"/api/v1/directory/import?dry_run={dry_run}", files=files, headers=ranchi)
+        assert refused.status_code == 400 and refused.json()["applied"] is False
+        assert "9101111" in refused.json()["problems"][0] and "another district" in refused.json()["problems"][0]
+    village = _place(engine, 9101111)
+    assert (village.parent_lgd_code, village.district_lgd) == (910111, 9101)
+    assert village.names == {"hi": "आमतोला", "bn": "আমতলা"}
+
+
+def test_a_district_cannot_move_its_own_village_out(client, engine):
+    ranchi = _token(engine, "district", RANCHI)
+    files = {"places": ("places.csv", b"lgd_code,level,name,parent_lgd_code\n9001111,village,Amtola,910111\n", "text/csv")}
+    refused = client.post("/api/v1/directory/import?dry_run=false", files=files, headers=ranchi)
+    assert refused.status_code == 400 and "would be outside your district" in refused.json()["problems"][0]
+    assert _place(engine, 9001111).district_lgd == RANCHI
+
+
+def test_a_partial_import_never_blanks_what_it_does_not_carry(client, engine):
+    from gateway.models import Contact
+
+    admin = _token(engine, "admin")
+    places = {"places": ("places.csv", "lgd_code,level,name,parent_lgd_code,name_hi\n"
+                         "9001111,village,Amtola,900111,अमतोला\n".encode(), "text/csv")}
+    assert client.post("/api/v1/directory/import?dry_run=false", files=places, headers=admin).status_code == 200
+    assert _place(engine, 9001111).names == {"hi": "अमतोला", "bn": "আমতলা"}  # Bengali kept, Hindi corrected
+    with Session(engine) as session:
+        before = session.exec(select(Contact).where(Contact.place_lgd_code == 9101111)).first()
+    line = f"name,phone,unit,place_lgd_code\nRenamed,{before.phone},{before.unit},9101111\n".encode()
+    contacts = {"contacts": ("contacts.csv", line, "text/csv")}
+    assert client.post("/api/v1/directory/import?dry_run=false", files=contacts, headers=admin).status_code == 200
+    with Session(engine) as session:
+        after = session.get(Contact, before.id)
+    assert (after.name, after.language, after.role, after.active) == ("Renamed", before.language, before.role, True)
+    assert before.language == "bn" and before.role
+
+
+def test_a_moved_panchayat_takes_its_villages_along(client, engine):
+    """An admin moving a gram panchayat to another block: its villages' block must follow (routing reads it)."""
+    admin = _token(engine, "admin")
+    files = {"places": ("places.csv", b"lgd_code,level,name,parent_lgd_code\n900111,gram_panchayat,Pipra,90012\n",
+                        "text/csv")}
+    assert client.post("/api/v1/directory/import?dry_run=false", files=files, headers=admin).status_code == 200
+    assert [_place(engine, code).block_lgd for code in (900111, 9001111, 9001112, 9001113)] == [90012] * 4
+    assert _place(engine, 9001121).block_lgd == 90011  # the other panchayat's villages stay

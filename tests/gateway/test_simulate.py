@@ -40,7 +40,7 @@ def test_simulate_sends_an_sms_as_the_phone(server, demo):
     from gateway.simulate import send_sms
 
     answer = send_sms(server, "+919812300300", "REPORT 9001111 2", None)
-    assert answer.startswith("Sent.") and "reported" in answer
+    assert answer.startswith("Sent.")
     with Session(demo) as session:
         [case] = session.exec(select(Case)).all()
     assert case.channel == "sms" and case.concern == "child_marriage"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
@@ -9,7 +10,8 @@ from gateway.console.guards import codec, poster, safe_next, services, session_o
 from gateway.console.params import now
 from gateway.console.sessions import CSRF_FIELD, SessionData, csrf_matches, new_csrf
 from gateway.console.templating import local, redirect, render
-from gateway.console.users import StaffMember, authenticate, end_sessions, staff_by_id
+from gateway.console.users import LoginResult, StaffMember, authenticate, end_sessions, staff_by_id
+from gateway.services import Services
 
 router = APIRouter(prefix="/console")
 
@@ -41,8 +43,12 @@ async def login(request: Request) -> Response:
                           error="The form had expired. Please sign in again.")
     assert current is not None
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
-    svc = services(request)
-    result = authenticate(svc.engine, username, password, now(svc))
+    address = request.client.host if request.client else "unknown"
+    # argon2 and SQL on a thread: on the event loop they held up every villager's USSD hop.
+    result = await anyio.to_thread.run_sync(_sign_in, services(request), address, username, password)
+    if result is None:
+        return _form_page(request, current, next_url=next_url, status=429, username=username[:64],
+                          error="Too many failed sign-ins from this network. Please wait 15 minutes.")
     if result.staff is None:
         if result.locked_until is not None:
             error, status = (f"Too many failed sign-ins. This account is locked until "
@@ -54,6 +60,21 @@ async def login(request: Request) -> Response:
     response = redirect(next_url)
     codec(request).write(request, response, signed_in)
     return response
+
+
+def _sign_in(svc: Services, address: str, username: str, password: str) -> LoginResult | None:
+    """Check a password unless this address has failed too often (None); count its failures.
+
+    Per address, beside the per-username lock-out: one address cannot spray passwords over many
+    usernames, nor lock every known username out.
+    """
+    tag = svc.cipher.tag(f"address:{address}")  # addresses are personal data too: keyed, not kept
+    if svc.limiter.spent("login", tag):
+        return None
+    result = authenticate(svc.engine, username, password, now(svc))
+    if result.staff is None:
+        svc.limiter.allow("login", tag)
+    return result
 
 
 @router.post("/logout")

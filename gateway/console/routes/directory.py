@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import partial
 
+import anyio
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -146,7 +148,8 @@ async def directory_import(request: Request, member: StaffMember = Depends(write
         raise ConsoleError(400, "Choose a places file, a contacts file, or both.")
     apply = form.get("action") == "apply"
     svc = services(request)
-    preview = imports.run(svc.engine, member.principal, places_csv=places_csv, contacts_csv=contacts_csv, apply=apply)
+    preview = await anyio.to_thread.run_sync(partial(  # a directory import is seconds of SQL: never on the loop
+        imports.run, svc.engine, member.principal, places_csv=places_csv, contacts_csv=contacts_csv, apply=apply))
     if preview.applied:
         svc.referrals.directory.forget()  # type: ignore[attr-defined]
     return render(request, "import.html", {
