@@ -6,6 +6,7 @@ that does not exist, so references cannot be probed across districts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -14,9 +15,9 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from gateway.auth import Principal, principal_for
+from gateway.console import actions
 from gateway.db import read_session
-from gateway.models import CASE_STATUSES, UNITS, Case, CaseEvent, Message, Place
-from gateway.referrals import CaseNotOpen
+from gateway.models import CASE_STATUSES, Case, CaseEvent, Message, Place
 from menus.refs import parse_reference
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -186,50 +187,36 @@ def _case_for(request: Request, ref: str, who: Principal, *, write: bool) -> Cas
         return _visible_case(session, ref, who)
 
 
+def _act(request: Request, ref: str, who: Principal, action: Callable[..., None], **arguments: Any) -> dict[str, Any]:
+    """One staff action through the same layer as the console's (`gateway.console.actions`): the
+    same checks, the same outcomes, the same audit; its refusal becomes a 4xx with the reason."""
+    case = _case_for(request, ref, who, write=True)
+    try:
+        action(request.app.state.services, case, who=who, **arguments)
+    except actions.ActionRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+    return get_case(ref, request, who)
+
+
 @router.post("/cases/{ref}/acknowledge", response_model=CasePublic)
 def acknowledge(ref: str, body: AcknowledgeBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
-    case = _case_for(request, ref, who, write=True)
-    if body.unit not in UNITS:
-        raise HTTPException(400, f"unit must be one of {', '.join(UNITS)}")
-    try:
-        request.app.state.services.referrals.acknowledge(
-            case, unit=body.unit, name=body.name or who.name, actor=who.name, via="staff")
-    except CaseNotOpen as exc:
-        raise HTTPException(409, f"case is {case.status}, not open") from exc
-    return get_case(ref, request, who)
+    return _act(request, ref, who, actions.acknowledge, unit=body.unit, name=body.name or who.name)
 
 
 @router.post("/cases/{ref}/escalate", response_model=CasePublic)
 def escalate(ref: str, body: EscalateBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
-    case = _case_for(request, ref, who, write=True)
-    if case.status == "resolved":
-        raise HTTPException(409, "case is resolved")
-    if case.ladder is None:
-        raise HTTPException(409, "case has no ladder yet (routing pending)")
-    moved = request.app.state.services.referrals.escalate(
-        case.id, case.step, case.round, reason="staff", actor=who.name, reopen=True)
-    if not moved:
-        raise HTTPException(409, "the case moved on meanwhile; reload and try again")
-    if body.reason:
-        request.app.state.services.referrals.note(case, text=f"escalation reason: {body.reason}", actor=who.name)
-    return get_case(ref, request, who)
+    return _act(request, ref, who, actions.escalate, reason=body.reason)
 
 
 @router.post("/cases/{ref}/resolve", response_model=CasePublic)
 def resolve(ref: str, body: ResolveBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
-    case = _case_for(request, ref, who, write=True)
-    try:
-        request.app.state.services.referrals.resolve(case, outcome=body.outcome, note=body.note, actor=who.name)
-    except CaseNotOpen as exc:
-        raise HTTPException(409, "case is already resolved") from exc
-    return get_case(ref, request, who)
+    """Close the case with one of the outcomes (`GET /api/v1/outcomes`); `other` needs a note."""
+    return _act(request, ref, who, actions.resolve, outcome=body.outcome, note=body.note)
 
 
 @router.post("/cases/{ref}/notes", response_model=CasePublic)
 def add_note(ref: str, body: NoteBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
-    case = _case_for(request, ref, who, write=True)
-    request.app.state.services.referrals.note(case, text=body.text, actor=who.name)
-    return get_case(ref, request, who)
+    return _act(request, ref, who, actions.note, text=body.text)
 
 
 class MessagePublic(BaseModel):

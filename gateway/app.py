@@ -10,15 +10,20 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 import redis
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import api, console, db
+from gateway.auth import principal_for
 from gateway.clock import Clock
 from gateway.services import Services, open_services
 from gateway.settings import Settings, load_settings
@@ -106,6 +111,22 @@ def _freeze_start_up_objects() -> None:
     gc.freeze()
 
 
+def _local_docs(app: FastAPI) -> None:
+    """/docs from Swagger UI's files in the `fastapi-offline` package: no page of ours loads a CDN.
+
+    Off in production unless CPGW_API_DOCS=true (the OpenAPI is a map of every route for a stranger).
+    """
+    static = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs/static", StaticFiles(directory=static), name="docs-static")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title} – API",
+                                   swagger_js_url="/docs/static/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs/static/swagger-ui.css",
+                                   swagger_favicon_url="/docs/static/favicon.png")
+
+
 def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
     """The app; `clock` replaces Redis TIME (tests fast-forward it)."""
     settings = settings or load_settings()
@@ -126,7 +147,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await app.state.services.ussd.loop_redis.aclose()
             app.state.services.close()
 
-    app = GatewayApp(title="Child-protection referral gateway", version="1", lifespan=lifespan)
+    app = GatewayApp(title="Child-protection referral gateway", version="1", lifespan=lifespan, docs_url=None,
+                     redoc_url=None, openapi_url="/openapi.json" if settings.docs_enabled else None)
+    if settings.docs_enabled:
+        _local_docs(app)
     app.add_middleware(AccessLog)
     app.include_router(api.router)
     console.mount(app)  # /console pages, their static files, and the console's JSON routes
@@ -194,6 +218,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     @app.get("/metrics")
     def metrics(request: Request) -> Response:
-        return Response(generate_latest(services(request).metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        """Prometheus; in production only with an API bearer token (any role): counts of reports,
+        alerts and failures by district are not for anyone who finds the address."""
+        svc = services(request)
+        if svc.settings.environment == "production":
+            scheme, _, token = request.headers.get("authorization", "").partition(" ")
+            if scheme.lower() != "bearer" or principal_for(svc.engine, token.strip()) is None:
+                return JSONResponse({"detail": "an API token is required (Authorization: Bearer …)"}, status_code=401,
+                                    headers={"WWW-Authenticate": "Bearer"})
+        return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

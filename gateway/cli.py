@@ -99,6 +99,24 @@ def reconcile() -> None:
     )
 
 
+@app.command()
+def doctor() -> None:
+    """List every unsafe setting still on, and data files others can read; exit 1 in production if any."""
+    from gateway.settings import unsafe_settings
+
+    settings = _settings()  # production's hard refusals (no webhook token, no transport…) stop here
+    found = unsafe_settings(settings)
+    if settings.data_dir.exists():
+        found += [f"{path} can be read by other accounts on this machine (chmod 600)"
+                  for path in sorted(settings.data_dir.iterdir()) if path.is_file() and path.stat().st_mode & 0o077]
+    for finding in found:
+        typer.echo(f"- {finding}")
+    production = settings.environment == "production"
+    typer.echo(f"{len(found)} unsafe setting(s) found" if found else "Nothing unsafe found.")
+    if found and production:
+        raise typer.Exit(1)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the SQL schema."""

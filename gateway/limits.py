@@ -33,13 +33,21 @@ class RateLimiter:
 
     def allow(self, kind: str, phone_tag: str) -> bool:
         """Count one use; False once the window's allowance is spent."""
-        limit, window = LIMITS[kind]
-        key = self._key(kind, phone_tag)
         pipe = self.redis.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, window * 2)
+        for command in self.counting(kind, phone_tag):
+            pipe.execute_command(*command)
         used, _ = pipe.execute()
-        return int(used) <= limit
+        return self.within(kind, used)
+
+    def counting(self, kind: str, phone_tag: str) -> tuple[tuple[str | int, ...], ...]:
+        """The commands that count one use, for a caller that sends them on its own connection."""
+        key, window = self._key(kind, phone_tag), LIMITS[kind][1]
+        return ("INCR", key), ("EXPIRE", key, window * 2)
+
+    @staticmethod
+    def within(kind: str, used: int | str) -> bool:
+        """Whether the count that `counting` returned is still within the allowance."""
+        return int(used) <= LIMITS[kind][0]
 
     def spent(self, kind: str, phone_tag: str) -> bool:
         """Whether the window's allowance is spent already, without counting a use."""

@@ -108,13 +108,14 @@ def open_services(
     )
     outbox.on_final_failure = referrals.step_failed
     places = SqlPlaces(engine)
+    limiter = RateLimiter(client, clock.now)
     direct = DirectRedis(client)
     intake = Intake(engine=engine, redis=client, cipher=cipher, referrals=referrals, metrics=metrics, direct=direct)
     ussd = UssdService(
         settings=settings, redis=client, engine=engine, catalog=catalog, places=places,
         concerns=KEYS, cipher=cipher, metrics=metrics, intake=intake, loop_redis=LoopRedis(handle.url),
+        limiter=limiter,
     )
-    limiter = RateLimiter(client, clock.now)
     villagers = VillagerSms(
         settings=settings, engine=engine, redis=client, catalog=catalog, places=places, cipher=cipher, intake=intake,
         outbox=outbox, limiter=limiter,

@@ -23,6 +23,7 @@ from gateway import keys
 from gateway.cases import NewReport, UnknownVillage, find_by_ref
 from gateway.crypto import PhoneCipher
 from gateway.intake import Intake, unpublished
+from gateway.limits import RateLimiter
 from gateway.metrics import Metrics
 from gateway.phones import to_e164
 from gateway.recent_hops import RecentHops
@@ -69,7 +70,7 @@ class Hop:
 class Carried(NamedTuple):
     """An effect carried out: its result (None: it failed), and Redis commands that must follow it."""
 
-    result: str | None
+    result: str | menu.Limited | None
     publication: Sequence[Command] = ()  # a stored report's alerts, deadline and repeat marker
 
 
@@ -97,6 +98,7 @@ class UssdService:
     metrics: Metrics
     intake: Intake
     loop_redis: LoopRedis
+    limiter: RateLimiter  # the same per-phone allowances as SMS: 3 reports, 5 look-ups an hour
     recent: RecentHops = field(init=False)
     _answered: Any = field(init=False)  # the hop counters' label children, bound once
     _retries: Any = field(init=False)
@@ -217,6 +219,13 @@ class UssdService:
             state = outcome.state
         return outcome
 
+    async def allowed(self, pending: Pending) -> bool:
+        """Count the effect against the phone's allowance (the same as SMS: 3 reports, 5 look-ups an
+        hour); False once it is spent, and the villager is told so politely (`menu.LIMITED`)."""
+        kind = "report" if isinstance(pending.outcome.effect, menu.Submit) else "status"
+        used, _ = await self.loop_redis.execute(*self.limiter.counting(kind, pending.tag))
+        return self.limiter.within(kind, used)
+
     @property
     def stores_inline(self) -> bool:
         """Whether a hop's SQL work should first be tried on the event loop (`carry_out_inline`).
@@ -289,3 +298,4 @@ class UssdService:
              mode, draft, self.settings.ussd_resume_ttl_s, lang, keys.PHONE_LANGUAGE_TTL_S],
             before=before,
         )
+

@@ -25,7 +25,7 @@ from gateway.services import Services
 from gateway.settings import Settings
 from gateway.intake import MustWait
 from gateway.ussd import Carried, Hop, Pending
-from menus.engine import unavailable
+from menus.engine import LIMITED, unavailable
 
 log = logging.getLogger("cpgw.ussd")
 PATH = "/webhooks/at/ussd"
@@ -84,6 +84,8 @@ class UssdEndpoint:
 
     async def _carry_out(self, svc: Services, pending: Pending) -> Carried:
         """Store or look up the report: on the loop when that cannot wait on a lock, else on a thread."""
+        if not await svc.ussd.allowed(pending):
+            return Carried(LIMITED)
         if svc.ussd.stores_inline:
             try:
                 return await svc.ussd.carry_out_inline(pending)

@@ -97,14 +97,15 @@ class VillagerSms:
         self._send(sms_id, phone, outcome.screen.text)
         return "conversation"
 
-    def _carry_out(self, effect: menu.Effect, sms_id: str, phone: str, tag: str, state: menu.State) -> str | None:
+    def _carry_out(self, effect: menu.Effect, sms_id: str, phone: str, tag: str,
+                   state: menu.State) -> str | menu.Limited | None:
         if isinstance(effect, menu.Lookup):
             if not self.limiter.allow("status", tag):
-                return None
+                return menu.LIMITED
             case = find_by_ref(self.engine, effect.reference)
             return case.status if case else None
         if not self.limiter.allow("report", tag):
-            return None
+            return menu.LIMITED
         draft = effect.draft
         assert draft.village is not None and draft.concern is not None
         try:

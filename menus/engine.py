@@ -35,7 +35,7 @@ REQUIRED_KEYS = (
     "village_code.prompt", "village_code.not_found", "place.any", "place.empty", "concern.title",
     "urgent.title", "callback.title", "callback.no", "answer.yes", "answer.no", "confirm.title",
     "confirm.urgent", "confirm.send", "sent", "sent.urgent", "failed", "check.prompt", "check.bad_ref",
-    "check.not_found", "check.status", "help.text", "expired", "invalid", "more", "back",
+    "check.not_found", "check.status", "help.text", "expired", "invalid", "more", "back", "limited",
 ) + tuple(f"place.{level}" for level in ("state", "district", "block", "gram_panchayat", "village"))
 STATUSES = ("open", "acknowledged", "resolved")
 
@@ -161,11 +161,24 @@ def step(state: State, raw: str, ctx: Context, *, owned: bool = False) -> Outcom
     return handler(state, text, choice, ctx)
 
 
-def finish(state: State, ctx: Context, result: str | None) -> Outcome:
-    """The closing screen once the caller has carried out the effect `step` asked for."""
+class Limited:
+    """The effect was not carried out: this phone has used its allowance (gateway.limits)."""
+
+
+LIMITED = Limited()
+
+
+def finish(state: State, ctx: Context, result: str | Limited | None) -> Outcome:
+    """The closing screen once the caller has carried out the effect `step` asked for.
+
+    `result`: the case reference or status, None when it failed, `LIMITED` when the phone has
+    sent too many reports or look-ups (a polite notice and the helplines, never "sent").
+    """
     done = _copy(state)
     done.screen, done.history, done.saved = "done", [], None
-    if state.screen == "confirm":
+    if isinstance(result, Limited):
+        lines = [ctx.t(state, "limited", helplines=ctx.helplines)]
+    elif state.screen == "confirm":
         if result is None:
             lines = [ctx.t(state, "failed", helplines=ctx.helplines)]
         else:

@@ -191,3 +191,24 @@ def test_user_requests_that_make_no_sense(demo, kwargs, message):
 def test_a_username_is_taken_once(demo, users):
     with pytest.raises(UserError, match="exists"):
         create_user(demo, username="MEERA", password=PASSWORD, role="admin", district_lgd=None)
+
+
+def test_one_address_cannot_spray_passwords_or_lock_every_username(settings, demo, users):
+    """Finding 10: no per-address limit meant unlimited password spraying, and any known username
+    could be locked by anyone. Ten failures from one address stop that address for 15 minutes."""
+    clock = ManualClock()
+    with TestClient(create_app(settings, clock=clock), client=("203.0.113.7", 50000)) as client:
+        person = Browser(client)
+        person.get("/console/login")
+        for attempt in range(10):
+            response = person.post("/console/login", {"username": f"guess{attempt}", "password": "Password1"})
+            assert response.status_code == 401, attempt
+        refused = person.post("/console/login", {"username": "meera", "password": PASSWORD})
+        assert refused.status_code == 429 and "this network" in refused.text
+        with Session(client.app.state.services.engine) as session:
+            assert session.get(LoginThrottle, "meera") is None  # refused before it could count against meera
+        other = Browser(TestClient(client.app, client=("198.51.100.4", 50000)))  # another office, same app
+        other.get("/console/login")
+        assert other.post("/console/login", {"username": "meera", "password": PASSWORD}).status_code == 303
+        clock.advance(minutes=16)
+        assert person.post("/console/login", {"username": "meera", "password": PASSWORD}).status_code == 303

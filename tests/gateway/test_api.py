@@ -83,7 +83,7 @@ def test_staff_actions_are_audited_with_the_callers_name(client, engine, reporte
     assert client.post(f"/api/v1/cases/{ref}/acknowledge", json={}, headers=admin).status_code == 409
     resolved = client.post(f"/api/v1/cases/{ref}/resolve", json={"outcome": "produced_before_cwc"}, headers=admin)
     assert resolved.json()["status"] == "resolved"
-    assert client.post(f"/api/v1/cases/{ref}/resolve", json={"outcome": "x"}, headers=admin).status_code == 409
+    assert client.post(f"/api/v1/cases/{ref}/resolve", json={"outcome": "rescued"}, headers=admin).status_code == 409
     kinds = [event["kind"] for event in resolved.json()["events"]]
     assert kinds[0] == "reported" and {"note", "acknowledged", "resolved"} <= set(kinds)
 

@@ -63,3 +63,17 @@ def test_routing_gaps_lists_villages_without_a_committee(cli, demo):
 def test_reconcile_reports_what_it_rebuilt(cli, demo):
     result = cli("reconcile")
     assert result.exit_code == 0 and "rescheduled 0 deadlines" in result.output
+
+
+def test_doctor_lists_the_unsafe_settings_still_on(cli, monkeypatch, settings):
+    development = cli("doctor")
+    assert development.exit_code == 0
+    assert "CPGW_WEBHOOK_TOKEN is unset" in development.output and "console" in development.output
+    monkeypatch.setenv("CPGW_ENV", "production")
+    assert cli("doctor").exit_code == 2  # production's hard refusals: no token, no secret, no transport
+    for name, value in {"CPGW_SECRET_KEY": "d" * 40, "CPGW_WEBHOOK_TOKEN": "w" * 40, "AT_USERNAME": "cpgw",
+                        "AT_API_KEY": "k", "CPGW_TRUSTED_PROXIES": "*"}.items():
+        monkeypatch.setenv(name, value)
+    production = cli("doctor")
+    assert production.exit_code == 1 and "CPGW_TRUSTED_PROXIES is '*'" in production.output
+    assert "SQLite" in production.output and "CPGW_WEBHOOK_TOKEN" not in production.output

@@ -224,3 +224,123 @@ def test_a_moved_panchayat_takes_its_villages_along(client, engine):
     assert client.post("/api/v1/directory/import?dry_run=false", files=files, headers=admin).status_code == 200
     assert [_place(engine, code).block_lgd for code in (900111, 9001111, 9001112, 9001113)] == [90012] * 4
     assert _place(engine, 9001121).block_lgd == 90011  # the other panchayat's villages stay
+
+
+# --- 7. per-phone limits on USSD ---------------------------------------------------------------------
+
+
+def test_ussd_has_the_same_per_phone_limits_as_sms(production_field):
+    """One phone made 7 cases and 20 alerts in seconds over USSD, and 30 status look-ups."""
+    from gateway.simulate import Phone
+
+    field = production_field
+    phone = "+919833300001"
+    refs = [field.report(village=AMTOLA, concern="other", callback=False, phone=phone) for _ in range(3)]
+    fourth = Phone(field.client, number=phone, token=field.token).dial().press("1", "1", str(AMTOLA), "2", "2", "2", "1")
+    assert fourth.ended and "limit" in fourth.screen and "112" in fourth.screen
+    assert len({field.case(ref).id for ref in refs}) == 1  # repeats from one phone link to its open case
+    def check() -> str:
+        handset = Phone(field.client, number="+919833300002", token=field.token).dial()
+        if handset.screen.startswith("CON Language"):
+            handset.press("1")
+        return handset.press("2", refs[0]).screen
+
+    for _ in range(5):
+        assert refs[0] in check()
+    limited = check()
+    assert "limit" in limited and refs[0] not in limited
+    field.stub.clear()
+
+
+# --- 12. the API's resolve ---------------------------------------------------------------------------
+
+
+def test_the_api_resolves_only_with_a_known_outcome(client, engine):
+    from gateway.simulate import Phone
+
+    admin = _token(engine, "admin")
+    handset = Phone(client, number="+919833300003").dial().press("1", "1", "1", str(AMTOLA), "2", "2", "2", "1")
+    ref = next(word for word in handset.screen.replace(".", " ").split() if word.isdigit() and len(word) >= 6)
+    for outcome, note in (("x", ""), ("closed by hacker", "x"), ("other", "")):
+        refused = client.post(f"/api/v1/cases/{ref}/resolve", json={"outcome": outcome, "note": note}, headers=admin)
+        assert refused.status_code == 400 and ("outcome" in refused.text or "note" in refused.text)
+    assert client.get(f"/api/v1/cases/{ref}", headers=admin).json()["status"] == "open"
+    done = client.post(f"/api/v1/cases/{ref}/resolve", json={"outcome": "rescued"}, headers=admin)
+    assert done.status_code == 200 and done.json()["status"] == "resolved"
+
+
+# --- 9 and 14. cookies, docs and metrics in production -------------------------------------------------
+
+
+@pytest.fixture
+def production_client(settings, demo):  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+    from tests.conftest import _environ
+
+    environ = {**_environ(settings), **PRODUCTION, "CPGW_WEBHOOK_TOKEN": WEBHOOK_TOKEN}
+    with TestClient(create_app(load_settings(environ))) as client:
+        yield client
+
+
+def test_the_session_cookie_is_secure_in_production_even_behind_an_untrusted_proxy(production_client, engine):
+    from gateway.console.users import create_user
+
+    create_user(engine, username="meera", password="correct horse battery", role="district", district_lgd=RANCHI)
+    form = production_client.get("/console/login")  # plain http, as from a proxy not in CPGW_TRUSTED_PROXIES
+    assert "Secure" in form.headers["set-cookie"]
+    csrf = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+    cookie = form.headers["set-cookie"].split(";")[0]  # a browser would not send a Secure cookie over http
+    production_client.cookies.clear()
+    signed_in = production_client.post("/console/login", data={"username": "meera", "password": "correct horse battery",
+                                                               "csrf_token": csrf}, headers={"cookie": cookie},
+                                       follow_redirects=False)
+    assert signed_in.status_code == 303 and "Secure" in signed_in.headers["set-cookie"]
+
+
+def test_trusted_proxies_reach_uvicorn():
+    settings = load_settings({"CPGW_TRUSTED_PROXIES": " 10.0.0.5, 172.16.0.0/12 "})
+    assert settings.forwarded_allow_ips == "10.0.0.5,172.16.0.0/12"
+    assert load_settings({}).forwarded_allow_ips == "127.0.0.1"
+
+
+def test_docs_and_openapi_are_off_and_metrics_need_a_token_in_production(production_client, engine):
+    assert production_client.get("/docs").status_code == 404
+    assert production_client.get("/openapi.json").status_code == 404
+    assert production_client.get("/metrics").status_code == 401
+    assert production_client.get("/metrics", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    viewer = _token(engine, "viewer")
+    metrics = production_client.get("/metrics", headers=viewer)
+    assert metrics.status_code == 200 and "cpgw_" in metrics.text
+
+
+def test_docs_in_development_load_nothing_from_the_internet(client):
+    page = client.get("/docs")
+    assert page.status_code == 200 and "/docs/static/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text and "https://" not in page.text.replace("https://fastapi.tiangolo.com", "")
+    assert client.get("/docs/static/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/docs/static/swagger-ui.css").status_code == 200
+    assert client.get("/openapi.json").json()["paths"]
+
+
+# --- 8. the SMS transport ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", [{}, {"CPGW_SMS_TRANSPORT": "console"}, {"AT_API_KEY": ""}])
+def test_production_refuses_the_console_transport(transport):
+    environ = {**PRODUCTION, "CPGW_WEBHOOK_TOKEN": WEBHOOK_TOKEN, **transport}
+    if not transport:
+        environ = {k: v for k, v in environ.items() if not k.startswith("AT_")}
+    with pytest.raises(ValueError, match="transport|AT_API_KEY"):
+        load_settings(environ)
+
+
+def test_the_console_transport_masks_numbers():
+    import io
+
+    from gateway.transport import ConsoleTransport
+
+    out = io.StringIO()
+    ConsoleTransport(out).send("+919876543210", "Report 123456782 sent")
+    assert "9876543210" not in out.getvalue() and "123456782" in out.getvalue() and "+9198" in out.getvalue()
