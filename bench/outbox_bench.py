@@ -12,7 +12,7 @@ would have), through the real `AfricasTalkingTransport` (the official SDK, HTTP 
 CPGW_SMS_RATE high enough (default 1000/s) not to be the limit. The clock starts when the workers
 start and stops when SQL shows no message `queued` or `sending`.
 
-The stub (`tests.harness.at_stub.Stub`) runs in a child process by default, so that its HTTP
+The stub (`gateway.devtools.at_stub`) runs in a child process by default, so that its HTTP
 server does not share the workers' GIL (the real provider is another machine);
 `--stub-in-process` puts it in this process as the tests do.
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import platform
 import shutil
@@ -57,6 +56,7 @@ from sweeper_bench import DEFAULT_REDIS_URL, SECRET, fresh_database, redis_serve
 from gateway import keys  # noqa: E402
 from gateway.clock import ManualClock  # noqa: E402
 from gateway.db import READ_ONLY  # noqa: E402
+from gateway.devtools.at_stub import Stub, StubProcess  # noqa: E402
 from gateway.models import Message  # noqa: E402
 from gateway.services import Services, open_services  # noqa: E402
 from gateway.settings import load_settings  # noqa: E402
@@ -65,79 +65,6 @@ from gateway.worker import Worker  # noqa: E402
 
 OUT = BENCH / "out" / "outbox.json"
 POLL_S = 0.01
-
-
-# --- the stub, in a child process or in this one -----------------------------------------------------
-
-
-def _stub_child(conn: Any) -> None:
-    """Runs in the child: start the stub, then answer "clear" / "report" / "stop" over the pipe."""
-    from tests.harness.at_stub import Stub
-
-    stub = Stub().start()
-    conn.send(stub.url)
-    while True:
-        command = conn.recv()
-        if command == "clear":
-            with stub.lock:
-                stub.sent.clear()
-                stub.requests = 0
-            conn.send(True)
-        elif command == "report":
-            with stub.lock:
-                conn.send(([(s.to, s.message, s.message_id) for s in stub.sent], stub.requests))
-        else:
-            stub.stop()
-            conn.send(True)
-            return
-
-
-class StubProcess:
-    def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._proc = context.Process(target=_stub_child, args=(child,), daemon=True)
-        self._proc.start()
-        if not self._conn.poll(30):
-            raise SystemExit("the AT stub did not start within 30 s")
-        self.url: str = self._conn.recv()
-
-    def clear(self) -> None:
-        self._conn.send("clear")
-        self._conn.recv()
-
-    def report(self) -> tuple[list[tuple[str, str, str]], int]:
-        self._conn.send("report")
-        return self._conn.recv()
-
-    def stop(self) -> None:
-        try:
-            self._conn.send("stop")
-            self._conn.poll(5) and self._conn.recv()
-        finally:
-            self._proc.join(5)
-            if self._proc.is_alive():
-                self._proc.terminate()
-
-
-class StubInProcess:
-    def __init__(self) -> None:
-        from tests.harness.at_stub import Stub
-
-        self._stub = Stub().start()
-        self.url = self._stub.url
-
-    def clear(self) -> None:
-        with self._stub.lock:
-            self._stub.sent.clear()
-            self._stub.requests = 0
-
-    def report(self) -> tuple[list[tuple[str, str, str]], int]:
-        with self._stub.lock:
-            return [(s.to, s.message, s.message_id) for s in self._stub.sent], self._stub.requests
-
-    def stop(self) -> None:
-        self._stub.stop()
 
 
 # --- one run ------------------------------------------------------------------------------------------
@@ -188,7 +115,7 @@ def unsettled(services: Services, priority: str | None = None) -> int:
         return int(connection.execute(query).scalar_one())
 
 
-def one_run(args: argparse.Namespace, redis_url: str, stub: StubProcess | StubInProcess, workers: int, round_: int,
+def one_run(args: argparse.Namespace, redis_url: str, stub: StubProcess | Stub, workers: int, round_: int,
             workdir: Path) -> Run:
     bulk = round(args.messages * args.bulk_share)
     run = Run(workers=workers, round=round_, messages=args.messages, bulk=bulk)
@@ -250,14 +177,14 @@ def one_run(args: argparse.Namespace, redis_url: str, stub: StubProcess | StubIn
     return run
 
 
-def verify(services: Services, client: redis.Redis, stub: StubProcess | StubInProcess, messages: list[Message],
+def verify(services: Services, client: redis.Redis, stub: StubProcess | Stub, messages: list[Message],
            bodies: dict[str, str]) -> dict[str, Any]:
     """Every message sent exactly once, and the record and the queues agree."""
     sent, requests = stub.report()
     count = len(messages)
-    body_counts = Counter(body for _, body, _ in sent)
-    stub_ids = [message_id for _, _, message_id in sent]
-    id_by_body = {body: message_id for _, body, message_id in sent}
+    body_counts = Counter(s.message for s in sent)
+    stub_ids = [s.message_id for s in sent]
+    id_by_body = {s.message: s.message_id for s in sent}
     table = Message.__table__  # type: ignore[attr-defined]
     with services.engine.connect() as connection:
         rows = connection.execute(select(table.c.id, table.c.status, table.c.attempts, table.c.provider_id)).all()
@@ -307,7 +234,7 @@ def main() -> int:
 
     runs: list[Run] = []
     workdir = Path(tempfile.mkdtemp(prefix="cpgw-outbox-bench-"))
-    stub: StubProcess | StubInProcess = StubInProcess() if args.stub_in_process else StubProcess()
+    stub: StubProcess | Stub = Stub().start() if args.stub_in_process else StubProcess()
     try:
         with redis_server(args.redis_url, workdir) as redis_url:
             for round_ in range(1, args.repeats + 1):

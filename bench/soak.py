@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -57,12 +56,11 @@ import httpx  # noqa: E402
 import redis  # noqa: E402
 
 from gateway import keys  # noqa: E402
+from gateway.devtools.at_stub import Stub  # noqa: E402
+from gateway.devtools.processes import Gateway, RedisServer, short_rules  # noqa: E402
+from gateway.devtools.traffic import ALERT_REF, REF, demo_contacts, demo_villages, options_on  # noqa: E402
 from gateway.simulate import SMS_PATH, Phone  # noqa: E402
 from routing.concerns import KEYS  # noqa: E402
-from tests.chaos.driver import ALERT_REF, demo_contacts, demo_villages  # noqa: E402
-from tests.chaos.harness import Gateway, RedisServer, short_rules  # noqa: E402
-from tests.chaos.provider import Accepted, Provider  # noqa: E402
-from tests.harness.field import _options_on  # noqa: E402
 
 OUT = BENCH / "out" / "soak.json"
 SECRET = "soak-secret-key-0123456789abcdef"
@@ -98,7 +96,7 @@ def pct(values: list[float], q: float) -> float:
 @dataclass
 class Load:
     url: str
-    provider: Provider
+    provider: Stub
     token: str
     ussd_rate: float
     sms_rate: float
@@ -186,8 +184,8 @@ class Load:
         for answer in ("1", "1", str(village)):
             self._hop(phone, answer)
         index = KEYS.index(concern)
-        while index >= _options_on(phone.screen):
-            index -= _options_on(phone.screen)
+        while index >= options_on(phone.screen):
+            index -= options_on(phone.screen)
             self._hop(phone, "98")
         for answer in (str(index + 1), "2", "2", "1"):
             if phone.ended:
@@ -196,7 +194,7 @@ class Load:
         outcome = "sent" if "Report sent" in phone.screen else phone.screen[:30]
         with self.lock:
             self.outcomes[f"ussd {outcome}"] += 1
-            match = re.search(r"\d{9}", phone.screen)
+            match = REF.search(phone.screen)
             if match:
                 self.refs.append(match.group(0))
 
@@ -218,7 +216,8 @@ class Load:
     def _responder(self) -> None:
         seen, acked = 0, set()
         while self.running.is_set():
-            fresh: list[Accepted] = self.provider.snapshot(seen)
+            with self.provider.lock:
+                fresh = self.provider.sent[seen:]
             seen += len(fresh)
             for sent in fresh:
                 self.later(time.time() + 1, "dlr", {"id": sent.message_id, "status": "Success", "phoneNumber": sent.to})
@@ -377,7 +376,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="cpgw-soak-"))
     redis_server = RedisServer(workdir)
     redis_server.start()
-    provider = Provider().start()
+    provider = Stub().start()
     token = "soak-webhook-token-0123456789"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CPGW_", "AT_"))}
     env.update({
@@ -396,7 +395,7 @@ def main() -> int:
         gateway.run("db", "upgrade")
         gateway.run("directory", "demo")
         api_token = gateway.run("token", "create", "--role", "admin", "--name", "soak").strip().splitlines()[-1]
-        server = gateway.spawn("serve", "serve", "--host", "127.0.0.1", "--port", str(port := _port()), port=port)
+        server = gateway.serve("serve", worker=True)
         gateway.wait_ready(server)
         load = Load(server.url, provider, token, args.ussd_rate, args.sms_rate)
         load.api_token = api_token
@@ -442,12 +441,6 @@ def main() -> int:
     }, indent=2) + "\n")
     print(f"Results: {args.out}")
     return 0 if all(v["pass"] for v in results.values()) else 1
-
-
-def _port() -> int:
-    from tests.chaos.harness import free_port
-
-    return free_port()
 
 
 if __name__ == "__main__":

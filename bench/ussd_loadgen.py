@@ -7,7 +7,17 @@ codec (httpx costs several times more CPU per request than a uvicorn "hello" end
 
 Every session walks the same scripted English report, one hop at a time, whatever the target,
 so both targets receive byte-for-byte the same kind of requests. Against the gateway
-(`--expect-flow`) each screen is also checked: `CON` on every hop but the last, `END` on the last.
+(`--expect-flow`) each screen is also checked: `CON` on every hop but the last, and on the last
+`END` with the case's reference ("Report sent. Your number: …").
+
+Two ways to load:
+
+* closed loop (default): `--concurrency` callers, each on one connection of its own, first dials
+  staggered over `--stagger` seconds, each walking report after report as fast as it is answered;
+* open loop (`--rate R`): R new callers a second for `--seconds`, each on a connection of its own
+  and walking one report, on schedule whether or not earlier callers are done (as callers are);
+  the "Report sent" answers are listed with their case reference and wall-clock time, for the
+  report → alert latency.
 
 Prints one JSON object on stdout: hops, hops/s, p50/p99 latency (ms) and error counts for the
 measured window only (the warm-up is driven but not counted).
@@ -27,6 +37,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from gateway.devtools.traffic import REF
+
 USSD_PATH = "/webhooks/at/ussd"
 NETWORK_CODE = "40410"
 SERVICE_CODE = "*384*1098#"
@@ -35,6 +47,7 @@ VILLAGE_CODE = "9001111"  # a village of the demo directory
 ANSWERS: tuple[str, ...] = ("1", "1", "1", VILLAGE_CODE, "1", "1", "2", "1")
 REQUEST_TIMEOUT_S = 10.0
 ERROR_PAUSE_S = 0.05
+OPEN_LOOP_GRACE_S = len(ANSWERS) * REQUEST_TIMEOUT_S  # the last caller of an open-loop run may finish its walk
 
 
 @dataclass
@@ -58,6 +71,7 @@ class Tally:
     answered: int = 0  # every response, warm-up included: the server's CPU is read over all of them
     errors: Counter[str] = field(default_factory=Counter)
     sessions_done: int = 0
+    sent: list[tuple[str, float]] | None = None  # open loop: (case reference, wall-clock time answered)
 
 
 class HttpError(Exception):
@@ -122,6 +136,8 @@ def screen_error(status: int, body: bytes, last_hop: bool, expect_flow: bool) ->
         return "not_ussd"
     if expect_flow and body.startswith(b"END") != last_hop:
         return "early_end" if not last_hop else "no_end"
+    if expect_flow and last_hop and not REF.search(body.decode("utf-8", "replace")):
+        return "not_sent"
     return None
 
 
@@ -197,6 +213,8 @@ async def walk_once(conn: Connection, phones: PhoneNumbers, window: Window, tall
             return
         if counted and last_hop:
             tally.sessions_done += 1
+            if tally.sent is not None and (ref := REF.search(body.decode("utf-8", "replace"))):
+                tally.sent.append((ref.group(1), time.time()))
 
 
 async def session_loop(host: str, port: int, phones: PhoneNumbers, window: Window, tally: Tally,
@@ -216,12 +234,16 @@ async def session_loop(host: str, port: int, phones: PhoneNumbers, window: Windo
         conn.close()
 
 
-def percentile_ms(sorted_ns: list[int], fraction: float) -> float | None:
-    """Nearest-rank percentile: no interpolation that could report a latency nobody saw."""
-    if not sorted_ns:
+def nearest_rank(ordered: list[int] | list[float], fraction: float) -> float | None:
+    """Nearest-rank percentile of sorted values: no interpolation that could report a latency nobody saw."""
+    if not ordered:
         return None
-    rank = max(1, min(len(sorted_ns), math.ceil(fraction * len(sorted_ns))))
-    return round(sorted_ns[rank - 1] / 1e6, 3)
+    return ordered[max(1, min(len(ordered), math.ceil(fraction * len(ordered)))) - 1]
+
+
+def percentile_ms(sorted_ns: list[int], fraction: float) -> float | None:
+    value = nearest_rank(sorted_ns, fraction)
+    return None if value is None else round(value / 1e6, 3)
 
 
 def summarise(tally: Tally, window: Window) -> dict[str, object]:
@@ -243,7 +265,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     phones = PhoneNumbers(args.phone_base)
     stagger = random.Random(1098)  # the same offsets for every target and every run
     loops = [session_loop(args.host, args.port, phones, window, tally, args.expect_flow,
-                          stagger.uniform(0, args.warmup / 2))
+                          stagger.uniform(0, args.stagger))
              for _ in range(args.concurrency)]
     # Every loop stops by itself at window.end (+ one request timeout); this bound is the backstop.
     bound = args.warmup + args.seconds + REQUEST_TIMEOUT_S + 5
@@ -254,6 +276,38 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     return summarise(tally, window)
 
 
+async def one_caller(host: str, port: int, phones: PhoneNumbers, window: Window, tally: Tally,
+                     expect_flow: bool) -> None:
+    """A caller of an open-loop run: one connection, one report."""
+    conn = Connection(host, port)
+    try:
+        await walk_once(conn, phones, window, tally, expect_flow)
+    finally:
+        conn.close()
+
+
+async def run_open_loop(args: argparse.Namespace) -> dict[str, object]:
+    """`--rate` callers a second for `--seconds`, each dialling on schedule; every hop is counted."""
+    start = time.perf_counter()
+    window, tally = Window(start, start + args.seconds + OPEN_LOOP_GRACE_S), Tally(sent=[])
+    phones = PhoneNumbers(args.phone_base)
+    callers: list[asyncio.Task[None]] = []
+    late_s = 0.0  # how far behind schedule a caller dialled: the generator's own lag
+    for k in range(round(args.seconds * args.rate)):
+        wait = start + k / args.rate - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        late_s = max(late_s, -wait)
+        callers.append(asyncio.create_task(one_caller(args.host, args.port, phones, window, tally, args.expect_flow)))
+    try:
+        await asyncio.wait_for(asyncio.gather(*callers), OPEN_LOOP_GRACE_S + 5)
+    except asyncio.TimeoutError:
+        tally.errors["loadgen_timeout"] += 1
+    result = summarise(tally, Window(start, start + args.seconds))
+    result.update(callers=len(callers), max_late_ms=round(late_s * 1000, 1), sent=tally.sent)
+    return result
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -261,13 +315,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20.0, help="measured window")
     parser.add_argument("--warmup", type=float, default=2.0, help="driven but not counted")
     parser.add_argument("--concurrency", type=int, default=32, help="simultaneous sessions")
+    parser.add_argument("--stagger", type=float, default=0.7, help="first dials spread over this many seconds")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: this many new callers a second, one report each, for --seconds")
     parser.add_argument("--phone-base", type=int, default=0, help="first phone counter (keep runs apart)")
     parser.add_argument("--expect-flow", action="store_true", help="check CON…CON END like the gateway")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
-    result = asyncio.run(run(parse_args(argv)))
+    args = parse_args(argv)
+    result = asyncio.run(run_open_loop(args) if args.rate else run(args))
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 

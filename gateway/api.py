@@ -15,10 +15,11 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from gateway.auth import Principal, principal_for
-from gateway.console import actions
+from gateway import actions
 from gateway.db import read_session
-from gateway.models import CASE_STATUSES, Case, CaseEvent, Message, Place
+from gateway.models import Case, CaseEvent, Message, Place
 from menus.refs import parse_reference
+from routing.lifecycle import STATUSES
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
@@ -109,14 +110,14 @@ def _summary(case: Case, places: dict[int, Place]) -> dict[str, Any]:
 def list_cases(
     request: Request,
     who: Principal = Depends(principal),
-    status: str | None = Query(None, description=f"one of {', '.join(CASE_STATUSES)}"),
+    status: str | None = Query(None, description=f"one of {', '.join(STATUSES)}"),
     district: int | None = Query(None, description="district LGD code"),
     overdue: bool | None = Query(None),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
 ) -> list[dict[str, Any]]:
-    if status is not None and status not in CASE_STATUSES:
-        raise HTTPException(400, f"status must be one of {', '.join(CASE_STATUSES)}")
+    if status is not None and status not in STATUSES:
+        raise HTTPException(400, f"status must be one of {', '.join(STATUSES)}")
     query = select(Case).order_by(col(Case.created_at).desc(), col(Case.id).desc())
     if who.role == "district":
         if district is not None and district != who.district_lgd:
@@ -188,11 +189,11 @@ def _case_for(request: Request, ref: str, who: Principal, *, write: bool) -> Cas
 
 
 def _act(request: Request, ref: str, who: Principal, action: Callable[..., None], **arguments: Any) -> dict[str, Any]:
-    """One staff action through the same layer as the console's (`gateway.console.actions`): the
-    same checks, the same outcomes, the same audit; its refusal becomes a 4xx with the reason."""
+    """One staff action through the layer every door uses (`gateway.actions`): the same checks,
+    the same outcomes, the same audit; its refusal becomes a 4xx with the reason."""
     case = _case_for(request, ref, who, write=True)
     try:
-        action(request.app.state.services, case, who=who, **arguments)
+        action(request.app.state.services.referrals, case, who=who, **arguments)
     except actions.ActionRefused as exc:
         raise HTTPException(exc.status, str(exc)) from exc
     return get_case(ref, request, who)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import fastapi_offline
 import redis
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
@@ -30,7 +32,7 @@ from gateway.settings import Settings, load_settings
 from gateway.sms import DeliveryReport, IncomingSms
 from gateway.ussd_endpoint import PATH as USSD_PATH
 from gateway.ussd_endpoint import Receive, Scope, Send, UssdEndpoint, webhook_allowed
-from gateway.worker import start_in_thread
+from gateway.worker import WorkerProcess
 
 log = logging.getLogger("cpgw.http")
 
@@ -111,6 +113,12 @@ def _freeze_start_up_objects() -> None:
     gc.freeze()
 
 
+def _worker_environ(settings: Settings, services: Services) -> dict[str, str]:
+    """The worker process's environment: this process's, with these settings and this Redis."""
+    return {**os.environ, **settings.as_environ(), "CPGW_REDIS_URL": services.redis_handle.url,
+            "CPGW_DATABASE_URL": settings.resolved_database_url}
+
+
 def _local_docs(app: FastAPI) -> None:
     """/docs from Swagger UI's files in the `fastapi-offline` package: no page of ours loads a CDN.
 
@@ -136,16 +144,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.services = open_services(settings, clock=clock, background_checkpoints=True)
         if getattr(app.state, "freeze_gc", False):
             _freeze_start_up_objects()
-        worker = start_in_thread(app.state.services) if getattr(app.state, "run_worker", False) else None
+        worker = WorkerProcess(_worker_environ(settings, app.state.services)).start() \
+            if getattr(app.state, "run_worker", False) else None
         try:
             yield
         finally:
             if worker is not None:
-                thread, stop = worker
-                stop.set()
-                thread.join(timeout=10)
-            await app.state.services.ussd.loop_redis.aclose()
-            app.state.services.close()
+                await anyio.to_thread.run_sync(worker.stop)  # before the embedded Redis is stopped
+            await app.state.services.aclose()
 
     app = GatewayApp(title="Child-protection referral gateway", version="1", lifespan=lifespan, docs_url=None,
                      redoc_url=None, openapi_url="/openapi.json" if settings.docs_enabled else None)

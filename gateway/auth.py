@@ -37,12 +37,13 @@ class Principal:
     """Who is calling the API, and what they may see."""
 
     name: str
-    role: str
+    role: str  # admin, district, viewer; or "committee": a member writing by SMS (gateway.actions)
     district_lgd: int | None
+    unit: str | None = None  # a committee member's unit
 
     @property
     def can_write(self) -> bool:
-        return self.role in ("admin", "district")
+        return self.role in ("admin", "district", "committee")
 
     def sees_district(self, district_lgd: int | None) -> bool:
         return self.role != "district" or district_lgd == self.district_lgd

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, bindparam, insert
 from sqlalchemy import select as core_select
@@ -16,7 +15,7 @@ from gateway.crypto import PhoneCipher
 from gateway.db import read_session
 from gateway.models import Case, Place, ReporterContact
 from gateway.outbox import Queued
-from gateway.referrals import Executor, Rows, event_row
+from gateway.referrals import Rows, event_row
 from menus.refs import new_reference
 
 if TYPE_CHECKING:
@@ -31,12 +30,6 @@ _PLACE = Place.__table__  # type: ignore[attr-defined]
 _INSERT_CASE = insert(_CASE)
 _INSERT_REPORTER = insert(ReporterContact.__table__)  # type: ignore[attr-defined]
 _VILLAGE = core_select(_PLACE).where(_PLACE.c.lgd_code == bindparam("lgd"))
-
-
-class Writer(Protocol):
-    """Where a report's transaction runs: an `Engine`, or `gateway.sqlite_direct.DirectSqlite`."""
-
-    def begin(self) -> AbstractContextManager[Executor]: ...
 
 
 class UnknownVillage(ValueError):
@@ -56,9 +49,8 @@ class NewReport:
 
 def create_case(
     *, engine: Engine, cipher: PhoneCipher, report: NewReport, referrals: Referrals | None = None,
-    writer: Writer | None = None,
 ) -> tuple[Case, list[Queued]]:
-    """Store the report, its first event and its first alerts in one transaction (on `writer`, else `engine`).
+    """Store the report, its first event and its first alerts in one transaction.
 
     Returns the case and the alerts to publish once committed. A second call with the same
     `source_key` returns the case the first one stored, and no alerts. If routing fails the case
@@ -71,7 +63,7 @@ def create_case(
     reporter = _reporter(cipher, report.reporter_phone)
     for _ in range(REFERENCE_ATTEMPTS):
         try:
-            return _insert(writer or engine, report, referrals, ladder, now, reporter)
+            return _insert(engine, report, referrals, ladder, now, reporter)
         except IntegrityError:
             existing = find_by_source(engine, report.source_key)
             if existing is not None:  # the same report, stored by a retry or a concurrent hop
@@ -96,7 +88,7 @@ def _reporter(cipher: PhoneCipher, phone: str | None) -> dict[str, str] | None:
 
 
 def _insert(
-    writer: Writer, report: NewReport, referrals: Referrals | None, ladder: Ladder | None, now: float,
+    engine: Engine, report: NewReport, referrals: Referrals | None, ladder: Ladder | None, now: float,
     reporter: dict[str, str] | None,
 ) -> tuple[Case, list[Queued]]:
     """One write transaction of Core inserts: the case, its reporter contact, events and alerts.
@@ -104,7 +96,7 @@ def _insert(
     This runs on the hop that tells a villager "sent"; ORM objects for the half-dozen rows cost
     more than everything else on that hop, so only the returned `Case` is a model (never attached).
     """
-    with writer.begin() as conn:
+    with engine.begin() as conn:
         village = conn.execute(_VILLAGE, {"lgd": report.village_lgd}).first()
         if village is None or village.level != "village":
             raise UnknownVillage(str(report.village_lgd))

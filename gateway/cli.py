@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -43,6 +42,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="address to listen on"),
     port: int = typer.Option(8000, help="port to listen on"),
     no_worker: bool = typer.Option(False, "--no-worker", help="web only; run `cpgw worker` separately"),
+    log_format: Optional[str] = typer.Option(None, help="text, json or auto (CPGW_LOG_FORMAT)"),  # noqa: UP007
 ) -> None:
     """Serve the web app (webhooks, API, console) and, unless --no-worker, the background work."""
     import uvicorn
@@ -51,7 +51,7 @@ def serve(
     from gateway.app import create_app
 
     settings = _settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, log_format or settings.log_format)
     application = create_app(settings)
     application.state.run_worker = not no_worker
     application.state.freeze_gc = True
@@ -61,7 +61,9 @@ def serve(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    log_format: Optional[str] = typer.Option(None, help="text, json or auto (CPGW_LOG_FORMAT)"),  # noqa: UP007
+) -> None:
     """The background work alone (outbox, escalation sweeper, audit); run as many as you like."""
     import signal
     import threading
@@ -71,7 +73,7 @@ def worker() -> None:
     from gateway.worker import Worker
 
     settings = _settings()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, log_format or settings.log_format)
     services = open_services(settings)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -415,7 +417,3 @@ def rotate_key() -> None:
     typer.echo(f"Re-encrypted {summary.reporter_numbers} reporters' numbers, {summary.messages} messages and "
                f"{summary.opt_outs} opt-outs. Restart the gateway and workers; language memory and open SMS "
                "conversations (kept in Redis under the old key's hashes) start afresh.")
-
-
-def main() -> None:  # pragma: no cover
-    sys.exit(app())

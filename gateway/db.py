@@ -116,8 +116,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     # WAL lets the web app read while the worker or an import writes; foreign keys are off by default.
     # synchronous=FULL: a commit reaches the disk before it returns, so a report the villager was
     # told is "sent" survives a power cut (NORMAL would lose the last commits: WAL synced only at
-    # checkpoints). 0.2 ms a commit here, 3 ms at p99: the event loop's own connection syncs off
-    # the loop instead (`sqlite_direct.DirectSqlite.synced`).
+    # checkpoints). 0.2 ms a commit here, 3 ms at p99, on the thread that stores the report.
     # pysqlite's own transaction handling breaks SAVEPOINT; we issue BEGIN ourselves (_sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -173,7 +172,6 @@ def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
     # IMMEDIATE takes the write lock up front: a transaction that reads and then writes (the
     # guarded escalation UPDATE) waits its turn instead of failing with SQLITE_BUSY_SNAPSHOT.
     # Connections marked read-only (directory lookups) take a plain BEGIN and never wait on a writer.
-    # (A report stored on the event loop takes the lock without waiting: `gateway.sqlite_direct`.)
     if connection.get_execution_options().get(READ_ONLY, False):
         connection.exec_driver_sql("BEGIN")
     else:
@@ -203,12 +201,6 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-
-
-@contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    with Session(engine, expire_on_commit=False) as session:
-        yield session
 
 
 @contextmanager

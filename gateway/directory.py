@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import codecs
 import csv
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import JSON, Connection, Engine, Table, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
 from gateway.db import READ_ONLY
-from gateway.models import LEVELS, UNITS, Contact, Place
+from gateway.models import Contact, Place
+from routing.units import LEVELS, UNITS
 from gateway.phones import to_e164
 from menus.engine import PlaceInfo
 
@@ -269,7 +272,7 @@ def _parent_problem(level: int, parent: int | None, known: dict[int, int]) -> st
     if parent not in known:
         return f"parent_lgd_code {parent} is neither in this file nor in the directory"
     parent_level = _unpack(known[parent])[2]
-    if parent_level >= level:
+    if parent_level <= level:  # LEVELS run from the village up
         return f"a {LEVELS[level]} cannot sit under a {LEVELS[parent_level]} ({parent})"
     return None
 
@@ -447,33 +450,34 @@ class SqlPlaces:
     not found is never cached, so a freshly imported village code works at once.
     """
 
-    def __init__(self, engine: Engine, ttl: float = 30.0) -> None:
+    def __init__(self, engine: Engine, ttl: float = 30.0, timer: Callable[[], float] = time.monotonic) -> None:
         self._engine = engine
-        self._ttl = ttl
-        self._lists: dict[tuple[int | None, str], tuple[float, list[PlaceInfo]]] = {}
-        self._villages: dict[tuple[int, str], tuple[float, PlaceInfo]] = {}
+        self._lists: TTLCache[tuple[int | None, str], list[PlaceInfo]] = TTLCache(10_000, ttl, timer)
+        self._villages: TTLCache[tuple[int, str], PlaceInfo] = TTLCache(50_000, ttl, timer)
+        self._lock = threading.Lock()  # the event loop and the SMS threads read them at once
 
     def children(self, parent: int | None, lang: str) -> Sequence[PlaceInfo]:
         key = (parent, lang)
-        cached = self._lists.get(key)
-        if cached and time.monotonic() - cached[0] < self._ttl:
-            return cached[1]
+        with self._lock:
+            cached = self._lists.get(key)
+        if cached is not None:
+            return cached
         query = select(Place.lgd_code, Place.level, Place.name, Place.names).where(  # type: ignore[call-overload]
             Place.parent_lgd_code.is_(None) if parent is None else Place.parent_lgd_code == parent  # type: ignore[union-attr]
         )
         with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             infos = [PlaceInfo(code, level, (names or {}).get(lang) or name) for code, level, name, names in connection.execute(query)]
         infos.sort(key=lambda place: place.name)
-        if len(self._lists) > 10_000:
-            self._lists.clear()
-        self._lists[key] = (time.monotonic(), infos)
+        with self._lock:
+            self._lists[key] = infos
         return infos
 
     def village(self, lgd_code: int, lang: str) -> PlaceInfo | None:
         key = (lgd_code, lang)
-        cached = self._villages.get(key)
-        if cached and time.monotonic() - cached[0] < self._ttl:
-            return cached[1]
+        with self._lock:
+            cached = self._villages.get(key)
+        if cached is not None:
+            return cached
         with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             row = connection.execute(
                 select(Place.level, Place.name, Place.names).where(Place.lgd_code == lgd_code)  # type: ignore[call-overload]
@@ -482,8 +486,6 @@ class SqlPlaces:
             return None  # not cached: a code imported a moment later must work at once
         level, name, names = row
         info = PlaceInfo(lgd_code, level, (names or {}).get(lang) or name)
-        if len(self._villages) > 50_000:
-            self._villages.clear()
-        self._villages[key] = (time.monotonic(), info)
+        with self._lock:
+            self._villages[key] = info
         return info
-

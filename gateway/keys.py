@@ -19,8 +19,6 @@ USSD_DRAFT = PREFIX + "ussd:draft:{phone}"
 # The language a phone chose last; kept a year, refreshed on every use.
 PHONE_LANGUAGE = PREFIX + "phone:lang:{phone}"
 PHONE_LANGUAGE_TTL_S = 365 * 24 * 3600
-# Bumped whenever the directory changes, so that every process drops its cached place lists.
-DIRECTORY_VERSION = PREFIX + "directory:version"
 
 
 def phone_tag(secret: str, phone: str) -> str:

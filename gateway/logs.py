@@ -106,6 +106,8 @@ def _json_default(value: object) -> str:
 
 
 class JsonFormatter(logging.Formatter):
+    """One JSON object a line: for log collectors (the default when stderr is not a terminal)."""
+
     def format(self, record: logging.LogRecord) -> str:
         head = {
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -113,11 +115,16 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
         }
         try:
-            return self._format(record, head)
+            return self.render(self._payload(record, head))
         except Exception as exc:  # noqa: BLE001 — logging's report of the failure would print the arguments raw
-            return json.dumps({**head, "event": "unprintable log record", "error": type(exc).__name__})
+            return self.render({**head, "event": "unprintable log record", "error": type(exc).__name__})
 
-    def _format(self, record: logging.LogRecord, head: dict[str, str]) -> str:
+    @staticmethod
+    def render(payload: dict[str, object]) -> str:
+        return json.dumps(payload, ensure_ascii=False, default=_json_default)
+
+    @staticmethod
+    def _payload(record: logging.LogRecord, head: dict[str, str]) -> dict[str, object]:
         payload: dict[str, object] = {**head, "event": _event(record)}
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
@@ -126,12 +133,28 @@ class JsonFormatter(logging.Formatter):
             # The type only, never the message nor the traceback (`exc_text`, `stack_info`): they
             # may quote a report, which no mask can recognise.
             payload["error"] = record.exc_info[0].__name__
-        return json.dumps(payload, ensure_ascii=False, default=_json_default)
+        return payload
 
 
-def configure(level: str = "INFO") -> None:
+class TextFormatter(JsonFormatter):
+    """`05:12:09 info  cpgw.sms  sms received sms_id=… outcome=acknowledged`: for a person at a
+    terminal. The same fields and the same masking as the JSON lines, only laid out to be read."""
+
+    @staticmethod
+    def render(payload: dict[str, object]) -> str:
+        at, level, logger, event = (payload.pop(key, "") for key in ("at", "level", "logger", "event"))
+        clock = str(at)[11:19]
+        fields = " ".join(f"{key}={_json_default(value) if not isinstance(value, str | int | float | bool | None) else value}"
+                          for key, value in payload.items())
+        return f"{clock} {str(level):<7} {str(logger):<14} {event}" + (f"  {fields}" if fields else "")
+
+
+def configure(level: str = "INFO", style: str = "auto") -> None:
+    """Logs to stderr: `text` for a terminal, `json` for a collector; `auto` picks by whether
+    stderr is a terminal (`CPGW_LOG_FORMAT`, or `--log-format` on `serve` and `worker`)."""
+    text = style == "text" or (style == "auto" and sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(TextFormatter() if text else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -13,9 +13,6 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-LEVELS = ("state", "district", "block", "gram_panchayat", "village")
-UNITS = ("VCPC", "BCPC", "DCPU", "CWC", "SJPU", "CHILDLINE")
-CASE_STATUSES = ("open", "acknowledged", "resolved")
 
 
 def utcnow() -> datetime:

@@ -12,19 +12,18 @@ village of a district shares, are those that benefit.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
 
+from cachetools import TTLCache
 from sqlalchemy import Connection, Engine, select, true
 
 from gateway.models import Contact, Place
 from routing.directory import ContactRef, PlaceRef
 from routing.units import LEVELS
 
-T = TypeVar("T")
 PLACE = Place.__table__.c  # type: ignore[attr-defined]
 CONTACT = Contact.__table__.c  # type: ignore[attr-defined]
 ANCESTORS = (PLACE.gram_panchayat_lgd, PLACE.block_lgd, PLACE.district_lgd, PLACE.state_lgd)
@@ -33,40 +32,14 @@ ANCESTORS = (PLACE.gram_panchayat_lgd, PLACE.block_lgd, PLACE.district_lgd, PLAC
 READ_ONLY = {"cpgw_read_only": True}
 
 
-class _TtlLru:
-    """At most `size` entries, each for at most `ttl` seconds; `size=0` turns it off."""
-
-    def __init__(self, size: int, ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.size, self.ttl, self.clock = size, ttl, clock
-        self._entries: OrderedDict[Hashable, tuple[float, object]] = OrderedDict()
-
-    def get(self, key: Hashable, load: Callable[[], T], keep_empty: bool = True) -> T:
-        if self.size <= 0:
-            return load()
-        now = self.clock()
-        hit = self._entries.get(key)
-        if hit is not None and now - hit[0] < self.ttl:
-            self._entries.move_to_end(key)
-            return hit[1]  # type: ignore[return-value]
-        value = load()
-        if not value and not keep_empty:
-            return value
-        self._entries[key] = (now, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-        return value
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
 class SqlDirectory:
     """The directory the router reads, from the gateway's SQL tables."""
 
-    def __init__(self, engine: Engine, *, cache_size: int = 2048, ttl: float = 30.0) -> None:
+    def __init__(self, engine: Engine, *, cache_size: int = 2048, ttl: float = 30.0,
+                 timer: Callable[[], float] = time.monotonic) -> None:
         self._engine = engine
-        self._cache = _TtlLru(cache_size, ttl)
+        self._cache: TTLCache[Hashable, tuple] | None = TTLCache(cache_size, ttl, timer) if cache_size else None
+        self._lock = threading.Lock()  # routing runs on several threads at once
         self._connection: Connection | None = None
 
     def using(self, connection: Connection) -> SqlDirectory:
@@ -79,14 +52,29 @@ class SqlDirectory:
 
     def chain(self, village_lgd: int) -> list[PlaceRef]:
         # An unknown code is not remembered: a village imported a moment ago must route at once.
-        return list(self._cache.get(("chain", village_lgd), lambda: tuple(self._chain(village_lgd)), keep_empty=False))
+        return list(self._cached(("chain", village_lgd), lambda: tuple(self._chain(village_lgd)), keep_empty=False))
 
     def active_contacts(self, unit: str, place_lgd: int) -> list[ContactRef]:
-        return list(self._cache.get(("contacts", unit, place_lgd), lambda: tuple(self._contacts(unit, place_lgd))))
+        return list(self._cached(("contacts", unit, place_lgd), lambda: tuple(self._contacts(unit, place_lgd))))
 
     def forget(self) -> None:
         """Drop what is cached, after a directory import in this process."""
-        self._cache.clear()
+        if self._cache is not None:
+            with self._lock:
+                self._cache.clear()
+
+    def _cached(self, key: Hashable, load: Callable[[], tuple], *, keep_empty: bool = True) -> tuple:
+        if self._cache is None:
+            return load()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        value = load()  # outside the lock: SQL must not queue every other thread's hits behind it
+        if value or keep_empty:
+            with self._lock:
+                self._cache[key] = value
+        return value
 
     @contextmanager
     def _connect(self) -> Iterator[Connection]:

@@ -16,8 +16,6 @@ from gateway.intake import Intake
 from gateway.limits import RateLimiter
 from gateway.metrics import Metrics
 from gateway.outbox import Outbox
-from gateway.redis_direct import DirectRedis
-from gateway.redis_loop import LoopRedis
 from gateway.redisconn import RedisHandle, open_redis
 from gateway.referrals import Referrals
 from gateway.routing_directory import SqlDirectory
@@ -28,9 +26,10 @@ from gateway.ussd import UssdService
 from gateway.villagers import VillagerSms
 from menus.catalog import Catalog, load_catalog
 from menus.dlt import load_dlt
-from menus.engine import REQUIRED_KEYS, STATUSES
+from menus.engine import REQUIRED_KEYS
 from routing.concerns import KEYS
 from routing.rules import load_rules
+from routing.lifecycle import STATUSES
 from routing.units import UNITS
 
 log = logging.getLogger("cpgw")
@@ -69,15 +68,17 @@ class Services:
     ussd: UssdService
     sms: SmsService
     limiter: RateLimiter  # per phone, per contact and case, per address (gateway.limits)
-    direct: DirectRedis  # storing a report on a thread (gateway.redis_direct)
     checkpointer: db.Checkpointer | None = None  # the web app's, on SQLite
 
+    async def aclose(self) -> None:
+        """Close the event loop's Redis client (on the loop that used it), then everything else."""
+        await self.ussd.redis.aclose()
+        self.close()
+
     def close(self) -> None:
+        """Every client before the embedded Redis is asked to stop: it refuses while any is connected."""
         if self.checkpointer is not None:
             self.checkpointer.stop()
-        self.ussd.loop_redis.close()
-        self.ussd.intake.close()
-        self.direct.close()
         self.redis_handle.close()
         self.engine.dispose()
 
@@ -109,12 +110,10 @@ def open_services(
     outbox.on_final_failure = referrals.step_failed
     places = SqlPlaces(engine)
     limiter = RateLimiter(client, clock.now)
-    direct = DirectRedis(client)
-    intake = Intake(engine=engine, redis=client, cipher=cipher, referrals=referrals, metrics=metrics, direct=direct)
+    intake = Intake(engine=engine, redis=client, cipher=cipher, referrals=referrals, metrics=metrics)
     ussd = UssdService(
-        settings=settings, redis=client, engine=engine, catalog=catalog, places=places,
-        concerns=KEYS, cipher=cipher, metrics=metrics, intake=intake, loop_redis=LoopRedis(handle.url),
-        limiter=limiter,
+        settings=settings, redis=handle.asyncio(), engine=engine, catalog=catalog, places=places,
+        concerns=KEYS, cipher=cipher, metrics=metrics, intake=intake, limiter=limiter,
     )
     villagers = VillagerSms(
         settings=settings, engine=engine, redis=client, catalog=catalog, places=places, cipher=cipher, intake=intake,
@@ -124,7 +123,7 @@ def open_services(
                      limiter=limiter, cipher=cipher)
     return Services(
         settings=settings, engine=engine, redis_handle=handle, redis=client, metrics=metrics, clock=clock,
-        cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd, sms=sms, limiter=limiter, direct=direct,
+        cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd, sms=sms, limiter=limiter,
         checkpointer=db.Checkpointer(engine).start() if background_checkpoints and engine.dialect.name == "sqlite"
         else None,
     )

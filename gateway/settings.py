@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     ussd_session_ttl_s: int = Field(600, alias="CPGW_USSD_SESSION_TTL")
     ussd_resume_ttl_s: int = Field(7200, alias="CPGW_USSD_RESUME_TTL")
     log_level: str = Field("INFO", alias="CPGW_LOG_LEVEL")
+    # `auto`: readable text on a terminal, JSON lines otherwise (a collector, a file).
+    log_format: Literal["auto", "text", "json"] = Field("auto", alias="CPGW_LOG_FORMAT")
     sms_rate_per_second: int = Field(20, alias="CPGW_SMS_RATE", ge=1, le=1000)
     sms_timeout_s: float = Field(9.0, alias="CPGW_SMS_TIMEOUT", gt=0, le=60)
     # Addresses of the reverse proxies whose X-Forwarded-For/-Proto headers are believed
@@ -80,6 +82,11 @@ class Settings(BaseSettings):
     @property
     def forwarded_allow_ips(self) -> str:
         return ",".join(part.strip() for part in self.trusted_proxies.split(",") if part.strip()) or "127.0.0.1"
+
+    def as_environ(self) -> dict[str, str]:
+        """The environment that builds these settings again: what a child process is given."""
+        return {info.alias: str(value) for name, info in type(self).model_fields.items()
+                if info.alias and (value := getattr(self, name)) is not None}
 
     def network_budgets(self) -> dict[str, tuple[int, int]]:
         """Parse `CPGW_USSD_NETWORK_BUDGETS`; a malformed entry is a start-up error, not a guess."""

@@ -11,29 +11,29 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import redis
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from gateway.clock import as_datetime
+from gateway import actions
+from gateway.auth import Principal
 from gateway.crypto import PhoneCipher
 from gateway.limits import RateLimiter
 from gateway.metrics import Metrics
 from gateway.models import Case, CaseEvent, Contact, Message, utcnow
 from gateway.phones import to_e164
-from gateway.referrals import CaseNotOpen, Referrals
+from gateway.referrals import Referrals
 from gateway.villagers import VillagerSms
-from routing.ladder import Ladder
+from routing.lifecycle import IST
 from menus.catalog import Catalog
 from menus.commands import Command, parse
 from menus.dlt import dlt_id
 from menus.keywords import intent, words
 
 log = logging.getLogger("cpgw.sms")
-IST = timezone(timedelta(hours=5, minutes=30))  # times in SMS are read in India
 RETRY_UNFINISHED_AFTER = timedelta(seconds=45)  # longer than any live try (SQLite waits 30 s)
 FINAL_FAILURES = {"Failed", "Rejected", "AbsentSubscriber", "Expired"}
 IN_FLIGHT = {"Sent", "Submitted", "Buffered", "Queued"}
@@ -178,50 +178,36 @@ class SmsService:
     def _act(
         self, case: Case, phone: str, units: set[str], lang: str, command: Command
     ) -> tuple[str, str, dict[str, object], Case | None]:
+        """The command, through the action layer every door uses (`gateway.actions`)."""
         unit, name = self._who(case, phone, units)
-        actor = f"{name} ({unit}, SMS)"
+        who = actions.committee(name, unit)
         values: dict[str, object] = {"ref": case.ref}
         try:
             if command.verb == "ACK":
-                if case.status != "open":
-                    return "stale", *self._state_reply(case, lang), case
-                self.referrals.acknowledge(case, unit=unit, name=name, actor=actor, via="sms")
+                actions.acknowledge(self.referrals, case, unit=unit, name=name, who=who)
                 return "acknowledged", "sms.ack_ok", values, case
             if command.verb == "DONE":
-                # Only the unit that took the case up may close it (not any unit alerted on the way).
-                if case.status != "acknowledged" or case.acknowledged_unit != unit:
-                    return ("stale", *self._state_reply(case, lang), case) if case.status == "resolved" else (
-                        "done_refused", "sms.done_not_yours", values, case)
-                self.referrals.resolve(case, outcome="resolved", note=command.note, actor=actor)
+                actions.resolve(self.referrals, case, outcome="other", note=command.note or "closed by SMS", who=who)
                 return "resolved", "sms.done_ok", values, case
             if command.verb == "ESC":
-                return self._escalate(case, phone, unit, actor, lang, command)
-        except CaseNotOpen:
+                return self._escalate(case, phone, who, command)
+        except actions.ActionRefused as exc:
+            if exc.reason == "not_yours":
+                return "done_refused", "sms.done_not_yours", values, case
+            if exc.reason == "early":
+                return "esc_early", "sms.esc_wait", values, case
             return "stale", *self._state_reply(self._fresh(case), lang), case
         return "status", *self._state_reply(case, lang), case
 
-    def _escalate(
-        self, case: Case, phone: str, unit: str, actor: str, lang: str, command: Command
-    ) -> tuple[str, str, dict[str, object], Case | None]:
-        """`ESC`: pass the case up now, once per contact and case an hour, never re-paging a step early.
-
-        An acknowledged case is passed up only by the unit that took it; at the top of the ladder
-        an `ESC` before the step's deadline would only send the same people the same alert again.
-        """
-        values: dict[str, object] = {"ref": case.ref}
-        if case.status == "resolved" or (case.status == "acknowledged" and case.acknowledged_unit != unit):
-            return "stale", *self._state_reply(case, lang), case
-        ladder = Ladder.from_dict(case.ladder) if case.ladder else None
-        at_top = ladder is None or case.step + 1 >= len(ladder.steps)
-        now = as_datetime(self.referrals.clock.now())
-        if case.status == "open" and at_top and case.due_at is not None and _aware(case.due_at) > now:
-            return "esc_early", "sms.esc_wait", values, case
-        if not self.limiter.allow("escalate", f"{case.id}:{self.cipher.tag(phone)}"):
-            return "esc_limited", "sms.esc_wait", values, case
-        moved = self.referrals.escalate(case.id or 0, case.step, case.round, reason="sms", actor=actor, reopen=True)
-        if moved and command.note:
-            self.referrals.note(case, text=command.note, actor=actor)
-        return ("escalated", "sms.esc_ok", values, case) if moved else ("stale", *self._state_reply(case, lang), case)
+    def _escalate(self, case: Case, phone: str, who: Principal, command: Command
+                  ) -> tuple[str, str, dict[str, object], Case | None]:
+        """`ESC`: pass the case up now; once per contact and case an hour (a second re-pages nobody)."""
+        allowance = f"{case.id}:{self.cipher.tag(phone)}"
+        if self.limiter.spent("escalate", allowance):
+            return "esc_limited", "sms.esc_wait", {"ref": case.ref}, case
+        actions.escalate(self.referrals, case, reason=command.note, who=who)
+        self.limiter.allow("escalate", allowance)  # counted once it went through: a refused ESC costs nothing
+        return "escalated", "sms.esc_ok", {"ref": case.ref}, case
 
     def _state_reply(self, case: Case, lang: str) -> tuple[str, dict[str, object]]:
         """The case's state in the contact's language: "already taken up by the block committee at …"."""
@@ -296,7 +282,3 @@ class SmsService:
             self.referrals.step_failed(message)
         return status
 
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes: they are UTC.
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -10,25 +10,25 @@ cannot create a second case.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import redis
+import redis.asyncio
+from cachetools import TTLCache
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import keys
 from gateway.cases import NewReport, UnknownVillage, find_by_ref
 from gateway.crypto import PhoneCipher
-from gateway.intake import Intake, unpublished
+from gateway.intake import Intake
 from gateway.limits import RateLimiter
 from gateway.metrics import Metrics
 from gateway.phones import to_e164
-from gateway.recent_hops import RecentHops
-from gateway.redis_direct import Command, Script
-from gateway.redis_loop import LoopRedis
 from gateway.settings import Settings
 from menus import engine as menu
 from menus.catalog import Catalog
@@ -37,15 +37,18 @@ from menus.gsm import Budget
 log = logging.getLogger("cpgw.ussd")
 MAX_INPUTS = 60  # no real report takes more; beyond it the session is closed politely
 MAX_TEXT = 1000
-# Fields of a session's hash: the screen given for a history, the state after it, hops stored.
-_SCREEN, _STATE, _HOPS = "s:", "t:", "n"
+# Fields of a session's hash: the screen given for a history, the state after it, the deepest
+# history stored (its number of inputs).
+_SCREEN, _STATE, _DEPTH = "s:", "t:", "n"
 # What a hop leaves in Redis, in one command: its screen and state under its history, the session's
-# hop count and TTL, the phone's unfinished report (kept, replaced or dropped) and its language.
-# One script instead of a pipeline of four to six commands: every villager's keypress pays this,
-# and redis-py's pipeline machinery cost more than the menu step itself (docs/benchmarks.md).
-_SAVE_HOP = Script("""
+# depth and TTL, the phone's unfinished report (kept, replaced or dropped) and its language. Every
+# write is idempotent (the depth is a maximum, not a count), so a script sent again because only
+# its reply was lost leaves the same hash.
+_SAVE_HOP = """
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-redis.call('HINCRBY', KEYS[1], ARGV[5], 1)
+if tonumber(ARGV[5]) > tonumber(redis.call('HGET', KEYS[1], 'n') or '-1') then
+  redis.call('HSET', KEYS[1], 'n', ARGV[5])
+end
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 if ARGV[7] == 'drop' then
   redis.call('DEL', KEYS[2])
@@ -56,7 +59,7 @@ if ARGV[10] ~= '' then
   redis.call('SET', KEYS[3], ARGV[10], 'EX', ARGV[11])
 end
 return 1
-""")
+"""
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,15 @@ class Hop:
     text: str
 
 
-class Carried(NamedTuple):
-    """An effect carried out: its result (None: it failed), and Redis commands that must follow it."""
+Result = str | menu.Limited | None  # an effect's result: a reference or status; None: it failed
 
-    result: str | menu.Limited | None
-    publication: Sequence[Command] = ()  # a stored report's alerts, deadline and repeat marker
+
+class RecentHop(NamedTuple):
+    """The last hop this process answered for a session (see `UssdService.recent`)."""
+
+    text: str
+    screen: str
+    state_json: str
 
 
 @dataclass(frozen=True)
@@ -88,8 +95,11 @@ class Pending:
 
 @dataclass
 class UssdService:
+    """The USSD menu over Redis: `begin` and `complete` run on the event loop (redis-py's asyncio
+    client), `carry_out` — the SQL a report or a look-up needs — on a thread."""
+
     settings: Settings
-    redis: redis.Redis
+    redis: redis.asyncio.Redis
     engine: Engine
     catalog: Catalog
     places: menu.Places
@@ -97,15 +107,22 @@ class UssdService:
     cipher: PhoneCipher
     metrics: Metrics
     intake: Intake
-    loop_redis: LoopRedis
     limiter: RateLimiter  # the same per-phone allowances as SMS: 3 reports, 5 look-ups an hour
-    recent: RecentHops = field(init=False)
+    timer: Callable[[], float] = time.monotonic  # the `recent` cache's clock (tests move it)
+    # The last hop this process answered per live session. A session's history is append-only and
+    # the state after a given history never changes (the menu is a pure function of it), so the
+    # next hop, whose `text` is this one's plus an input, can start from here without reading
+    # Redis. Redis stays the record; a hop another replica answered is read from there. Entries
+    # live as long as Redis keeps the session.
+    recent: TTLCache[str, RecentHop] = field(init=False)
+    _save_hop: Any = field(init=False)
     _answered: Any = field(init=False)  # the hop counters' label children, bound once
     _retries: Any = field(init=False)
     _contexts: dict[str, menu.Context] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.recent = RecentHops(ttl_s=self.settings.ussd_session_ttl_s)
+        self.recent = TTLCache(maxsize=20_000, ttl=self.settings.ussd_session_ttl_s, timer=self.timer)
+        self._save_hop = self.redis.register_script(_SAVE_HOP)
         self._answered, self._retries = self.metrics.ussd_hops.labels("new"), self.metrics.ussd_hops.labels("retry")
 
     def context(self, network_code: str) -> menu.Context:
@@ -126,8 +143,8 @@ class UssdService:
         The hop after the one this process answered last starts from `recent` (no Redis read).
         Otherwise one Redis round trip fetches the screen already given for this exact history (a
         retry) and the states after each shorter history, longest first (on dialling, also the
-        phone's language and unfinished report). Redis is awaited (`gateway.redis_loop`): the
-        event loop answers other villagers meanwhile.
+        phone's language and unfinished report). Redis is awaited: the event loop answers other
+        villagers meanwhile.
         """
         ctx = self.context(hop.network_code)
         session_key = keys.USSD_SESSION.format(session_id=hop.session_id)
@@ -147,13 +164,14 @@ class UssdService:
             return pending if pending.outcome.effect is not None else await self.complete(pending)
         tag = self.cipher.tag(hop.phone)
         prefixes = ["*".join(inputs[:n]) for n in range(len(inputs) - 1, -1, -1)]
-        fields = [_SCREEN + hop.text, _HOPS, *(_STATE + p for p in prefixes)]
+        fields = [_SCREEN + hop.text, _DEPTH, *(_STATE + p for p in prefixes)]
         if hop.text:
-            ((screen, hops, *states),), opening = await self.loop_redis.execute(("HMGET", session_key, *fields)), None
+            (screen, hops, *states), opening = await self.redis.hmget(session_key, fields), None
         else:
-            (screen, hops, *states), opening = await self.loop_redis.execute(
-                ("HMGET", session_key, *fields),
-                ("MGET", keys.PHONE_LANGUAGE.format(phone=tag), keys.USSD_DRAFT.format(phone=tag)))
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.hmget(session_key, fields)
+            pipe.mget(keys.PHONE_LANGUAGE.format(phone=tag), keys.USSD_DRAFT.format(phone=tag))
+            (screen, hops, *states), opening = await pipe.execute()
         if screen is not None:
             self._retries.inc()
             return screen
@@ -161,7 +179,7 @@ class UssdService:
             if opening is None:
                 # A history we never saw the start of (Redis lost it): guessing would misread the inputs.
                 self.metrics.ussd_hops.labels("expired").inc()
-                (lang,) = await self.loop_redis.execute(("GET", keys.PHONE_LANGUAGE.format(phone=tag)))
+                lang = await self.redis.get(keys.PHONE_LANGUAGE.format(phone=tag))
                 return menu.expired(ctx, lang).render()
             outcome, lang = self._open(ctx, *opening)
         else:
@@ -174,9 +192,9 @@ class UssdService:
         pending = Pending(hop, tag, session_key, ctx, outcome, lang)
         return pending if outcome.effect is not None else await self.complete(pending)
 
-    async def complete(self, pending: Pending, carried: Carried | None = None) -> str:
-        """Close the hop: the effect's result on screen, the state stored (with what must follow the effect)."""
-        outcome, (result, publication) = pending.outcome, carried or Carried(None)
+    async def complete(self, pending: Pending, result: Result = None) -> str:
+        """Close the hop: the effect's result on screen, the state stored."""
+        outcome = pending.outcome
         if outcome.effect is not None:
             outcome = menu.finish(outcome.state, pending.ctx, result)
         ctx, state = pending.ctx, outcome.state
@@ -184,16 +202,14 @@ class UssdService:
         state_json = state.model_dump_json()
         try:
             await self._save(pending.hop, pending.tag, pending.session_key, state, state_json, screen,
-                             remember_lang=state.lang != pending.lang, before=publication)
+                             remember_lang=state.lang != pending.lang)
         except redis.RedisError:
             if state.screen != "done":
                 raise
             # The session is over and its outcome settled (a report stored, or not): what the
             # villager is told must not change because Redis failed to record it.
             log.error("last hop of a session not saved", extra={"effect": outcome.effect is not None})
-            if publication and result is not None:
-                unpublished(result)
-        self.recent.put(pending.hop.session_id, pending.hop.text, screen, state_json)
+        self.recent[pending.hop.session_id] = RecentHop(pending.hop.text, screen, state_json)
         self._answered.inc()
         return screen
 
@@ -223,51 +239,30 @@ class UssdService:
         """Count the effect against the phone's allowance (the same as SMS: 3 reports, 5 look-ups an
         hour); False once it is spent, and the villager is told so politely (`menu.LIMITED`)."""
         kind = "report" if isinstance(pending.outcome.effect, menu.Submit) else "status"
-        used, _ = await self.loop_redis.execute(*self.limiter.counting(kind, pending.tag))
+        pipe = self.redis.pipeline(transaction=False)
+        for command in self.limiter.counting(kind, pending.tag):
+            pipe.execute_command(*command)
+        used, _ = await pipe.execute()
         return self.limiter.within(kind, used)
 
-    @property
-    def stores_inline(self) -> bool:
-        """Whether a hop's SQL work should first be tried on the event loop (`carry_out_inline`).
-
-        On SQLite it is a millisecond of local work, and handing it to a thread cost more than
-        that (the thread and the loop fight over the GIL). PostgreSQL waits on the network: threads.
-        """
-        return self.engine.dialect.name == "sqlite"
-
-    def carry_out(self, pending: Pending) -> Carried:
-        """The SQL work of a hop, on a thread; a None result tells the villager it did not happen (helplines)."""
+    def carry_out(self, pending: Pending) -> Result:
+        """The SQL work of a hop, on a thread: the case reference (stored and on disk), the status
+        looked up, or None when it failed (the villager is given the helplines, never "sent")."""
         effect = pending.outcome.effect
         assert effect is not None
         with self._failures(effect):
             if isinstance(effect, menu.Submit):
-                taken = self.intake.submit(*self._report(effect.draft, pending.hop, pending.outcome.state))
-                return Carried(taken.case.ref)
+                return self.intake.submit(*self._report(effect.draft, pending.hop, pending.outcome.state)).case.ref
             case = find_by_ref(self.engine, effect.reference)
-            return Carried(case.status if case else None)
-        return Carried(None)
-
-    async def carry_out_inline(self, pending: Pending) -> Carried:
-        """`carry_out` on the event loop (SQLite); raises `MustWait` when it would wait instead.
-
-        A look-up is one indexed read, which never waits on SQLite; storing a report takes the
-        write lock at once or not at all (`Intake.submit_inline`).
-        """
-        effect = pending.outcome.effect
-        if not isinstance(effect, menu.Submit):
-            return self.carry_out(pending)
-        report, sender = self._report(effect.draft, pending.hop, pending.outcome.state)
-        with self._failures(effect):
-            taken, publication = await self.intake.submit_inline(report, sender, self.loop_redis)
-            return Carried(taken.case.ref, publication)
-        return Carried(None)
+            return case.status if case else None
+        return None
 
     @contextmanager
     def _failures(self, effect: menu.Effect) -> Iterator[None]:
         """A failed effect is logged and swallowed: the villager is told to call the helplines, never "sent"."""
         try:
             yield
-        except (SQLAlchemyError, UnknownVillage) as exc:
+        except (SQLAlchemyError, redis.RedisError, UnknownVillage) as exc:
             log.error("effect failed", extra={"effect": type(effect).__name__, "error": type(exc).__name__})
             self.metrics.ussd_store_failures.inc()
 
@@ -284,7 +279,7 @@ class UssdService:
         return report, phone
 
     async def _save(self, hop: Hop, tag: str, session_key: str, state: menu.State, state_json: str, screen: str, *,
-                    remember_lang: bool, before: Sequence[Command]) -> None:
+                    remember_lang: bool) -> None:
         draft, mode = "", ""  # the phone's unfinished report: left as it is
         if state.screen == "done":
             mode = "drop"
@@ -292,10 +287,9 @@ class UssdService:
             mode = "keep"
             draft = state_json if state.saved is None else state.model_dump_json(exclude={"saved"})
         lang = state.lang if state.lang and remember_lang else ""
-        await self.loop_redis.run(
-            _SAVE_HOP, [session_key, keys.USSD_DRAFT.format(phone=tag), keys.PHONE_LANGUAGE.format(phone=tag)],
-            [_SCREEN + hop.text, screen, _STATE + hop.text, state_json, _HOPS, self.settings.ussd_session_ttl_s,
-             mode, draft, self.settings.ussd_resume_ttl_s, lang, keys.PHONE_LANGUAGE_TTL_S],
-            before=before,
+        depth = len(hop.text.split("*")) if hop.text else 0
+        await self._save_hop(
+            keys=[session_key, keys.USSD_DRAFT.format(phone=tag), keys.PHONE_LANGUAGE.format(phone=tag)],
+            args=[_SCREEN + hop.text, screen, _STATE + hop.text, state_json, depth, self.settings.ussd_session_ttl_s,
+                  mode, draft, self.settings.ussd_resume_ttl_s, lang, keys.PHONE_LANGUAGE_TTL_S],
         )
-

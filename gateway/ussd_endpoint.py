@@ -23,8 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.services import Services
 from gateway.settings import Settings
-from gateway.intake import MustWait
-from gateway.ussd import Carried, Hop, Pending
+from gateway.ussd import Hop, Pending, Result
 from menus.engine import LIMITED, unavailable
 
 log = logging.getLogger("cpgw.ussd")
@@ -40,8 +39,8 @@ class UssdEndpoint:
     """The USSD webhook; `sql_threads` caps how many hops store or look up a report at once."""
 
     def __init__(self, sql_threads: int = 4) -> None:
-        # Storing or looking up a report goes to a thread, a few at a time, when it would wait
-        # (PostgreSQL, or SQLite's write lock taken); everything else runs on the loop.
+        # Storing or looking up a report is SQL: on a thread, a few at a time (SQLite has one
+        # writer anyway); everything else runs on the loop.
         self._sql_threads = anyio.CapacityLimiter(sql_threads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -82,15 +81,10 @@ class UssdEndpoint:
         return unavailable(svc.ussd.context(hop.network_code), None).render()
 
 
-    async def _carry_out(self, svc: Services, pending: Pending) -> Carried:
-        """Store or look up the report: on the loop when that cannot wait on a lock, else on a thread."""
+    async def _carry_out(self, svc: Services, pending: Pending) -> Result:
+        """Store or look up the report on a thread, once the phone's allowance lets it."""
         if not await svc.ussd.allowed(pending):
-            return Carried(LIMITED)
-        if svc.ussd.stores_inline:
-            try:
-                return await svc.ussd.carry_out_inline(pending)
-            except MustWait:
-                pass  # another writer holds SQLite's lock, or a repeat to link: on a thread, where waiting is fine
+            return LIMITED
         return await anyio.to_thread.run_sync(svc.ussd.carry_out, pending, limiter=self._sql_threads)
 
 

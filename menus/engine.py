@@ -11,7 +11,7 @@ Navigation everywhere: `0` back to the previous screen, `00` home, `98` next pag
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, Field
@@ -37,7 +37,6 @@ REQUIRED_KEYS = (
     "confirm.urgent", "confirm.send", "sent", "sent.urgent", "failed", "check.prompt", "check.bad_ref",
     "check.not_found", "check.status", "help.text", "expired", "invalid", "more", "back", "limited",
 ) + tuple(f"place.{level}" for level in ("state", "district", "block", "gram_panchayat", "village"))
-STATUSES = ("open", "acknowledged", "resolved")
 
 
 class PlaceInfo(NamedTuple):
@@ -116,7 +115,6 @@ class Context:
     concerns: Sequence[str]
     budget: Budget = Budget()
     helplines: str = "112, 1098"
-    extra: dict[str, str] = field(default_factory=dict)
 
     def t(self, state: State, key: str, **values: object) -> str:
         return self.catalog.text(state.lang, key, **values)

@@ -109,7 +109,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def at_stub():  # type: ignore[no-untyped-def]
-    from tests.harness.at_stub import Stub
+    from gateway.devtools.at_stub import Stub
 
     stub = Stub().start()
     yield stub
@@ -127,17 +127,10 @@ def _field(settings: Settings, at_stub, production: bool):  # type: ignore[no-un
         "at_username": "cpgw-test", "at_api_key": "test-key", "at_api_url": at_stub.url, "sms_timeout_s": 1.0,
     })
     if production:  # built as load_settings builds it, so that production's start-up checks run
-        wired = load_settings({**_environ(wired), "CPGW_ENV": "production", "CPGW_WEBHOOK_TOKEN": WEBHOOK_TOKEN})
+        wired = load_settings({**wired.as_environ(), "CPGW_ENV": "production", "CPGW_WEBHOOK_TOKEN": WEBHOOK_TOKEN})
     clock = ManualClock()
     with TestClient(create_app(wired, clock=clock)) as client:
         yield Field(client=client, stub=at_stub, clock=clock, token=WEBHOOK_TOKEN if production else None)
-
-
-def _environ(settings: Settings) -> dict[str, str]:
-    """The environment that would build `settings` (its aliases and values, unset ones left out)."""
-    fields = type(settings).model_fields
-    return {info.alias: str(value) for name, info in fields.items()
-            if info.alias and (value := getattr(settings, name)) is not None}
 
 
 @pytest.fixture

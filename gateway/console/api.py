@@ -19,8 +19,8 @@ from starlette.responses import JSONResponse, Response
 
 from gateway.api import get_case, principal
 from gateway.auth import Principal
+from gateway import actions
 from gateway.console import (
-    actions,
     casefile,
     contacts,
     coverage,
@@ -32,7 +32,7 @@ from gateway.console import (
 from gateway.console.params import now
 from gateway.console.places import in_scope, scoped_district
 from gateway.console.reading import read_only
-from gateway.console.templating import IST, OUTCOMES
+from routing.lifecycle import IST, OUTCOMES
 from gateway.services import Services
 from menus.refs import parse_reference
 
@@ -105,7 +105,7 @@ def reassign(ref: str, body: ReassignBody, request: Request, who: Principal = De
         raise HTTPException(403, "this token is read-only")
     case = _case(request, ref, who)
     try:
-        actions.reassign(_services(request), case, to_step=body.to_step - 1, reason=body.reason, who=who)
+        actions.reassign(_services(request).referrals, case, to_step=body.to_step - 1, reason=body.reason, who=who)
     except actions.ActionRefused as exc:
         raise _refused(exc) from exc
     return get_case(ref, request, who)

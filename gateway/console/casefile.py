@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 
 from gateway.auth import Principal
 from gateway.console.places import by_code
-from gateway.console.templating import OUTCOMES, concern_label, span
+from gateway.console.templating import concern_label, span
+from routing.lifecycle import OUTCOMES
 from gateway.crypto import PhoneCipher
 from gateway.models import Case, CaseEvent, Message, Place, ReporterContact
 from menus.refs import parse_reference

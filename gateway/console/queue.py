@@ -20,13 +20,14 @@ from sqlmodel import Session, col, select
 from gateway.auth import Principal
 from gateway.console.places import by_code, scoped_district
 from gateway.console.templating import is_emergency
-from gateway.models import CASE_STATUSES, Case
+from gateway.models import Case
+from routing.lifecycle import STATUSES
 from routing.concerns import CONCERNS
 
 EMERGENCY_CONCERNS = tuple(concern.key for concern in CONCERNS if concern.priority == "emergency")
 STATUS_CHOICES: dict[str, tuple[str, ...]] = {
     "active": ("open", "acknowledged"), "open": ("open",), "acknowledged": ("acknowledged",),
-    "resolved": ("resolved",), "all": CASE_STATUSES,
+    "resolved": ("resolved",), "all": STATUSES,
 }
 LIMIT = 200
 

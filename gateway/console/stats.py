@@ -21,7 +21,8 @@ from sqlmodel import Session, col, select
 
 from gateway.console.places import by_code
 from gateway.console.queue import late_clause
-from gateway.console.templating import IST, is_emergency
+from gateway.console.templating import is_emergency
+from routing.lifecycle import IST
 from gateway.models import Case, CaseEvent
 
 DEFAULT_WEEKS = 12

@@ -6,7 +6,7 @@ the people reading them are DCPU staff, and stored in UTC as everything else.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +15,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from routing.concerns import BY_KEY, KEYS
+from routing.lifecycle import IST, OUTCOMES
 
 HERE = Path(__file__).parent
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
-OUTCOMES = {
-    "rescued": "Child rescued",
-    "produced_before_cwc": "Produced before the CWC",
-    "referred_to_scheme": "Referred to a scheme",
-    "no_concern_found": "No concern found",
-    "other": "Other (see note)",
-}
 CONCERN_LABELS = {
     "sexual_abuse": "Sexual abuse", "child_marriage": "Child marriage", "trafficking": "Trafficking",
     "missing_child": "Missing child", "abandoned_child": "Abandoned / found child",

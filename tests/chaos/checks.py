@@ -20,7 +20,8 @@ from sqlmodel import select
 from gateway import keys
 from gateway.db import read_session
 from gateway.models import Case, CaseEvent, Message
-from tests.chaos.driver import REF, Driver
+from gateway.devtools.traffic import REF
+from tests.chaos.driver import Driver
 from tests.chaos.provider import Accepted
 
 ALERT_KINDS = ("alert", "reminder")

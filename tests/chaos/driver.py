@@ -14,39 +14,23 @@ Everything that happens is recorded, for the checks and the figures.
 
 from __future__ import annotations
 
-import csv
 import heapq
 import itertools
 import random
-import re
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import httpx
 
+from gateway.devtools.traffic import ALERT_REF, REF, demo_contacts, demo_villages, options_on
 from gateway.simulate import SMS_PATH, Phone
 from routing.concerns import KEYS
 from tests.chaos.provider import Accepted, Provider
-from tests.harness.field import _options_on
 
-DEMO = Path(__file__).resolve().parents[2] / "gateway" / "demo"
-REF = re.compile(r"(?<!\d)(\d{9})(?!\d)")
-ALERT_REF = re.compile(r"ACK (\d{9})")
 HTTP_TIMEOUT = httpx.Timeout(45.0, connect=5.0)
 REPOST_AFTER_S = 60.0  # Africa's Talking posts an incoming SMS again every minute until it gets a 200
-
-
-def demo_villages() -> list[int]:
-    with open(DEMO / "places.csv", encoding="utf-8") as handle:
-        return [int(row["lgd_code"]) for row in csv.DictReader(handle) if row["level"] == "village"]
-
-
-def demo_contacts() -> set[str]:
-    with open(DEMO / "contacts.csv", encoding="utf-8") as handle:
-        return {row["phone"] for row in csv.DictReader(handle)}
 
 
 @dataclass
@@ -195,8 +179,8 @@ class Driver:
                 if not self._press(phone, answer, clients, other, report):
                     return
             index = KEYS.index(concern)
-            while not phone.ended and index >= _options_on(phone.screen):
-                index -= _options_on(phone.screen)
+            while not phone.ended and index >= options_on(phone.screen):
+                index -= options_on(phone.screen)
                 if not self._press(phone, "98", clients, other, report):
                     return
             for answer in (str(index + 1), "1" if urgent else "2", "1" if callback else "2", "1"):

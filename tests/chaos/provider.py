@@ -1,4 +1,4 @@
-"""The Africa's Talking stub of `tests/harness/at_stub.py`, with what the fault suite needs on top.
+"""The Africa's Talking stub of `gateway/devtools/at_stub.py`, with what the fault suite needs on top.
 
 It shares the stub's response shape, handler and server; its own is the fault table below.
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-from tests.harness.at_stub import ReplyingHandler, messaging_body, recipient, serve
+from gateway.devtools.at_stub import ReplyingHandler, messaging_body, recipient, serve
 
 
 @dataclass

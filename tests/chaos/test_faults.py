@@ -27,19 +27,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from gateway import db
+from gateway.devtools.processes import Gateway, Proc, RedisServer, short_rules
 from tests.chaos import checks
 from tests.chaos.checks import Record, Window
 from tests.chaos.driver import Driver
-from tests.chaos.harness import (
-    ROOT,
-    Gateway,
-    Proc,
-    RedisServer,
-    SqliteOutage,
-    TcpProxy,
-    pid_with_local_port,
-    short_rules,
-)
+from tests.chaos.harness import ROOT, SqliteOutage, TcpProxy, pid_with_local_port
 from tests.chaos.provider import Provider
 
 pytestmark = pytest.mark.chaos

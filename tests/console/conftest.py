@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.console.users import create_user
+from gateway.devtools.traffic import options_on
 from gateway.simulate import Phone
 from routing.concerns import KEYS
-from tests.harness.field import _options_on
 
 PASSWORD = "correct horse battery staple"
 RANCHI, PURULIA = 9001, 9101
@@ -86,8 +86,8 @@ def report(client: httpx.Client, village: int, *, number: str, concern: str = "c
         phone.press("1")
     phone.press("1", "1", str(village))
     index = KEYS.index(concern)
-    while index >= _options_on(phone.screen):
-        index -= _options_on(phone.screen)
+    while index >= options_on(phone.screen):
+        index -= options_on(phone.screen)
         phone.press("98")
     phone.press(str(index + 1), "1" if urgent else "2", "1" if callback else "2", "1")
     assert phone.ended, phone.screen

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from gateway.app import create_app
 from gateway.auth import create_token
 from gateway.settings import load_settings
-from tests.conftest import WEBHOOK_TOKEN, _environ
+from tests.conftest import WEBHOOK_TOKEN
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 junk = st.one_of(st.text(max_size=40), st.integers(min_value=-(10**12), max_value=10**12).map(str),
@@ -45,7 +45,7 @@ def app_client(request, client, settings):  # type: ignore[no-untyped-def]
     if request.param == "development":
         yield client
         return
-    environ = {**_environ(settings), "CPGW_ENV": "production", "CPGW_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
+    environ = {**settings.as_environ(), "CPGW_ENV": "production", "CPGW_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
                "AT_USERNAME": "fuzz", "AT_API_KEY": "fuzz-key"}
     with TestClient(create_app(load_settings(environ))) as production:
         yield production

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from gateway import db
@@ -59,7 +60,7 @@ def _stop(handle) -> None:  # type: ignore[no-untyped-def]
 def test_a_new_data_dir_and_everything_in_it_is_private(settings):
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
-    with db.session_scope(engine) as session:
+    with Session(engine) as session:
         session.add(Place(lgd_code=9001, level="district", name="Ranchi"))
         session.commit()
     handle = open_redis(settings)

@@ -163,3 +163,30 @@ def test_a_webhook_token_in_a_url_never_reaches_a_log():
     assert redact("POST /webhooks/at/ussd?token=s3cret-Value_0123456789abcdef&x=1") == "POST /webhooks/at/ussd?token=[token]&x=1"
     assert redact({"url": "http://gw/webhooks/at/sms?TOKEN=abc"}) == {"url": "http://gw/webhooks/at/sms?TOKEN=[token]"}
     assert redact("a retoken=keep") == "a retoken=keep"
+
+
+def test_a_terminal_gets_readable_lines_and_a_collector_json(monkeypatch):
+    import io
+    import json
+    import logging
+    import sys
+
+    from gateway import logs
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        for tty, style in ((True, "auto"), (False, "auto"), (False, "text"), (True, "json")):
+            stream = io.StringIO()
+            stream.isatty = lambda tty=tty: tty  # type: ignore[method-assign]
+            monkeypatch.setattr(sys, "stderr", stream)
+            logs.configure("INFO", style)
+            logging.getLogger("cpgw.test").info("sms received", extra={"outcome": "ack", "to": "+91 98765 43210"})
+            line = stream.getvalue().strip()
+            assert "98765" not in line
+            if style == "text" or (style == "auto" and tty):
+                assert " info " in line and "cpgw.test" in line and "outcome=ack" in line and "to=[phone]" in line
+            else:
+                assert json.loads(line)["outcome"] == "ack"
+    finally:
+        root.handlers[:], _ = saved[0], root.setLevel(saved[1])

@@ -277,9 +277,7 @@ def production_client(settings, demo):  # type: ignore[no-untyped-def]
     from fastapi.testclient import TestClient
 
     from gateway.app import create_app
-    from tests.conftest import _environ
-
-    environ = {**_environ(settings), **PRODUCTION, "CPGW_WEBHOOK_TOKEN": WEBHOOK_TOKEN}
+    environ = {**settings.as_environ(), **PRODUCTION, "CPGW_WEBHOOK_TOKEN": WEBHOOK_TOKEN}
     with TestClient(create_app(load_settings(environ))) as client:
         yield client
 

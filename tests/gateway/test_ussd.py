@@ -160,11 +160,10 @@ def test_when_sql_fails_the_villager_gets_the_helplines_never_sent(client, engin
 
 
 def test_when_redis_is_down_the_villager_gets_the_helplines(client):
-    from gateway.redis_loop import LoopRedis
+    import redis.asyncio
 
     ussd = client.app.state.services.ussd
-    ussd.redis = __import__("redis").Redis.from_url("redis://127.0.0.1:1/0")
-    ussd.loop_redis = LoopRedis("redis://127.0.0.1:1/0")
+    ussd.redis = redis.asyncio.Redis.from_url("redis://127.0.0.1:1/0")
     screen = Phone(client).dial().screen
     assert screen.startswith("END") and "112" in screen
 
@@ -283,13 +282,13 @@ def test_a_bug_in_a_hop_still_leaves_the_villager_the_helplines(client, monkeypa
 
 
 def test_a_report_sent_while_another_writer_holds_sqlite_waits_off_the_event_loop(client, engine):
-    """On SQLite the report is stored on the event loop unless the write lock is taken (the worker,
-    an import): then it waits on a thread, and other villagers' hops are answered meanwhile."""
+    """The report is stored on a thread: when SQLite's write lock is taken (the worker, an import)
+    it waits there, and other villagers' hops are answered meanwhile."""
     import sqlite3
     import threading
 
-    if not client.app.state.services.ussd.stores_inline:
-        pytest.skip("only SQLite stores on the event loop")
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's single write lock")
     writer = sqlite3.connect(engine.url.database, isolation_level=None)
     writer.execute("BEGIN IMMEDIATE")  # another process's write transaction
     phone = CheckedPhone(client, number="+919812345687").dial().press("1", "1", "1", "9001111", "2", "2", "1")
@@ -317,17 +316,12 @@ def test_the_same_report_again_from_the_same_phone_is_linked_to_the_open_case(cl
 
 
 def test_a_report_stored_while_redis_fails_to_take_its_alerts_is_still_sent(client, engine, monkeypatch):
-    """After the commit the villager is told "sent" whatever Redis does with the hop's last
-    write (its alerts ride with it): the worker's audit publishes what the hop could not."""
-    loop_redis = client.app.state.services.ussd.loop_redis
-    execute = loop_redis.execute
+    """After the commit the villager is told "sent" whatever Redis does with the report's alerts:
+    the worker's audit publishes what the hop could not."""
+    def no_publication(*args):  # type: ignore[no-untyped-def]
+        raise __import__("redis").ConnectionError("Redis went away")
 
-    async def no_publication(*commands):  # type: ignore[no-untyped-def]
-        if any(command[0] == "XADD" for command in commands):
-            raise __import__("redis").ConnectionError("Redis went away")
-        return await execute(*commands)
-
-    monkeypatch.setattr(loop_redis, "execute", no_publication)
+    monkeypatch.setattr(client.app.state.services.ussd.intake, "_publish", no_publication)
     phone = CheckedPhone(client, number="+919812345690").dial().press("1", "1", "1", "9001111", "2", "2", "2", "1")
     [case] = cases(engine)
     assert phone.ended and case.ref in phone.screen and "not sent" not in phone.screen

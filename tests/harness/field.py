@@ -21,11 +21,12 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from gateway.clock import ManualClock
+from gateway.devtools.at_stub import Stub
+from gateway.devtools.traffic import options_on
 from gateway.models import Case, Contact, Message
 from gateway.simulate import Phone
 from gateway.worker import Worker
 from routing.concerns import KEYS
-from tests.harness.at_stub import Stub
 
 _numbers = itertools.count(1)
 
@@ -63,8 +64,8 @@ class Field:
             handset.press("1")
         handset.press("1", "1", str(village))
         index = KEYS.index(concern)
-        while index >= _options_on(handset.screen):  # page on until the concern is on screen
-            index -= _options_on(handset.screen)
+        while index >= options_on(handset.screen):  # page on until the concern is on screen
+            index -= options_on(handset.screen)
             handset.press("98")
         handset.press(str(index + 1), "1" if urgent else "2", "1" if callback else "2", "1")
         assert handset.ended, handset.screen
@@ -131,7 +132,3 @@ class Field:
         case = self.case(ref)
         with Session(self.services.engine) as session:
             return list(session.exec(select(Message).where(Message.case_id == case.id)))
-
-
-def _options_on(screen: str) -> int:
-    return len([line for line in screen.splitlines()[1:] if line.split(" ", 1)[0] not in ("98", "0")])

@@ -8,14 +8,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from sqlmodel import Session
 from starlette.responses import Response
 
-from gateway.console import actions, casefile, queue
+from gateway import actions
+from gateway.console import casefile, queue
 from gateway.console.guards import ConsoleError, services, staff, writer
 from gateway.console.params import int_or_none, now
 from gateway.console.places import blocks, districts, scoped_district
 from gateway.console.reading import read_only
 from gateway.console.templating import is_emergency, redirect, render
 from gateway.console.users import StaffMember
-from gateway.models import UNITS, Case
+from gateway.models import Case
+from routing.units import UNITS
 from routing.concerns import KEYS
 
 router = APIRouter(prefix="/console")
@@ -95,7 +97,7 @@ def _act(request: Request, member: StaffMember, ref: str, done: str, verb: Any, 
         except casefile.CaseNotFound:
             raise ConsoleError(404, "No such case.") from None
     try:
-        verb(svc, case, who=member.principal, **values)
+        verb(svc.referrals, case, who=member.principal, **values)
     except actions.ActionRefused as exc:
         return _case_page(request, member, ref, status=exc.status, error=str(exc))
     return redirect(f"/console/cases/{case.ref}?done={done}")

@@ -12,7 +12,8 @@ from gateway.console.guards import ConsoleError, services, staff
 from gateway.console.params import date_or_none, int_or_none, now
 from gateway.console.places import districts, scoped_district
 from gateway.console.reading import read_only
-from gateway.console.templating import IST, concern_label, render, secure, span
+from gateway.console.templating import concern_label, render, secure, span
+from routing.lifecycle import IST
 from gateway.console.users import StaffMember
 
 router = APIRouter(prefix="/console")

@@ -21,7 +21,8 @@ from gateway.console.places import districts, scoped_district
 from gateway.console.reading import read_only
 from gateway.console.templating import redirect, render
 from gateway.console.users import StaffMember
-from gateway.models import UNITS, Contact, Place
+from gateway.models import Contact, Place
+from routing.units import UNITS
 
 router = APIRouter(prefix="/console")
 

@@ -1,13 +1,19 @@
 """A local stand-in for Africa's Talking's SMS API, for the real SDK to talk HTTP to.
 
 It answers `POST /version1/messaging` as AT does (HTTP 201, `SMSMessageData.Recipients[…]`), keeps
-every message it accepted, and can be told to misbehave: HTTP 500, 429, a slow answer (timeout),
-an empty `Recipients` list, or a per-number `statusCode`.
+every message it accepted and when, and can be told to misbehave: HTTP 500, 429, a slow answer
+(timeout), an empty `Recipients` list, or a per-number `statusCode`.
+
+`Stub` serves from a thread of the caller's process (tests); `StubProcess` runs one in a child
+process, so that its HTTP server does not share a GIL with what is measured (benchmarks: the real
+provider is another machine).
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import signal
 import socket
 import threading
 import time
@@ -15,6 +21,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from multiprocessing.connection import Connection
 from urllib.parse import parse_qs
 
 
@@ -60,6 +67,7 @@ class Sent:
     message: str
     sender: str | None
     message_id: str
+    at: float = field(default_factory=time.time)  # when it was accepted (wall clock: other processes compare)
 
 
 @dataclass
@@ -82,8 +90,15 @@ class Stub:
             return [sent.message for sent in self.sent if sent.to == phone]
 
     def clear(self) -> None:
+        """Forget what was received."""
         with self.lock:
             self.sent.clear()
+            self.requests = 0
+
+    def report(self, start: int = 0) -> tuple[list[Sent], int]:
+        """The messages accepted so far (from the `start`-th on), and the requests received."""
+        with self.lock:
+            return self.sent[start:], self.requests
 
     def start(self) -> Stub:
         stub = self
@@ -135,3 +150,76 @@ class Stub:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+
+
+# --- in a child process ------------------------------------------------------------------------------
+
+
+def _serve_child(conn: Connection) -> None:
+    """The child: start a stub, send its URL, then answer "clear", ("report", start) and "stop"."""
+    # Ctrl-C reaches the whole foreground group: the parent decides when the stub stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stub = Stub().start()
+    conn.send(stub.url)
+    try:
+        while True:
+            try:
+                command = conn.recv()
+            except EOFError:  # the parent is gone
+                return
+            if command == "clear":
+                stub.clear()
+                conn.send(True)
+            elif isinstance(command, tuple) and command[0] == "report":
+                conn.send(stub.report(command[1]))
+            else:
+                conn.send(True)
+                return
+    finally:
+        stub.stop()
+
+
+class StubProcess:
+    """A `Stub` in a child process, driven over a pipe with the same verbs (`url`, `clear`, `report`,
+    `stop`); `stop()`, or the parent's exit, ends it."""
+
+    def __init__(self, start_timeout_s: float = 30.0) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._proc = context.Process(target=_serve_child, args=(child,), daemon=True, name="at-stub")
+        self._proc.start()
+        child.close()
+        if not self._conn.poll(start_timeout_s):
+            self.stop()
+            raise RuntimeError(f"the AT stub did not start within {start_timeout_s:.0f} s")
+        self.url: str = self._conn.recv()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    def clear(self) -> None:
+        self._conn.send("clear")
+        self._conn.recv()
+
+    def report(self, start: int = 0) -> tuple[list[Sent], int]:
+        self._conn.send(("report", start))
+        return self._conn.recv()  # type: ignore[no-any-return]
+
+    def stop(self) -> None:
+        """Ask the child to stop; terminate, then kill it if it does not. Safe to call twice."""
+        try:
+            self._conn.send("stop")
+            if self._conn.poll(5):
+                self._conn.recv()
+        except (OSError, EOFError):
+            pass  # the child is gone already
+        finally:
+            self._conn.close()
+            self._proc.join(5)
+            if self._proc.is_alive():
+                self._proc.terminate()
+                self._proc.join(5)
+            if self._proc.is_alive():
+                self._proc.kill()
+                self._proc.join(5)

@@ -1,0 +1,28 @@
+"""What a driver of field traffic needs to know: the demo directory's villages and committee phones,
+how many options a USSD screen offers, and which case a screen or an alert names.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+
+from gateway.directory import DEMO_DIR
+
+REF = re.compile(r"(?<!\d)(\d{9})(?!\d)")  # a case reference, as the "Report sent" screen shows it
+ALERT_REF = re.compile(r"ACK (\d{9})")  # the case an alert (or reminder) asks a committee to take up
+
+
+def demo_villages() -> list[int]:
+    with open(DEMO_DIR / "places.csv", encoding="utf-8") as handle:
+        return [int(row["lgd_code"]) for row in csv.DictReader(handle) if row["level"] == "village"]
+
+
+def demo_contacts() -> set[str]:
+    with open(DEMO_DIR / "contacts.csv", encoding="utf-8") as handle:
+        return {row["phone"] for row in csv.DictReader(handle)}
+
+
+def options_on(screen: str) -> int:
+    """How many choices a menu screen lists, not counting "98 More" and "0 Back"."""
+    return len([line for line in screen.splitlines()[1:] if line.split(" ", 1)[0] not in ("98", "0")])
