@@ -6,7 +6,7 @@
     python bench/outbox_bench.py --redis-url             # redis://127.0.0.1:6379/15 (FLUSHED per run)
 
 What is timed: N messages already queued (Message rows in SQL, their ids on the outbox streams, as
-`Referrals.after_commit` leaves them) drained by the real `gateway.worker.Worker.run` loop in 1 or
+`Referrals.after_commit` leaves them) drained by the real `gateway.referrals.worker.Worker.run` loop in 1 or
 2 threads, each worker with its own services (`open_services`, as two `cpgw worker` processes
 would have), through the real `AfricasTalkingTransport` (the official SDK, HTTP to the stub),
 CPGW_SMS_RATE high enough (default 1000/s) not to be the limit. The clock starts when the workers
@@ -53,15 +53,15 @@ from sqlalchemy import func, select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 from sweeper_bench import DEFAULT_REDIS_URL, SECRET, fresh_database, redis_server  # noqa: E402
 
-from gateway import keys  # noqa: E402
-from gateway.clock import ManualClock  # noqa: E402
-from gateway.db import READ_ONLY  # noqa: E402
 from gateway.devtools.at_stub import Stub, StubProcess  # noqa: E402
-from gateway.models import Message  # noqa: E402
+from gateway.infra import keys  # noqa: E402
+from gateway.infra.clock import ManualClock  # noqa: E402
+from gateway.infra.settings import load_settings  # noqa: E402
+from gateway.record.db import READ_ONLY  # noqa: E402
+from gateway.record.models import Message  # noqa: E402
+from gateway.referrals.transport import AfricasTalkingTransport  # noqa: E402
+from gateway.referrals.worker import Worker  # noqa: E402
 from gateway.services import Services, open_services  # noqa: E402
-from gateway.settings import load_settings  # noqa: E402
-from gateway.transport import AfricasTalkingTransport  # noqa: E402
-from gateway.worker import Worker  # noqa: E402
 
 OUT = BENCH / "out" / "outbox.json"
 POLL_S = 0.01
@@ -284,6 +284,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    from exits import run_benchmark  # bench/ is on sys.path when a benchmark runs as a script
+    from exits import (
+        run_benchmark,  # bench/ is on sys.path when a benchmark runs as a script
+    )
 
     run_benchmark(main)

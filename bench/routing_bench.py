@@ -7,7 +7,7 @@ One run generates two synthetic directories shaped like India's panchayat chain 
 districts, ~7,000 blocks, ~250,000 gram panchayats, 640,000 villages, 2% of them directly under a
 block; 2 VCPC members per village, one in fifty inactive; a BCPC per block; DCPU, CWC and SJPU per
 district; a state control room), writes them as the CSV files deployers use, imports each with
-`gateway.directory.import_directory` into a fresh SQLite file, then times `routing.ladder.route`
+`gateway.record.directory.import_directory` into a fresh SQLite file, then times `routing.ladder.route`
 over the SQL directory for random villages and concerns. The claim under test: a decision costs
 the same at 600 villages and at 640,000, because every lookup is an index seek.
 
@@ -33,9 +33,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway import db  # noqa: E402
-from gateway import directory as gateway_directory  # noqa: E402
-from gateway.routing_directory import SqlDirectory  # noqa: E402
+from gateway.record import db  # noqa: E402
+from gateway.record import directory as gateway_directory  # noqa: E402
+from gateway.record.routing_directory import SqlDirectory  # noqa: E402
 from routing.concerns import KEYS  # noqa: E402
 from routing.ladder import route  # noqa: E402
 from routing.rules import Rules, load_rules  # noqa: E402

@@ -55,11 +55,17 @@ sys.path.insert(0, str(REPO))
 import httpx  # noqa: E402
 import redis  # noqa: E402
 
-from gateway import keys  # noqa: E402
 from gateway.devtools.at_stub import Stub  # noqa: E402
 from gateway.devtools.processes import Gateway, RedisServer, short_rules  # noqa: E402
-from gateway.devtools.traffic import ALERT_REF, REF, demo_contacts, demo_villages, options_on  # noqa: E402
-from gateway.simulate import SMS_PATH, Phone  # noqa: E402
+from gateway.devtools.simulate import SMS_PATH, Phone  # noqa: E402
+from gateway.devtools.traffic import (  # noqa: E402
+    ALERT_REF,
+    REF,
+    demo_contacts,
+    demo_villages,
+    options_on,
+)
+from gateway.infra import keys  # noqa: E402
 from routing.concerns import KEYS  # noqa: E402
 
 OUT = BENCH / "out" / "soak.json"

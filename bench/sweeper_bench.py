@@ -60,13 +60,13 @@ import redis  # noqa: E402
 from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from gateway import keys  # noqa: E402
-from gateway.clock import ManualClock  # noqa: E402
-from gateway.directory import import_demo  # noqa: E402
-from gateway.models import Case, CaseEvent, Message  # noqa: E402
+from gateway.infra import keys  # noqa: E402
+from gateway.infra.clock import ManualClock  # noqa: E402
+from gateway.infra.settings import load_settings  # noqa: E402
+from gateway.record.directory import import_demo  # noqa: E402
+from gateway.record.models import Case, CaseEvent, Message  # noqa: E402
+from gateway.referrals.transport import SendResult  # noqa: E402
 from gateway.services import Services, open_services  # noqa: E402
-from gateway.settings import load_settings  # noqa: E402
-from gateway.transport import SendResult  # noqa: E402
 
 OUT = BENCH / "out" / "sweeper.json"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -490,6 +490,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    from exits import run_benchmark  # bench/ is on sys.path when a benchmark runs as a script
+    from exits import (
+        run_benchmark,  # bench/ is on sys.path when a benchmark runs as a script
+    )
 
     run_benchmark(main)

@@ -50,7 +50,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
 
-from exits import run_benchmark  # bench/ is on sys.path when a benchmark runs as a script
+from exits import (
+    run_benchmark,  # bench/ is on sys.path when a benchmark runs as a script
+)
 from ussd_loadgen import nearest_rank
 
 from gateway.devtools.at_stub import Sent, StubProcess

@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from gateway import db
-from gateway.settings import Settings, load_settings
+from gateway.infra.settings import Settings, load_settings
+from gateway.record import db
 
 app = typer.Typer(help="Child-protection referral gateway", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="SQL schema", no_args_is_help=True)
@@ -47,8 +47,8 @@ def serve(
     """Serve the web app (webhooks, API, console) and, unless --no-worker, the background work."""
     import uvicorn
 
-    from gateway import logs
-    from gateway.app import create_app
+    from gateway.infra import logs
+    from gateway.web.app import create_app
 
     settings = _settings()
     logs.configure(settings.log_level, log_format or settings.log_format)
@@ -68,9 +68,9 @@ def worker(
     import signal
     import threading
 
-    from gateway import logs
+    from gateway.infra import logs
+    from gateway.referrals.worker import Worker
     from gateway.services import open_services
-    from gateway.worker import Worker
 
     settings = _settings()
     logs.configure(settings.log_level, log_format or settings.log_format)
@@ -87,8 +87,8 @@ def worker(
 @app.command()
 def reconcile() -> None:
     """Rebuild Redis's live state (pending deadlines, outbox) from SQL, idempotently."""
+    from gateway.referrals.worker import Worker
     from gateway.services import open_services
-    from gateway.worker import Worker
 
     services = open_services(_settings())
     try:
@@ -104,7 +104,7 @@ def reconcile() -> None:
 @app.command()
 def doctor() -> None:
     """List every unsafe setting still on, and data files others can read; exit 1 in production if any."""
-    from gateway.settings import unsafe_settings
+    from gateway.infra.settings import unsafe_settings
 
     settings = _settings()  # production's hard refusals (no webhook token, no transport…) stop here
     found = unsafe_settings(settings)
@@ -130,7 +130,7 @@ def db_upgrade() -> None:
 @directory_app.command("import")
 def directory_import(places_csv: Path, contacts_csv: Path) -> None:
     """Upsert places and contacts from CSV; a bad row aborts the import with its line number."""
-    from gateway.directory import DirectoryError, import_directory
+    from gateway.record.directory import DirectoryError, import_directory
 
     engine = _engine(_settings())
     try:
@@ -146,7 +146,7 @@ def directory_demo(
     if_empty: bool = typer.Option(False, "--if-empty", help="only when the directory has no places yet"),
 ) -> None:
     """Load the demo directory (districts of Jharkhand, West Bengal, Rajasthan; fictional contacts)."""
-    from gateway.directory import import_demo, is_empty
+    from gateway.record.directory import import_demo, is_empty
 
     engine = _engine(_settings())
     if if_empty and not is_empty(engine):
@@ -179,7 +179,7 @@ def token_create(
     """Print a new API bearer token, alone on the last line."""
     from datetime import timedelta
 
-    from gateway.auth import TokenError, issue_token
+    from gateway.web.auth import TokenError, issue_token
 
     engine = _engine(_settings())
     lifetime = timedelta(days=expires_in) if expires_in else None
@@ -200,8 +200,8 @@ def token_create(
 @token_app.command("list")
 def token_list() -> None:
     """One line per token (times in UTC); never the token itself nor its hash."""
-    from gateway.auth import list_tokens
-    from gateway.models import utcnow
+    from gateway.record.models import utcnow
+    from gateway.web.auth import list_tokens
 
     now = utcnow()
     rows = [("ID", "NAME", "ROLE", "DISTRICT", "CREATED", "EXPIRES", "LAST USED", "STATE")]
@@ -215,7 +215,7 @@ def token_list() -> None:
 @token_app.command("revoke")
 def token_revoke(token_id: int = typer.Argument(..., metavar="ID", help="the token's id, from `cpgw token list`")) -> None:
     """Stop a token working, at once and for good."""
-    from gateway.auth import revoke_token
+    from gateway.web.auth import revoke_token
 
     info = revoke_token(_engine(_settings()), token_id)
     if info is None:
@@ -234,7 +234,7 @@ def user_create(
     """Create a console login; the password comes from CPGW_NEW_PASSWORD, else it is asked twice."""
     import os
 
-    from gateway.console.users import UserError, create_user
+    from gateway.web.console.users import UserError, create_user
 
     password = os.environ.get("CPGW_NEW_PASSWORD") or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True)
@@ -253,8 +253,8 @@ def user_list() -> None:
     """One line per console login (last login in UTC); never a password hash."""
     from sqlmodel import col, select
 
-    from gateway.console.reading import read_only
-    from gateway.models import User
+    from gateway.record.models import User
+    from gateway.web.console.reading import read_only
 
     rows = [("USERNAME", "NAME", "ROLE", "DISTRICT", "ACTIVE", "LAST LOGIN")]
     with read_only(_engine(_settings())) as session:
@@ -266,7 +266,7 @@ def user_list() -> None:
 @user_app.command("deactivate")
 def user_deactivate(username: str = typer.Argument(..., help="the login name")) -> None:
     """Stop a console login: it can no longer sign in, and its open sessions end at once."""
-    from gateway.console.users import deactivate_user
+    from gateway.web.console.users import deactivate_user
 
     member = deactivate_user(_engine(_settings()), username)
     if member is None:
@@ -292,7 +292,7 @@ def routing_explain(
     urgent: bool = typer.Option(False, "--urgent", help="the child is in danger now"),
 ) -> None:
     """Print the ladder a report would take: units, contacts (names only), deadlines and gaps."""
-    from gateway.routing_directory import SqlDirectory
+    from gateway.record.routing_directory import SqlDirectory
     from routing.concerns import KEYS
     from routing.ladder import explain, route
 
@@ -313,8 +313,8 @@ def routing_gaps(district: Optional[int] = typer.Option(None, help="district LGD
     """List villages whose chain has a unit with no active contact (for the district plan)."""
     from sqlalchemy import select
 
-    from gateway.models import Place
-    from gateway.routing_directory import SqlDirectory
+    from gateway.record.models import Place
+    from gateway.record.routing_directory import SqlDirectory
     from routing.ladder import coverage
 
     settings = _settings()
@@ -351,7 +351,7 @@ def simulate(
     """
     import httpx
 
-    from gateway.simulate import run, send_sms
+    from gateway.devtools.simulate import run, send_sms
 
     settings = _settings()
     try:
@@ -374,7 +374,7 @@ def purge(
     """Erase reporters' numbers of closed cases and villagers' old messages; keep the audit trail."""
     from datetime import UTC, datetime, timedelta
 
-    from gateway.retention import purge_closed
+    from gateway.record.retention import purge_closed
 
     try:
         before = datetime.strptime(closed_before, "%Y-%m-%d").replace(tzinfo=UTC)
@@ -400,9 +400,9 @@ def rotate_key() -> None:
     """
     import secrets as random
 
-    from gateway.crypto import PhoneCipher
-    from gateway.retention import rotate_stored_keys
-    from gateway.settings import previous_secret_keys, secret_key
+    from gateway.infra.crypto import PhoneCipher
+    from gateway.infra.settings import previous_secret_keys, secret_key
+    from gateway.record.retention import rotate_stored_keys
 
     settings = _settings()
     engine = _engine(settings)

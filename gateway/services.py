@@ -8,28 +8,28 @@ from dataclasses import dataclass
 import redis
 from sqlalchemy import Engine
 
-from gateway import db
-from gateway.clock import Clock, RedisClock
-from gateway.crypto import PhoneCipher
-from gateway.directory import SqlPlaces
-from gateway.intake import Intake
-from gateway.limits import RateLimiter
-from gateway.metrics import Metrics
-from gateway.outbox import Outbox
-from gateway.redisconn import RedisHandle, open_redis
-from gateway.referrals import Referrals
-from gateway.routing_directory import SqlDirectory
-from gateway.settings import Settings, previous_secret_keys, secret_key
-from gateway.sms import SmsService
-from gateway.transport import Transport, make_transport
-from gateway.ussd import UssdService
-from gateway.villagers import VillagerSms
+from gateway.channels.intake import Intake
+from gateway.channels.sms import SmsService
+from gateway.channels.ussd import UssdService
+from gateway.channels.villagers import VillagerSms
+from gateway.infra.clock import Clock, RedisClock
+from gateway.infra.crypto import PhoneCipher
+from gateway.infra.limits import RateLimiter
+from gateway.infra.metrics import Metrics
+from gateway.infra.redisconn import RedisHandle, open_redis
+from gateway.infra.settings import Settings, previous_secret_keys, secret_key
+from gateway.record import db
+from gateway.record.directory import SqlPlaces
+from gateway.record.routing_directory import SqlDirectory
+from gateway.referrals.loop import Referrals
+from gateway.referrals.outbox import Outbox
+from gateway.referrals.transport import Transport, make_transport
 from menus.catalog import Catalog, load_catalog
 from menus.dlt import load_dlt
 from menus.engine import REQUIRED_KEYS
 from routing.concerns import KEYS
-from routing.rules import load_rules
 from routing.lifecycle import STATUSES
+from routing.rules import load_rules
 from routing.units import UNITS
 
 log = logging.getLogger("cpgw")
@@ -67,7 +67,7 @@ class Services:
     referrals: Referrals
     ussd: UssdService
     sms: SmsService
-    limiter: RateLimiter  # per phone, per contact and case, per address (gateway.limits)
+    limiter: RateLimiter  # per phone, per contact and case, per address (gateway.infra.limits)
     checkpointer: db.Checkpointer | None = None  # the web app's, on SQLite
 
     async def aclose(self) -> None:

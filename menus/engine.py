@@ -160,7 +160,7 @@ def step(state: State, raw: str, ctx: Context, *, owned: bool = False) -> Outcom
 
 
 class Limited:
-    """The effect was not carried out: this phone has used its allowance (gateway.limits)."""
+    """The effect was not carried out: this phone has used its allowance (gateway.infra.limits)."""
 
 
 LIMITED = Limited()

@@ -12,11 +12,9 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from gateway import db
-from gateway.app import create_app
-from gateway.settings import Settings, load_settings
-
-
+from gateway.infra.settings import Settings, load_settings
+from gateway.record import db
+from gateway.web.app import create_app
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +86,7 @@ def engine(settings: Settings):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def demo(engine):  # type: ignore[no-untyped-def]
-    from gateway.directory import import_demo
+    from gateway.record.directory import import_demo
 
     import_demo(engine)
     return engine
@@ -120,7 +118,7 @@ WEBHOOK_TOKEN = "test-webhook-token-0123456789abcdef-0123"
 
 
 def _field(settings: Settings, at_stub, production: bool):  # type: ignore[no-untyped-def]
-    from gateway.clock import ManualClock
+    from gateway.infra.clock import ManualClock
     from tests.harness.field import Field
 
     wired = settings.model_copy(update={

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import re
 
-from gateway.directory import DEMO_DIR
+from gateway.record.directory import DEMO_DIR
 
 REF = re.compile(r"(?<!\d)(\d{9})(?!\d)")  # a case reference, as the "Report sent" screen shows it
 ALERT_REF = re.compile(r"ACK (\d{9})")  # the case an alert (or reminder) asks a committee to take up

@@ -17,10 +17,10 @@ import redis
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from gateway import keys
-from gateway.db import read_session
-from gateway.models import Case, CaseEvent, Message
 from gateway.devtools.traffic import REF
+from gateway.infra import keys
+from gateway.record.db import read_session
+from gateway.record.models import Case, CaseEvent, Message
 from tests.chaos.driver import Driver
 from tests.chaos.provider import Accepted
 

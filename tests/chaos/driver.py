@@ -1,6 +1,6 @@
 """A steady stream of field traffic, posted as Africa's Talking posts it, against real processes.
 
-* villagers dial the USSD service and file complete reports (`gateway.simulate.Phone` over httpx),
+* villagers dial the USSD service and file complete reports (`gateway.devtools.simulate.Phone` over httpx),
   each hop sent to one replica and replayed on the other (AT retries a hop it got no answer to);
 * villagers send one-line SMS reports (`REPORT <village> <concern number>`), each from a new number;
 * committee members answer the alerts the provider delivered to them (`ACK <ref>`, later `DONE`);
@@ -24,8 +24,14 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from gateway.devtools.traffic import ALERT_REF, REF, demo_contacts, demo_villages, options_on
-from gateway.simulate import SMS_PATH, Phone
+from gateway.devtools.simulate import SMS_PATH, Phone
+from gateway.devtools.traffic import (
+    ALERT_REF,
+    REF,
+    demo_contacts,
+    demo_villages,
+    options_on,
+)
 from routing.concerns import KEYS
 from tests.chaos.provider import Accepted, Provider
 

@@ -26,8 +26,8 @@ import redis
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
-from gateway import db
 from gateway.devtools.processes import Gateway, Proc, RedisServer, short_rules
+from gateway.record import db
 from tests.chaos import checks
 from tests.chaos.checks import Record, Window
 from tests.chaos.driver import Driver
@@ -229,7 +229,7 @@ def test_nothing_lost_under_faults(stack: Stack) -> None:
     started = time.time()
     gateway = stack.gateway
     servers = [gateway.serve("serve-a"), gateway.serve("serve-b")]
-    workers = [gateway.worker("worker-1"), gateway.worker("worker-2")]
+    workers = [gateway.referrals.worker("worker-1"), gateway.referrals.worker("worker-2")]
     for proc in servers:
         gateway.wait_ready(proc)
     time.sleep(1.0)
@@ -244,7 +244,7 @@ def test_nothing_lost_under_faults(stack: Stack) -> None:
     at(stack, 5)
     kill_worker_mid_send(stack)
     at(stack, 9)
-    gateway.worker("worker-3")  # a replacement comes up, as a supervisor would start one
+    gateway.referrals.worker("worker-3")  # a replacement comes up, as a supervisor would start one
     at(stack, 12)
     sql_outage(stack, down_s=SQL_DOWN_S)
     at(stack, 55)

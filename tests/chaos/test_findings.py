@@ -15,8 +15,8 @@ from sqlalchemy import event, update
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
-from gateway import keys
-from gateway.models import Case, Message, utcnow
+from gateway.infra import keys
+from gateway.record.models import Case, Message, utcnow
 
 pytestmark = pytest.mark.chaos
 AMTOLA = 9001111

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.console.users import create_user
+from gateway.devtools.simulate import Phone
 from gateway.devtools.traffic import options_on
-from gateway.simulate import Phone
+from gateway.web.console.users import create_user
 from routing.concerns import KEYS
 
 PASSWORD = "correct horse battery staple"

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from gateway.models import Case, CaseEvent, Message, Place
+from gateway.record.models import Case, CaseEvent, Message, Place
 from menus.refs import new_reference
 
 CONCERN_WEIGHTS = {"child_marriage": 6, "neglect_dropout": 5, "child_labour": 4, "physical_violence": 3,

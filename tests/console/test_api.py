@@ -1,4 +1,4 @@
-"""The console's JSON API (mounted at /api/v1 beside gateway.api): every role and scope, the
+"""The console's JSON API (mounted at /api/v1 beside gateway.web.api): every role and scope, the
 reporter's number with its audit event, directory edits and imports, the dashboard and CSV."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from gateway.auth import create_token
-from gateway.models import Case, CaseEvent, Contact, Place
+from gateway.record.models import Case, CaseEvent, Contact, Place
+from gateway.web.auth import create_token
 
 
 def auth(engine, role: str, district: int | None = None, name: str | None = None) -> dict[str, str]:  # type: ignore[no-untyped-def]

@@ -6,12 +6,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from gateway.app import create_app
-from gateway.clock import ManualClock
-from gateway.console import routes
-from gateway.console.sessions import COOKIE
-from gateway.console.users import MAX_FAILURES, UserError, create_user
-from gateway.models import LoginThrottle, User
+from gateway.infra.clock import ManualClock
+from gateway.record.models import LoginThrottle, User
+from gateway.web.app import create_app
+from gateway.web.console import routes
+from gateway.web.console.sessions import COOKIE
+from gateway.web.console.users import MAX_FAILURES, UserError, create_user
 from tests.console.conftest import PASSWORD, Browser
 
 

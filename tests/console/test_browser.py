@@ -20,10 +20,10 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from gateway.app import create_app
-from gateway.clock import ManualClock
-from gateway.models import Case, CaseEvent, Contact
-from gateway.worker import Worker
+from gateway.infra.clock import ManualClock
+from gateway.record.models import Case, CaseEvent, Contact
+from gateway.referrals.worker import Worker
+from gateway.web.app import create_app
 from tests.console import history
 from tests.console.conftest import AMTOLA, PASSWORD, PURULIA_VILLAGE, report
 from tests.harness.serving import serving

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, col, select
 
-from gateway.models import Case, CaseEvent, Message
+from gateway.record.models import Case, CaseEvent, Message
 from tests.console.conftest import AMTOLA, report
 
 

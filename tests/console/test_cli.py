@@ -10,8 +10,8 @@ from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from gateway.cli import app
-from gateway.console.users import authenticate
-from gateway.models import utcnow
+from gateway.record.models import utcnow
+from gateway.web.console.users import authenticate
 from tests.console.conftest import PASSWORD
 
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from gateway.console import exports
+from gateway.web.console import exports
 
 
 def _exported_block_name(name: object) -> object:

@@ -9,8 +9,8 @@ import uuid
 
 from sqlmodel import Session, select
 
-from gateway.models import ConsoleAudit, Contact, Message
-from gateway.phones import to_e164
+from gateway.infra.phones import to_e164
+from gateway.record.models import ConsoleAudit, Contact, Message
 
 PLACES_HEADER = "lgd_code,level,name,parent_lgd_code\n"
 CONTACTS_HEADER = "name,phone,unit,place_lgd_code,role,language,active\n"
@@ -37,7 +37,7 @@ def _exists(engine, phone: str) -> bool:  # type: ignore[no-untyped-def]
 
 
 def _any(engine, district: int) -> int:  # type: ignore[no-untyped-def]
-    from gateway.models import Place
+    from gateway.record.models import Place
 
     with Session(engine) as session:
         return session.exec(select(Contact).join(Place, Place.lgd_code == Contact.place_lgd_code)
@@ -145,7 +145,7 @@ def test_a_district_user_cannot_import_into_another_district(browser, engine):
 
 
 def test_phones_whose_sms_keep_failing_are_listed_in_scope(browser, engine, cases):
-    from gateway.models import Case
+    from gateway.record.models import Case
 
     with Session(engine) as session:
         case = session.exec(select(Case).where(Case.ref == cases["ranchi"])).one()

@@ -4,7 +4,7 @@
 USSD first hop from 4.4 ms to over 400 ms. Rather than timing the loop (noisy on a shared
 machine), this catches the cause itself: any SQL statement or argon2 hash run on the thread
 that is running the event loop, while every page, API route and webhook is exercised. The USSD
-webhook stores on the loop by design (gateway.ussd_endpoint) and is left out.
+webhook stores on the loop by design (gateway.channels.ussd_webhook) and is left out.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from fastapi.routing import APIRoute
 from sqlalchemy import event
 
-from gateway.auth import create_token
+from gateway.web.auth import create_token
 from tests.console.conftest import PASSWORD
 
 

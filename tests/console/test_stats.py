@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlmodel import Session
 
-from gateway.console import charts, exports, stats
-from gateway.models import Case, CaseEvent
+from gateway.record.models import Case, CaseEvent
+from gateway.web.console import charts, exports, stats
 from menus.refs import new_reference
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # a Wednesday, 11:30 IST

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from gateway.auth import principal_for
 from gateway.cli import app
+from gateway.web.auth import principal_for
 
 
 @pytest.fixture

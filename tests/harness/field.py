@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from gateway.clock import ManualClock
 from gateway.devtools.at_stub import Stub
+from gateway.devtools.simulate import Phone
 from gateway.devtools.traffic import options_on
-from gateway.models import Case, Contact, Message
-from gateway.simulate import Phone
-from gateway.worker import Worker
+from gateway.infra.clock import ManualClock
+from gateway.record.models import Case, Contact, Message
+from gateway.referrals.worker import Worker
 from routing.concerns import KEYS
 
 _numbers = itertools.count(1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from menus.engine import Lookup, State, Submit, finish, start, step
-from menus.screens import CON, END
 from menus.refs import check_digit
+from menus.screens import CON, END
 from routing.concerns import KEYS
 
 LANGS = ["en", "hi", "hi_latn", "bn", "sat_latn"]

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from menus.refs import MAX_LENGTH, MIN_LENGTH, check_digit, new_reference, parse_reference
+from menus.refs import (
+    MAX_LENGTH,
+    MIN_LENGTH,
+    check_digit,
+    new_reference,
+    parse_reference,
+)
 
 
 def test_new_references_are_valid_digits_of_allowed_length():

@@ -7,7 +7,14 @@ import json
 import pytest
 
 from routing.directory import MemoryDirectory
-from routing.ladder import Ladder, UnknownConcern, UnknownPlace, coverage, explain, route
+from routing.ladder import (
+    Ladder,
+    UnknownConcern,
+    UnknownPlace,
+    coverage,
+    explain,
+    route,
+)
 from routing.rules import DEFAULT_RULES, Rules, load_rules, parse_duration, parse_rules
 
 # Jharkhand (20) has a state control room, so its fallback can answer; West Bengal (19) has one

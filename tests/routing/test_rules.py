@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from routing.concerns import BY_KEY, KEYS
-from routing.rules import RulesError, format_duration, load_rules, parse_duration, parse_rules
+from routing.rules import (
+    RulesError,
+    format_duration,
+    load_rules,
+    parse_duration,
+    parse_rules,
+)
 
 # The smallest complete rules file; each refused case below is one edit of it.
 BASE = """\

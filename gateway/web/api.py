@@ -1,0 +1,248 @@
+"""The JSON API (`/api/v1`), behind bearer tokens from `cpgw token create`.
+
+A district token sees only its district: another district's case is a 404, exactly like a case
+that does not exist, so references cannot be probed across districts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from gateway.record.db import read_session
+from gateway.record.models import Case, CaseEvent, Message, Place
+from gateway.referrals import actions
+from gateway.web.auth import Principal, principal_for
+from menus.refs import parse_reference
+from routing.lifecycle import STATUSES
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+
+def principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    found = principal_for(request.app.state.services.engine, token.strip())
+    if found is None:
+        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    return found
+
+
+class PlaceRef(BaseModel):
+    lgd_code: int
+    name: str
+
+
+class StepPublic(BaseModel):
+    index: int
+    units: list[str]
+
+
+class Acknowledgement(BaseModel):
+    unit: str
+    name: str | None
+
+
+class EventPublic(BaseModel):
+    at: datetime
+    kind: str
+    actor: str
+    detail: dict[str, Any]
+
+
+class CaseSummary(BaseModel):
+    ref: str
+    status: str
+    concern: str
+    urgent: bool
+    overdue: bool
+    village: PlaceRef | None
+    block: PlaceRef | None
+    district: PlaceRef | None
+    step: StepPublic | None
+    acknowledged_by: Acknowledgement | None
+    created_at: datetime
+
+
+class CasePublic(CaseSummary):
+    """What the API shows of a case: never the reporter's number."""
+
+    events: list[EventPublic]
+
+
+def _places(session: Session, cases: list[Case]) -> dict[int, Place]:
+    codes = {code for case in cases for code in (case.village_lgd, case.block_lgd, case.district_lgd) if code}
+    if not codes:
+        return {}
+    return {place.lgd_code: place for place in session.exec(select(Place).where(col(Place.lgd_code).in_(codes)))}
+
+
+def _place_ref(places: dict[int, Place], code: int | None) -> PlaceRef | None:
+    place = places.get(code) if code else None
+    return PlaceRef(lgd_code=place.lgd_code, name=place.name) if place else None
+
+
+def _step(case: Case) -> StepPublic | None:
+    steps = (case.ladder or {}).get("steps") or []
+    if not 0 <= case.step < len(steps):
+        return None
+    return StepPublic(index=case.step, units=list(steps[case.step].get("units", [])))
+
+
+def _summary(case: Case, places: dict[int, Place]) -> dict[str, Any]:
+    ack = Acknowledgement(unit=case.acknowledged_unit, name=case.acknowledged_name) if case.acknowledged_unit else None
+    return {
+        "ref": case.ref, "status": case.status, "concern": case.concern, "urgent": case.urgent,
+        "overdue": case.overdue, "village": _place_ref(places, case.village_lgd),
+        "block": _place_ref(places, case.block_lgd), "district": _place_ref(places, case.district_lgd),
+        "step": _step(case), "acknowledged_by": ack, "created_at": case.created_at,
+    }
+
+
+@router.get("/cases", response_model=list[CaseSummary])
+def list_cases(
+    request: Request,
+    who: Principal = Depends(principal),
+    status: str | None = Query(None, description=f"one of {', '.join(STATUSES)}"),
+    district: int | None = Query(None, description="district LGD code"),
+    overdue: bool | None = Query(None),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> list[dict[str, Any]]:
+    if status is not None and status not in STATUSES:
+        raise HTTPException(400, f"status must be one of {', '.join(STATUSES)}")
+    query = select(Case).order_by(col(Case.created_at).desc(), col(Case.id).desc())
+    if who.role == "district":
+        if district is not None and district != who.district_lgd:
+            return []
+        district = who.district_lgd
+    if district is not None:
+        query = query.where(Case.district_lgd == district)
+    if status is not None:
+        query = query.where(Case.status == status)
+    if overdue is not None:
+        query = query.where(Case.overdue == overdue)
+    with read_session(request.app.state.services.engine) as session:
+        cases = list(session.exec(query.offset(offset).limit(limit)))
+        places = _places(session, cases)
+    return [_summary(case, places) for case in cases]
+
+
+def _visible_case(session: Session, ref: str, who: Principal) -> Case:
+    """The case `ref` names, if the caller may see it: 400 for a malformed reference, else 404."""
+    reference = parse_reference(ref)
+    if reference is None:
+        raise HTTPException(400, "not a case reference: 6-10 digits with a valid check digit")
+    case = session.exec(select(Case).where(Case.ref == reference)).first()
+    if case is None or not who.sees_district(case.district_lgd):
+        raise HTTPException(404, "no such case")
+    return case
+
+
+@router.get("/cases/{ref}", response_model=CasePublic)
+def get_case(ref: str, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    with read_session(request.app.state.services.engine) as session:
+        case = _visible_case(session, ref, who)
+        events = session.exec(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.at), col(CaseEvent.id))
+        ).all()
+        places = _places(session, [case])
+    body = _summary(case, places)
+    body["events"] = [EventPublic(at=e.at, kind=e.kind, actor=e.actor, detail=e.detail) for e in events]
+    return body
+
+
+# --- staff actions -------------------------------------------------------------------------------------
+
+
+class AcknowledgeBody(BaseModel):
+    unit: str = Field("DCPU", description="the unit acknowledging (on whose behalf)")
+    name: str | None = Field(None, max_length=200, description="who acknowledged; default: the caller")
+
+
+class EscalateBody(BaseModel):
+    reason: str = Field("", max_length=500)
+
+
+class ResolveBody(BaseModel):
+    outcome: str = Field(..., min_length=1, max_length=100,
+                         description="for example rescued, produced_before_cwc, referred_to_scheme, no_concern_found")
+    note: str = Field("", max_length=2000)
+
+
+class NoteBody(BaseModel):
+    text: str = Field(..., min_length=1, max_length=2000)
+
+
+def _case_for(request: Request, ref: str, who: Principal, *, write: bool) -> Case:
+    if write and not who.can_write:
+        raise HTTPException(403, "this token is read-only")
+    with read_session(request.app.state.services.engine) as session:
+        return _visible_case(session, ref, who)
+
+
+def _act(request: Request, ref: str, who: Principal, action: Callable[..., None], **arguments: Any) -> dict[str, Any]:
+    """One staff action through the layer every door uses (`gateway.referrals.actions`): the same checks,
+    the same outcomes, the same audit; its refusal becomes a 4xx with the reason."""
+    case = _case_for(request, ref, who, write=True)
+    try:
+        action(request.app.state.services.referrals, case, who=who, **arguments)
+    except actions.ActionRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+    return get_case(ref, request, who)
+
+
+@router.post("/cases/{ref}/acknowledge", response_model=CasePublic)
+def acknowledge(ref: str, body: AcknowledgeBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    return _act(request, ref, who, actions.acknowledge, unit=body.unit, name=body.name or who.name)
+
+
+@router.post("/cases/{ref}/escalate", response_model=CasePublic)
+def escalate(ref: str, body: EscalateBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    return _act(request, ref, who, actions.escalate, reason=body.reason)
+
+
+@router.post("/cases/{ref}/resolve", response_model=CasePublic)
+def resolve(ref: str, body: ResolveBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    """Close the case with one of the outcomes (`GET /api/v1/outcomes`); `other` needs a note."""
+    return _act(request, ref, who, actions.resolve, outcome=body.outcome, note=body.note)
+
+
+@router.post("/cases/{ref}/notes", response_model=CasePublic)
+def add_note(ref: str, body: NoteBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    return _act(request, ref, who, actions.note, text=body.text)
+
+
+class MessagePublic(BaseModel):
+    direction: str
+    to: str | None
+    from_: str | None = Field(None, alias="from")
+    unit: str | None
+    kind: str
+    body: str
+    status: str
+    at: datetime
+
+    model_config = {"populate_by_name": True}
+
+
+@router.get("/messages", response_model=list[MessagePublic], response_model_by_alias=True, tags=["messages"])
+def list_messages(request: Request, case: str = Query(..., description="case reference"),
+                  who: Principal = Depends(principal)) -> list[dict[str, Any]]:
+    """SMS in and out for a case. A reporter's number is never shown: `to` reads "reporter"."""
+    found = _case_for(request, case, who, write=False)
+    with read_session(request.app.state.services.engine) as session:
+        rows = session.exec(select(Message).where(Message.case_id == found.id)
+                            .order_by(col(Message.created_at), col(Message.id))).all()
+    return [
+        {"direction": m.direction, "to": m.to_phone or ("reporter" if m.direction == "out" else None),
+         "from": m.from_phone, "unit": m.unit, "kind": m.kind, "body": m.body, "status": m.status, "at": m.created_at}
+        for m in rows
+    ]

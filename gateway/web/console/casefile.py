@@ -1,0 +1,161 @@
+"""A case as the case page shows it: its facts, its ladder, and one timeline of events and SMS.
+
+Committee members' numbers are shown (they are staff, and the directory lists them); the reporter's
+number never is, except through `reveal_number`, which checks role and consent and records an
+event every time it is called, so the case's own timeline answers "who has seen this number".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from gateway.infra.crypto import PhoneCipher
+from gateway.record.models import Case, CaseEvent, Message, Place, ReporterContact
+from gateway.web.auth import Principal
+from gateway.web.console.places import by_code
+from gateway.web.console.templating import concern_label, span
+from menus.refs import parse_reference
+from routing.lifecycle import OUTCOMES
+
+
+class CaseNotFound(LookupError):
+    """No such case, or not the staff member's district: the two look the same on purpose."""
+
+
+class NumberNotAvailable(LookupError):
+    """The reporter stayed anonymous (no call-back), or the number could not be read."""
+
+
+def load(session: Session, who: Principal, ref: str) -> Case:
+    reference = parse_reference(ref)
+    case = session.exec(select(Case).where(col(Case.ref) == reference)).first() if reference else None
+    if case is None or not who.sees_district(case.district_lgd):
+        raise CaseNotFound(ref)
+    return case
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One line of the timeline: an event, or an SMS with its delivery state."""
+
+    at: datetime
+    kind: str  # the event kind, or "sms_out" / "sms_in"
+    title: str
+    actor: str
+    text: str
+    status: str | None = None  # an SMS's delivery state
+    problem: str | None = None  # an SMS's failure reason
+
+
+def _event_text(event: CaseEvent) -> tuple[str, str]:
+    d: dict[str, Any] = event.detail or {}
+    units = ", ".join(d.get("units", []))
+    step = f"step {int(d['step']) + 1}" if isinstance(d.get("step"), int) else ""
+    contacts = ", ".join(d.get("contacts", []))
+    match event.kind:
+        case "reported":
+            urgent = ", child in danger now" if d.get("urgent") else ""
+            return "Reported", f"by {d.get('channel', '?').upper()}: {concern_label(d.get('concern', ''))}{urgent}"
+        case "alerted" | "escalated" | "reminded" | "reassigned":
+            why = {"deadline": "deadline passed", "staff": "by staff", "undeliverable": "alerts undeliverable",
+                   "sms": "by SMS", "reported": "new report"}.get(d.get("reason", ""), d.get("reason", ""))
+            return event.kind.capitalize(), f"{step}: {units} ({why}); alerted {contacts or 'nobody'}"
+        case "acknowledged":
+            return "Acknowledged", f"{d.get('unit')}: {d.get('name')} (via {d.get('via')}, {step})"
+        case "resolved":
+            outcome = OUTCOMES.get(d.get("outcome", ""), d.get("outcome", ""))
+            return "Resolved", f"{outcome}{': ' + d['note'] if d.get('note') else ''}"
+        case "note":
+            return "Note", str(d.get("text", ""))
+        case "delivered" | "failed":
+            reason = f" ({d['reason']})" if d.get("reason") else ""
+            return f"SMS {event.kind}", f"to {d.get('contact') or 'reporter'} {d.get('unit') or ''}{reason}".strip()
+        case "coverage_gap":
+            return "Coverage gap", f"no active {d.get('unit')} contact at place {d.get('place')}"
+        case "reporter_number_viewed":
+            return "Reporter's number viewed", "the call-back number was shown"
+        case "duplicate_report":
+            return "Reported again", f"the same reporter, by {d.get('channel', '?').upper()}"
+        case _:
+            return event.kind.replace("_", " ").capitalize(), ", ".join(f"{k}: {v}" for k, v in d.items())
+
+
+def _event_entry(event: CaseEvent) -> Entry:
+    title, text = _event_text(event)
+    return Entry(event.at, event.kind, title, event.actor, text)
+
+
+def _message_entry(message: Message) -> Entry:
+    if message.direction == "in":
+        who = message.contact_name or message.from_phone or "a villager"
+        return Entry(message.created_at, "sms_in", f"SMS in ({message.kind})", who, message.body, message.status)
+    if message.to_phone:
+        who = f"{message.contact_name or '?'} · {message.unit or ''} · {message.to_phone}"
+    else:
+        who = "the reporter"
+    return Entry(message.created_at, "sms_out", f"SMS out ({message.kind})", who, message.body, message.status,
+                 message.failure_reason if message.status == "failed" else None)
+
+
+def timeline(session: Session, case: Case) -> list[Entry]:
+    events = session.exec(select(CaseEvent).where(col(CaseEvent.case_id) == case.id)
+                          .order_by(col(CaseEvent.at), col(CaseEvent.id))).all()
+    messages = session.exec(select(Message).where(col(Message.case_id) == case.id)
+                            .order_by(col(Message.created_at), col(Message.id))).all()
+    entries = [_event_entry(event) for event in events] + [_message_entry(message) for message in messages]
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+@dataclass(frozen=True)
+class StepView:
+    index: int
+    units: str
+    contacts: list[str]
+    within: str
+    current: bool
+    passed: bool
+
+
+def ladder(case: Case) -> list[StepView]:
+    steps = (case.ladder or {}).get("steps") or []
+    return [
+        StepView(
+            index=i, units=", ".join(f"{at['unit']} at {at['place']['name']}" for at in step.get("at", [])),
+            contacts=[f"{c['name']} ({c['unit']})" for c in step.get("contacts", [])],
+            within=span(step.get("ack_within", 0)), current=i == case.step and case.status != "resolved",
+            passed=i < case.step,
+        )
+        for i, step in enumerate(steps)
+    ]
+
+
+def places_of(session: Session, case: Case) -> dict[str, Place | None]:
+    found = by_code(session, (case.village_lgd, case.block_lgd, case.district_lgd))
+    return {"village": found.get(case.village_lgd), "block": found.get(case.block_lgd or 0),
+            "district": found.get(case.district_lgd or 0)}
+
+
+def can_see_number(who: Principal) -> bool:
+    """Only roles that act on cases may call a reporter back; viewers never see the number."""
+    return who.role in ("admin", "district")
+
+
+def has_number(session: Session, case: Case) -> bool:
+    return case.callback and session.get(ReporterContact, case.id) is not None
+
+
+def reveal_number(session: Session, cipher: PhoneCipher, who: Principal, case: Case) -> str:
+    """The reporter's number, decrypted, with an audit event committed before it is returned."""
+    if not can_see_number(who):
+        raise PermissionError("role may not see reporters' numbers")
+    contact = session.get(ReporterContact, case.id) if case.callback else None
+    phone = cipher.decrypt(contact.phone_encrypted) if contact else None
+    if phone is None:
+        raise NumberNotAvailable(case.ref)
+    session.add(CaseEvent(case_id=case.id, kind="reporter_number_viewed", actor=who.name, detail={}))
+    session.commit()
+    return phone

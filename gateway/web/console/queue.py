@@ -1,0 +1,115 @@
+"""The case queue: what needs someone now comes first.
+
+Order: open emergencies past their deadline, other open emergencies, other open cases past their
+deadline, the other open cases, then acknowledged ones (emergencies first) and resolved ones last;
+within each, the nearest deadline first. "Past its deadline" (`late`) means an open case
+whose current step should have acknowledged by now (`due_at` passed, the sweeper may not have
+moved it yet) or whose last step has run out (`overdue`). It is all one SQL query, ordered and
+limited in the database, so the queue costs the same with ten cases or a state's worth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_
+from sqlalchemy import case as when
+from sqlmodel import Session, col, select
+
+from gateway.record.models import Case
+from gateway.web.auth import Principal
+from gateway.web.console.places import by_code, scoped_district
+from gateway.web.console.templating import is_emergency
+from routing.concerns import CONCERNS
+from routing.lifecycle import STATUSES
+
+EMERGENCY_CONCERNS = tuple(concern.key for concern in CONCERNS if concern.priority == "emergency")
+STATUS_CHOICES: dict[str, tuple[str, ...]] = {
+    "active": ("open", "acknowledged"), "open": ("open",), "acknowledged": ("acknowledged",),
+    "resolved": ("resolved",), "all": STATUSES,
+}
+LIMIT = 200
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    district: int | None = None
+    block: int | None = None
+    concern: str | None = None
+    status: str = "active"
+    late_only: bool = False
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    ref: str
+    concern: str
+    urgent: bool
+    emergency: bool
+    status: str
+    village: str
+    block: str
+    district: str
+    step: int
+    units: tuple[str, ...]
+    age_s: float  # since the report
+    left_s: float | None  # until the current step's deadline; negative when past it
+    late: bool
+    acknowledged_by: str | None
+
+
+def late_clause(now: datetime):  # type: ignore[no-untyped-def]
+    """SQL for "an open case past a deadline"."""
+    return and_(col(Case.status) == "open",
+                or_(col(Case.overdue), and_(col(Case.due_at).is_not(None), col(Case.due_at) < now)))
+
+
+def find(session: Session, who: Principal, wanted: QueueFilter, now: datetime, limit: int = LIMIT) -> tuple[list[QueueRow], bool]:
+    """The queue rows in order, and whether more than `limit` matched."""
+    emergency = or_(col(Case.urgent), col(Case.concern).in_(EMERGENCY_CONCERNS))
+    late = late_clause(now)
+    query = select(Case).where(col(Case.status).in_(STATUS_CHOICES.get(wanted.status, STATUS_CHOICES["active"])))
+    district = scoped_district(who, wanted.district)
+    if district is not None:
+        query = query.where(col(Case.district_lgd) == district)
+    if wanted.block is not None:
+        query = query.where(col(Case.block_lgd) == wanted.block)
+    if wanted.concern:
+        query = query.where(col(Case.concern) == wanted.concern)
+    if wanted.late_only:
+        query = query.where(late)
+    is_open = col(Case.status) == "open"
+    rank = when((and_(emergency, late), 0), (and_(is_open, emergency), 1), (late, 2), (is_open, 3), (emergency, 4),
+                else_=5)
+    query = query.order_by(col(Case.status) == "resolved", rank, col(Case.due_at).is_(None), col(Case.due_at),
+                           col(Case.created_at).desc()).limit(limit + 1)
+    cases = list(session.exec(query))
+    more = len(cases) > limit
+    cases = cases[:limit]
+    places = by_code(session, (code for c in cases for code in (c.village_lgd, c.block_lgd, c.district_lgd)))
+    return [_row(c, places, now) for c in cases], more
+
+
+def is_late(case: Case, now: datetime) -> bool:
+    return case.status == "open" and (case.overdue or (case.due_at is not None and case.due_at < now))
+
+
+def step_units(case: Case) -> tuple[str, ...]:
+    steps = (case.ladder or {}).get("steps") or []
+    return tuple(steps[case.step].get("units", [])) if 0 <= case.step < len(steps) else ()
+
+
+def _row(case: Case, places: dict, now: datetime) -> QueueRow:  # type: ignore[type-arg]
+    def name(code: int | None) -> str:
+        place = places.get(code) if code else None
+        return place.name if place else (str(code) if code else "—")
+
+    left = (case.due_at - now).total_seconds() if case.due_at is not None and case.status == "open" else None
+    ack = f"{case.acknowledged_unit}: {case.acknowledged_name}" if case.acknowledged_unit else None
+    return QueueRow(
+        ref=case.ref, concern=case.concern, urgent=case.urgent, emergency=is_emergency(case.concern, case.urgent),
+        status=case.status, village=name(case.village_lgd), block=name(case.block_lgd), district=name(case.district_lgd),
+        step=case.step, units=step_units(case), age_s=(now - case.created_at).total_seconds(), left_s=left,
+        late=is_late(case, now), acknowledged_by=ack,
+    )

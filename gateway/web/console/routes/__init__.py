@@ -1,0 +1,11 @@
+"""The console's HTML routes, one module per page family, all under `/console`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway.web.console.routes import auth, cases, dashboard, directory
+
+router = APIRouter(include_in_schema=False)
+for module in (auth, cases, directory, dashboard):
+    router.include_router(module.router)
