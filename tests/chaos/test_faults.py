@@ -229,7 +229,7 @@ def test_nothing_lost_under_faults(stack: Stack) -> None:
     started = time.time()
     gateway = stack.gateway
     servers = [gateway.serve("serve-a"), gateway.serve("serve-b")]
-    workers = [gateway.referrals.worker("worker-1"), gateway.referrals.worker("worker-2")]
+    workers = [gateway.worker("worker-1"), gateway.worker("worker-2")]
     for proc in servers:
         gateway.wait_ready(proc)
     time.sleep(1.0)
@@ -244,7 +244,7 @@ def test_nothing_lost_under_faults(stack: Stack) -> None:
     at(stack, 5)
     kill_worker_mid_send(stack)
     at(stack, 9)
-    gateway.referrals.worker("worker-3")  # a replacement comes up, as a supervisor would start one
+    gateway.worker("worker-3")  # a replacement comes up, as a supervisor would start one
     at(stack, 12)
     sql_outage(stack, down_s=SQL_DOWN_S)
     at(stack, 55)
