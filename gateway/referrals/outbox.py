@@ -26,6 +26,7 @@ from gateway.infra import keys
 from gateway.infra.clock import Clock
 from gateway.infra.crypto import PhoneCipher
 from gateway.infra.metrics import Metrics
+from gateway.record.db import read_session
 from gateway.record.models import CaseEvent, Message, ReporterContact, utcnow
 from gateway.referrals.transport import SendResult, Transport
 
@@ -115,12 +116,10 @@ class Outbox:
         return self._handle_all(sorted(entries or [], key=lambda item: item[0] != keys.OUTBOX_ALERTS))
 
     def _handle_all(self, entries: list) -> int:  # type: ignore[type-arg]
-        handled = 0
-        for stream, items in entries:
-            for entry_id, fields in items:
-                self._handle(stream, entry_id, fields.get("id", ""))
-                handled += 1
-        return handled
+        batch = [(stream, entry_id, (fields or {}).get("id", "")) for stream, items in entries
+                 for entry_id, fields in items]
+        self._handle(batch)
+        return len(batch)
 
     def take_over(self, consumer: str, count: int = 50) -> int:
         """Entries read by a worker that died without acknowledging them."""
@@ -129,40 +128,65 @@ class Outbox:
             _, items, *_ = self.redis.xautoclaim(
                 stream, keys.OUTBOX_GROUP, consumer, keys.OUTBOX_CLAIM_IDLE_MS, "0-0", count=count
             )
-            for entry_id, fields in items:
-                self._handle(stream, entry_id, (fields or {}).get("id", ""))
-                handled += 1
+            self._handle([(stream, entry_id, (fields or {}).get("id", "")) for entry_id, fields in items])
+            handled += len(items)
         return handled
 
-    def _handle(self, stream: str, entry_id: str, message_id: str) -> None:
-        if message_id:
-            self.send(message_id)
+    def _handle(self, batch: list[tuple[str, str, str]]) -> None:
+        """Send a batch of stream entries' messages, then acknowledge the entries."""
+        if not batch:
+            return
+        self.send_all([message_id for _, _, message_id in batch if message_id])
         pipe = self.redis.pipeline(transaction=False)
-        pipe.xack(stream, keys.OUTBOX_GROUP, entry_id)
-        pipe.xdel(stream, entry_id)
+        for stream, entry_id, _ in batch:
+            pipe.xack(stream, keys.OUTBOX_GROUP, entry_id)
+            pipe.xdel(stream, entry_id)
         pipe.execute()
 
     def send(self, message_id: str) -> None:
         """Send one queued message, unless another worker already has (or is doing so)."""
-        with Session(self.engine) as session:
-            claimed = session.execute(
-                update(Message)
-                .where(col(Message.id) == message_id, col(Message.status) == "queued")
-                .values(status="sending", attempts=Message.attempts + 1, updated_at=utcnow())
-            )
-            session.commit()
-            if claimed.rowcount != 1:
-                return
-            message = session.get(Message, message_id)
-            assert message is not None
-            to = self._recipient(session, message)
-        if to is None:
-            self._settle(message, SendResult("permanent", detail="recipient no longer known"))
+        self.send_all([message_id])
+
+    def send_all(self, message_ids: list[str]) -> None:
+        """Send the queued messages among `message_ids` that no other worker has claimed.
+
+        Two write transactions for the whole batch — the claim (`queued` → `sending`, guarded, so a
+        message claimed elsewhere is skipped) and the settlement — not two per message: on SQLite
+        every write transaction takes the one write lock, and under a burst of alerts the worker's
+        per-message commits kept the report a villager was waiting on queued behind them.
+        """
+        claimed = self._claim(message_ids)
+        if not claimed:
             return
-        self._wait_for_rate()
-        result = self.transport.send(to, message.body)
-        self.metrics.sms_sent.labels(result.outcome).inc()
-        self._settle(message, result)
+        results = []
+        for message, to in claimed:
+            if to is None:
+                results.append((message, SendResult("permanent", detail="recipient no longer known")))
+                continue
+            self._wait_for_rate()
+            result = self.transport.send(to, message.body)
+            self.metrics.sms_sent.labels(result.outcome).inc()
+            results.append((message, result))
+        self._settle(results)
+
+    def _claim(self, message_ids: list[str]) -> list[tuple[Message, str | None]]:
+        if not message_ids:
+            return []
+        with Session(self.engine, expire_on_commit=False) as session:
+            won = session.execute(
+                update(Message)
+                .where(col(Message.id).in_(message_ids), col(Message.status) == "queued")
+                .values(status="sending", attempts=Message.attempts + 1, updated_at=utcnow())
+                .returning(col(Message.id))
+            ).scalars().all()
+            session.commit()
+        if not won:
+            return []
+        with read_session(self.engine) as session:
+            messages = session.exec(select(Message).where(col(Message.id).in_(won))).all()
+            order = {message_id: index for index, message_id in enumerate(message_ids)}
+            return [(message, self._recipient(session, message))
+                    for message in sorted(messages, key=lambda message: order.get(message.id, 0))]
 
     def _recipient(self, session: Session, message: Message) -> str | None:
         if message.to_phone:
@@ -174,28 +198,31 @@ class Outbox:
         contact = session.get(ReporterContact, message.case_id)
         return self.cipher.decrypt(contact.phone_encrypted) if contact else None
 
-    def _settle(self, message: Message, result: SendResult) -> None:
-        with Session(self.engine) as session:
-            row = session.get(Message, message.id)
-            assert row is not None
-            row.updated_at = utcnow()
-            if result.outcome == "accepted":
-                row.status, row.provider_id, row.provider_status = "sent", result.provider_id, result.detail[:40]
-            elif result.outcome == "temporary" and row.attempts < MAX_ATTEMPTS:
-                row.status, row.failure_reason = "queued", result.detail[:200]
-                delay = BACKOFF_S[min(row.attempts - 1, len(BACKOFF_S) - 1)]
-                self.redis.zadd(keys.OUTBOX_RETRY, {row.id: self.clock.now() + delay})
-            else:
-                row.status, row.failure_reason = "failed", result.detail[:200] or "failed"
-                if row.case_id is not None:
-                    session.add(CaseEvent(case_id=row.case_id, kind="failed", detail={
-                        "message": row.id, "unit": row.unit, "contact": row.contact_name, "step": row.step,
-                        "reason": row.failure_reason, "attempts": row.attempts}))
-            session.add(row)
+    def _settle(self, results: list[tuple[Message, SendResult]]) -> None:
+        """Record every send's outcome in one transaction; then dead letters go to the escalation hook."""
+        dead: list[Message] = []
+        with Session(self.engine, expire_on_commit=False) as session:
+            for message, result in results:
+                row = session.get(Message, message.id)
+                assert row is not None
+                row.updated_at = utcnow()
+                if result.outcome == "accepted":
+                    row.status, row.provider_id, row.provider_status = "sent", result.provider_id, result.detail[:40]
+                elif result.outcome == "temporary" and row.attempts < MAX_ATTEMPTS:
+                    row.status, row.failure_reason = "queued", result.detail[:200]
+                    delay = BACKOFF_S[min(row.attempts - 1, len(BACKOFF_S) - 1)]
+                    self.redis.zadd(keys.OUTBOX_RETRY, {row.id: self.clock.now() + delay})
+                else:
+                    row.status, row.failure_reason = "failed", result.detail[:200] or "failed"
+                    if row.case_id is not None:
+                        session.add(CaseEvent(case_id=row.case_id, kind="failed", detail={
+                            "message": row.id, "unit": row.unit, "contact": row.contact_name, "step": row.step,
+                            "reason": row.failure_reason, "attempts": row.attempts}))
+                    dead.append(row)
+                session.add(row)
             session.commit()
-            final_failure = row.status == "failed"
-        if final_failure:
-            log.warning("message dead-lettered", extra={"message_id": message.id, "reason": result.detail[:80]})
+        for row in dead:
+            log.warning("message dead-lettered", extra={"message_id": row.id, "reason": (row.failure_reason or "")[:80]})
             self.metrics.sms_dead_letters.inc()
             self.on_final_failure(row)
 
