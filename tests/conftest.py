@@ -106,6 +106,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
+def cli(settings, engine, monkeypatch):  # type: ignore[no-untyped-def]
+    """`cli("token", "list")`: a `cpgw` command run as a deployer would, on this test's data dir."""
+    from typer.testing import CliRunner
+
+    from gateway.cli import app
+
+    monkeypatch.setenv("CPGW_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("CPGW_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("CPGW_REDIS_URL", settings.redis_url)
+    monkeypatch.chdir(settings.data_dir)
+    runner = CliRunner()
+    return lambda *args, input=None: runner.invoke(app, list(args), input=input)
+
+
+@pytest.fixture
 def at_stub():  # type: ignore[no-untyped-def]
     from gateway.devtools.at_stub import Stub
 

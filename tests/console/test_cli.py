@@ -3,26 +3,13 @@ else asked twice; and the console's tables match their migration."""
 
 from __future__ import annotations
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
-from typer.testing import CliRunner
 
-from gateway.cli import app
 from gateway.record.models import utcnow
 from gateway.web.console.users import authenticate
 from tests.console.conftest import PASSWORD
-
-
-@pytest.fixture
-def cli(settings, demo, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("CPGW_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("CPGW_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("CPGW_REDIS_URL", settings.redis_url)
-    monkeypatch.chdir(settings.data_dir)
-    runner = CliRunner()
-    return lambda *args, input=None: runner.invoke(app, list(args), input=input)
 
 
 def test_user_create_takes_the_password_from_the_environment(cli, demo, monkeypatch):

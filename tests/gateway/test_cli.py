@@ -2,21 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-from typer.testing import CliRunner
-
-from gateway.cli import app
 from gateway.web.auth import principal_for
-
-
-@pytest.fixture
-def cli(settings, engine, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("CPGW_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("CPGW_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("CPGW_REDIS_URL", settings.redis_url)
-    monkeypatch.chdir(settings.data_dir)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args))
 
 
 def test_db_upgrade_and_demo_only_when_empty(cli):

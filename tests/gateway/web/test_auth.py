@@ -13,9 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlmodel import Session, SQLModel, UTCDateTime, select
-from typer.testing import CliRunner
 
-from gateway.cli import app
 from gateway.record import db
 from gateway.record.models import ApiToken, User, utcnow
 from gateway.web.auth import (
@@ -28,16 +26,6 @@ from gateway.web.auth import (
 )
 from gateway.web.console.users import create_user
 from tests.console.conftest import PASSWORD, Browser
-
-
-@pytest.fixture
-def cli(settings, engine, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("CPGW_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("CPGW_DATABASE_URL", settings.resolved_database_url)
-    monkeypatch.setenv("CPGW_REDIS_URL", settings.redis_url)
-    monkeypatch.chdir(settings.data_dir)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(app, list(args))
 
 
 def bearer(token: str) -> dict[str, str]:
