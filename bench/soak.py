@@ -1,9 +1,10 @@
-"""Soak: a steady mixed load for minutes against `cpgw serve` with its in-process worker.
+"""Soak: a steady mixed load for minutes against `cpgw serve` with its worker.
 
     python bench/soak.py [--minutes 10] [--interval 30] [--ussd-rate 1.0] [--sms-rate 0.2]
 
-The gateway runs as it would on a small box: one `cpgw serve` process (web app + outbox sender +
-escalation sweeper + audit), a redis-server of its own (persistence off), SQLite in a temporary
+The gateway runs as it would on a small box: one `cpgw serve` (the web app, and its worker — outbox
+sender, escalation sweeper, audit — in a child process since issue 14; memory is sampled for the
+web app's process), a redis-server of its own (persistence off), SQLite in a temporary
 directory, the Africa's Talking stub as the provider, and the shipped routing rules with every
 deadline cut to seconds (so escalations and reminders happen during the run, not in 24 hours).
 
