@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import NamedTuple, Protocol
 
 import redis
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, bindparam, insert, update
 from sqlmodel import Session, col, select
 
 from gateway.infra import keys
@@ -34,6 +34,15 @@ log = logging.getLogger("cpgw.outbox")
 MAX_ATTEMPTS = 5
 BACKOFF_S = (5, 30, 120, 600)  # before the 2nd, 3rd, 4th and 5th try
 STUCK_SENDING = timedelta(minutes=2)
+
+_MESSAGE = Message.__table__  # type: ignore[attr-defined]
+_SENT = update(_MESSAGE).where(_MESSAGE.c.id == bindparam("mid")).values(
+    status="sent", provider_id=bindparam("provider_id"), provider_status=bindparam("provider_status"),
+    updated_at=bindparam("now"))
+_RETRY = update(_MESSAGE).where(_MESSAGE.c.id == bindparam("mid")).values(
+    status="queued", failure_reason=bindparam("reason"), updated_at=bindparam("now"))
+_FAILED = update(_MESSAGE).where(_MESSAGE.c.id == bindparam("mid")).values(
+    status="failed", failure_reason=bindparam("reason"), updated_at=bindparam("now"))
 
 _POP_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
@@ -199,32 +208,46 @@ class Outbox:
         return self.cipher.decrypt(contact.phone_encrypted) if contact else None
 
     def _settle(self, results: list[tuple[Message, SendResult]]) -> None:
-        """Record every send's outcome in one transaction; then dead letters go to the escalation hook."""
-        dead: list[Message] = []
-        with Session(self.engine, expire_on_commit=False) as session:
-            for message, result in results:
-                row = session.get(Message, message.id)
-                assert row is not None
-                row.updated_at = utcnow()
-                if result.outcome == "accepted":
-                    row.status, row.provider_id, row.provider_status = "sent", result.provider_id, result.detail[:40]
-                elif result.outcome == "temporary" and row.attempts < MAX_ATTEMPTS:
-                    row.status, row.failure_reason = "queued", result.detail[:200]
-                    delay = BACKOFF_S[min(row.attempts - 1, len(BACKOFF_S) - 1)]
-                    self.redis.zadd(keys.OUTBOX_RETRY, {row.id: self.clock.now() + delay})
-                else:
-                    row.status, row.failure_reason = "failed", result.detail[:200] or "failed"
-                    if row.case_id is not None:
-                        session.add(CaseEvent(case_id=row.case_id, kind="failed", detail={
-                            "message": row.id, "unit": row.unit, "contact": row.contact_name, "step": row.step,
-                            "reason": row.failure_reason, "attempts": row.attempts}))
-                    dead.append(row)
-                session.add(row)
-            session.commit()
-        for row in dead:
-            log.warning("message dead-lettered", extra={"message_id": row.id, "reason": (row.failure_reason or "")[:80]})
+        """Record every send's outcome in one short transaction; then dead letters go to the
+        escalation hook.
+
+        Every decision is made before the transaction opens (the claim read each message's
+        attempts), and the writes are a few Core statements: on SQLite the write lock is held for
+        the statements alone, not for ORM work, so a villager's report waiting for it is not kept.
+        """
+        now, sent, retry, dead, events = utcnow(), [], [], [], []
+        for message, result in results:
+            if result.outcome == "accepted":
+                sent.append({"mid": message.id, "provider_id": result.provider_id,
+                             "provider_status": result.detail[:40], "now": now})
+            elif result.outcome == "temporary" and message.attempts < MAX_ATTEMPTS:
+                retry.append((message, {"mid": message.id, "reason": result.detail[:200], "now": now}))
+            else:
+                message.status, message.failure_reason = "failed", result.detail[:200] or "failed"
+                dead.append(message)
+                if message.case_id is not None:
+                    events.append({"case_id": message.case_id, "at": now, "kind": "failed", "actor": "system",
+                                   "detail": {"message": message.id, "unit": message.unit,
+                                              "contact": message.contact_name, "step": message.step,
+                                              "reason": message.failure_reason, "attempts": message.attempts}})
+        with self.engine.begin() as connection:
+            if sent:
+                connection.execute(_SENT, sent)
+            if retry:
+                connection.execute(_RETRY, [values for _, values in retry])
+            if dead:
+                connection.execute(_FAILED, [{"mid": m.id, "reason": m.failure_reason, "now": now} for m in dead])
+            if events:
+                connection.execute(insert(CaseEvent.__table__), events)  # type: ignore[attr-defined]
+        if retry:
+            self.redis.zadd(keys.OUTBOX_RETRY, {
+                message.id: self.clock.now() + BACKOFF_S[min(message.attempts - 1, len(BACKOFF_S) - 1)]
+                for message, _ in retry})
+        for message in dead:
+            log.warning("message dead-lettered", extra={"message_id": message.id,
+                                                        "reason": (message.failure_reason or "")[:80]})
             self.metrics.sms_dead_letters.inc()
-            self.on_final_failure(row)
+            self.on_final_failure(message)
 
     def _wait_for_rate(self) -> None:
         """A per-provider budget of sends per second, shared by every worker through Redis."""

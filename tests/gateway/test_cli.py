@@ -62,4 +62,5 @@ def test_doctor_lists_the_unsafe_settings_still_on(cli, monkeypatch, settings):
         monkeypatch.setenv(name, value)
     production = cli("doctor")
     assert production.exit_code == 1 and "CPGW_TRUSTED_PROXIES is '*'" in production.output
-    assert "SQLite" in production.output and "CPGW_WEBHOOK_TOKEN" not in production.output
+    assert ("SQL is SQLite" in production.output) == settings.resolved_database_url.startswith("sqlite")
+    assert "CPGW_WEBHOOK_TOKEN" not in production.output
