@@ -159,24 +159,21 @@ class Outbox:
     def send_all(self, message_ids: list[str]) -> None:
         """Send the queued messages among `message_ids` that no other worker has claimed.
 
-        Two write transactions for the whole batch — the claim (`queued` → `sending`, guarded, so a
-        message claimed elsewhere is skipped) and the settlement — not two per message: on SQLite
-        every write transaction takes the one write lock, and under a burst of alerts the worker's
-        per-message commits kept the report a villager was waiting on queued behind them.
+        One write transaction claims the whole batch (`queued` → `sending`, guarded, so a message
+        claimed elsewhere is skipped), not one per message: on SQLite every write transaction
+        takes the one write lock, and under a burst of alerts the worker's per-message claims kept
+        the reports villagers were waiting on queued behind them. Each send's outcome is recorded
+        as soon as the provider answers (one short statement), so a worker killed mid-batch leaves
+        at most the message in flight to be sent twice, never the batch.
         """
-        claimed = self._claim(message_ids)
-        if not claimed:
-            return
-        results = []
-        for message, to in claimed:
+        for message, to in self._claim(message_ids):
             if to is None:
-                results.append((message, SendResult("permanent", detail="recipient no longer known")))
+                self._settle([(message, SendResult("permanent", detail="recipient no longer known"))])
                 continue
             self._wait_for_rate()
             result = self.transport.send(to, message.body)
             self.metrics.sms_sent.labels(result.outcome).inc()
-            results.append((message, result))
-        self._settle(results)
+            self._settle([(message, result)])
 
     def _claim(self, message_ids: list[str]) -> list[tuple[Message, str | None]]:
         if not message_ids:
@@ -208,12 +205,11 @@ class Outbox:
         return self.cipher.decrypt(contact.phone_encrypted) if contact else None
 
     def _settle(self, results: list[tuple[Message, SendResult]]) -> None:
-        """Record every send's outcome in one short transaction; then dead letters go to the
-        escalation hook.
+        """Record sends' outcomes in one short transaction; then dead letters go to the escalation hook.
 
         Every decision is made before the transaction opens (the claim read each message's
-        attempts), and the writes are a few Core statements: on SQLite the write lock is held for
-        the statements alone, not for ORM work, so a villager's report waiting for it is not kept.
+        attempts), and the writes are Core statements: on SQLite the write lock is held for the
+        statements alone, not for ORM work, so a villager's report waiting for it is not kept.
         """
         now, sent, retry, dead, events = utcnow(), [], [], [], []
         for message, result in results:
