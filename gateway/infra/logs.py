@@ -28,7 +28,8 @@ _GROUP = re.compile(r"\d+")
 _TOKEN = re.compile(r"(?i)((?:^|[?&;\s])token=)[^&\s\"']+")
 _MASK = "[phone]"
 _MAX_DEPTH = 16  # deeper (or a structure that holds itself) is logged as its masked text
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# uvicorn adds `color_message` (the event with terminal colour codes): never wanted in a log line.
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
 
 
 def _mask(match: re.Match[str]) -> str:
