@@ -104,13 +104,14 @@ def reconcile() -> None:
 @app.command()
 def doctor() -> None:
     """List every unsafe setting still on, and data files others can read; exit 1 in production if any."""
+    from gateway.infra.files import PRIVATE_UMASK
     from gateway.infra.settings import unsafe_settings
 
     settings = _settings()  # production's hard refusals (no webhook token, no transport…) stop here
     found = unsafe_settings(settings)
     if settings.data_dir.exists():
         found += [f"{path} can be read by other accounts on this machine (chmod 600)"
-                  for path in sorted(settings.data_dir.iterdir()) if path.is_file() and path.stat().st_mode & 0o077]
+                  for path in sorted(settings.data_dir.iterdir()) if path.is_file() and path.stat().st_mode & PRIVATE_UMASK]
     for finding in found:
         typer.echo(f"- {finding}")
     production = settings.environment == "production"
@@ -400,6 +401,7 @@ def rotate_key() -> None:
     """
     import secrets as random
 
+    from gateway.infra import files
     from gateway.infra.crypto import PhoneCipher
     from gateway.infra.settings import previous_secret_keys, secret_key
     from gateway.record.retention import rotate_stored_keys
@@ -410,8 +412,8 @@ def rotate_key() -> None:
         # Each file is replaced whole by one made 0600, never written in place: no moment when a key
         # is readable by others, empty or half-written. The old key is kept first, so a crash in
         # between leaves it in both files.
-        db.write_private(settings.data_dir / "secret.key.previous", secret_key(settings))
-        db.write_private(settings.data_dir / "secret.key", random.token_urlsafe(48))
+        files.write_private(settings.data_dir / "secret.key.previous", secret_key(settings))
+        files.write_private(settings.data_dir / "secret.key", random.token_urlsafe(48))
     cipher = PhoneCipher(secret_key(settings), previous_secret_keys(settings))
     summary = rotate_stored_keys(engine, cipher)
     typer.echo(f"Re-encrypted {summary.reporter_numbers} reporters' numbers, {summary.messages} messages and "

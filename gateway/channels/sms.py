@@ -25,8 +25,8 @@ from gateway.infra.metrics import Metrics
 from gateway.infra.phones import to_e164
 from gateway.record.models import Case, CaseEvent, Contact, Message, utcnow
 from gateway.referrals import actions
+from gateway.referrals.actions import Principal
 from gateway.referrals.loop import Referrals
-from gateway.web.auth import Principal
 from menus.catalog import Catalog
 from menus.commands import Command, parse
 from menus.dlt import dlt_id

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 import redis
 import redis.asyncio
 
+from gateway.infra.files import private_files
 from gateway.infra.settings import Settings
-from gateway.record.db import private_files
 
 log = logging.getLogger("cpgw.redis")
 OTHERS_GONE_WITHIN_S = 3.0  # how long the server may take to notice our closed sockets

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.infra.files import private_files, write_private
+
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "placeholder", "xxx"}
 MIN_WEBHOOK_TOKEN = 32  # long enough that guessing it over HTTP is hopeless
 
@@ -177,11 +179,6 @@ def secret_key(settings: Settings) -> str:
     """The key that encrypts reporters' numbers: from the setting, else generated once into the data dir."""
     if settings.secret_key:
         return settings.secret_key
-    from gateway.record.db import (  # file modes live with the other data files'
-        private_files,
-        write_private,
-    )
-
     path = settings.data_dir / "secret.key"
     private_files(settings.data_dir, path, path.with_name("secret.key.previous"))
     if not path.exists():

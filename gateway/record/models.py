@@ -18,6 +18,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def event_row(case_id: int, kind: str, detail: dict[str, Any], *, actor: str = "system",
+              at: datetime | None = None) -> dict[str, Any]:
+    """A `caseevent` row as a plain dict, for Core inserts (no ORM object built for it)."""
+    return {"case_id": case_id, "at": at or utcnow(), "kind": kind, "actor": actor, "detail": detail}
+
+
 class Place(SQLModel, table=True):
     """A place from the Local Government Directory; the chain up is denormalised for routing."""
 

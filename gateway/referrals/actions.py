@@ -22,17 +22,34 @@ be alerted at round 0 again without colliding with its first alerts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gateway.infra.clock import as_datetime
 from gateway.record.models import Case
 from gateway.referrals.loop import CaseNotOpen, Referrals
-from gateway.web.auth import Principal
 from routing.ladder import Ladder
 from routing.lifecycle import OUTCOMES
 from routing.units import UNITS
 
 COMMITTEE = "committee"  # the role of a committee member acting by SMS
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who acts on a case, and what they may see: staff (API tokens, console users) or a committee member."""
+
+    name: str
+    role: str  # admin, district, viewer (web.auth); or COMMITTEE: a member writing by SMS
+    district_lgd: int | None
+    unit: str | None = None  # a committee member's unit
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in ("admin", "district", "committee")
+
+    def sees_district(self, district_lgd: int | None) -> bool:
+        return self.role != "district" or district_lgd == self.district_lgd
 
 
 class ActionRefused(ValueError):

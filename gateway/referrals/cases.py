@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from gateway.infra.crypto import PhoneCipher
 from gateway.record.db import read_session
-from gateway.record.models import Case, Place, ReporterContact
-from gateway.referrals.loop import Rows, event_row
+from gateway.record.models import Case, Place, ReporterContact, event_row
+from gateway.referrals.loop import Rows
 from gateway.referrals.outbox import Queued
 from menus.refs import new_reference
 

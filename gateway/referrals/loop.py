@@ -32,6 +32,7 @@ from gateway.record.models import (
     OptOut,
     Place,
     ReporterContact,
+    event_row,
     utcnow,
 )
 from gateway.referrals.outbox import Outbox, Publishable, Queued
@@ -402,11 +403,6 @@ class Rows:
         if self.messages:
             db.execute(_INSERT_MESSAGES, self.messages)
         return [Queued(row["id"], row["priority"]) for row in self.messages]
-
-
-def event_row(case_id: int, kind: str, detail: dict[str, Any], *, actor: str = "system",
-           at: datetime | None = None) -> dict[str, Any]:
-    return {"case_id": case_id, "at": at or utcnow(), "kind": kind, "actor": actor, "detail": detail}
 
 
 def _place_name(place: PlaceNames, lang: str) -> str:

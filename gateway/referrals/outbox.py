@@ -27,7 +27,7 @@ from gateway.infra.clock import Clock
 from gateway.infra.crypto import PhoneCipher
 from gateway.infra.metrics import Metrics
 from gateway.record.db import read_session
-from gateway.record.models import CaseEvent, Message, ReporterContact, utcnow
+from gateway.record.models import CaseEvent, Message, ReporterContact, event_row, utcnow
 from gateway.referrals.transport import SendResult, Transport
 
 log = logging.getLogger("cpgw.outbox")
@@ -43,6 +43,7 @@ _RETRY = update(_MESSAGE).where(_MESSAGE.c.id == bindparam("mid")).values(
     status="queued", failure_reason=bindparam("reason"), updated_at=bindparam("now"))
 _FAILED = update(_MESSAGE).where(_MESSAGE.c.id == bindparam("mid")).values(
     status="failed", failure_reason=bindparam("reason"), updated_at=bindparam("now"))
+_INSERT_EVENT = insert(CaseEvent.__table__)  # type: ignore[attr-defined]
 
 _POP_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
@@ -168,12 +169,12 @@ class Outbox:
         """
         for message, to in self._claim(message_ids):
             if to is None:
-                self._settle([(message, SendResult("permanent", detail="recipient no longer known"))])
+                self._settle(message, SendResult("permanent", detail="recipient no longer known"))
                 continue
             self._wait_for_rate()
             result = self.transport.send(to, message.body)
             self.metrics.sms_sent.labels(result.outcome).inc()
-            self._settle([(message, result)])
+            self._settle(message, result)
 
     def _claim(self, message_ids: list[str]) -> list[tuple[Message, str | None]]:
         if not message_ids:
@@ -204,46 +205,37 @@ class Outbox:
         contact = session.get(ReporterContact, message.case_id)
         return self.cipher.decrypt(contact.phone_encrypted) if contact else None
 
-    def _settle(self, results: list[tuple[Message, SendResult]]) -> None:
-        """Record sends' outcomes in one short transaction; then dead letters go to the escalation hook.
+    def _settle(self, message: Message, result: SendResult) -> None:
+        """Record a send's outcome in one short transaction; a dead letter goes to the escalation hook.
 
-        Every decision is made before the transaction opens (the claim read each message's
-        attempts), and the writes are Core statements: on SQLite the write lock is held for the
-        statements alone, not for ORM work, so a villager's report waiting for it is not kept.
+        The decision is made before the transaction opens (the claim read the message's attempts)
+        and the write is a Core statement: on SQLite the write lock is held for the statement
+        alone, not for ORM work, so a villager's report waiting for it is not kept.
         """
-        now, sent, retry, dead, events = utcnow(), [], [], [], []
-        for message, result in results:
+        now = utcnow()
+        temporary = result.outcome == "temporary" and message.attempts < MAX_ATTEMPTS
+        with self.engine.begin() as connection:
             if result.outcome == "accepted":
-                sent.append({"mid": message.id, "provider_id": result.provider_id,
-                             "provider_status": result.detail[:40], "now": now})
-            elif result.outcome == "temporary" and message.attempts < MAX_ATTEMPTS:
-                retry.append((message, {"mid": message.id, "reason": result.detail[:200], "now": now}))
+                connection.execute(_SENT, {"mid": message.id, "provider_id": result.provider_id,
+                                           "provider_status": result.detail[:40], "now": now})
+                return
+            if temporary:
+                connection.execute(_RETRY, {"mid": message.id, "reason": result.detail[:200], "now": now})
             else:
                 message.status, message.failure_reason = "failed", result.detail[:200] or "failed"
-                dead.append(message)
+                connection.execute(_FAILED, {"mid": message.id, "reason": message.failure_reason, "now": now})
                 if message.case_id is not None:
-                    events.append({"case_id": message.case_id, "at": now, "kind": "failed", "actor": "system",
-                                   "detail": {"message": message.id, "unit": message.unit,
-                                              "contact": message.contact_name, "step": message.step,
-                                              "reason": message.failure_reason, "attempts": message.attempts}})
-        with self.engine.begin() as connection:
-            if sent:
-                connection.execute(_SENT, sent)
-            if retry:
-                connection.execute(_RETRY, [values for _, values in retry])
-            if dead:
-                connection.execute(_FAILED, [{"mid": m.id, "reason": m.failure_reason, "now": now} for m in dead])
-            if events:
-                connection.execute(insert(CaseEvent.__table__), events)  # type: ignore[attr-defined]
-        if retry:
-            self.redis.zadd(keys.OUTBOX_RETRY, {
-                message.id: self.clock.now() + BACKOFF_S[min(message.attempts - 1, len(BACKOFF_S) - 1)]
-                for message, _ in retry})
-        for message in dead:
-            log.warning("message dead-lettered", extra={"message_id": message.id,
-                                                        "reason": (message.failure_reason or "")[:80]})
-            self.metrics.sms_dead_letters.inc()
-            self.on_final_failure(message)
+                    connection.execute(_INSERT_EVENT, event_row(message.case_id, "failed", {
+                        "message": message.id, "unit": message.unit, "contact": message.contact_name,
+                        "step": message.step, "reason": message.failure_reason, "attempts": message.attempts},
+                        at=now))
+        if temporary:
+            delay = BACKOFF_S[min(message.attempts - 1, len(BACKOFF_S) - 1)]
+            self.redis.zadd(keys.OUTBOX_RETRY, {message.id: self.clock.now() + delay})
+            return
+        log.warning("message dead-lettered", extra={"message_id": message.id, "reason": message.failure_reason[:80]})
+        self.metrics.sms_dead_letters.inc()
+        self.on_final_failure(message)
 
     def _wait_for_rate(self) -> None:
         """A per-provider budget of sends per second, shared by every worker through Redis."""

@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 from gateway.record.db import read_session
 from gateway.record.models import Case, CaseEvent, Message, Place
 from gateway.referrals import actions
-from gateway.web.auth import Principal, principal_for
+from gateway.referrals.actions import Principal
+from gateway.web.auth import principal_for
 from menus.refs import parse_reference
 from routing.lifecycle import STATUSES
 

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from gateway.record.db import is_locked, read_session
 from gateway.record.models import ApiToken, utcnow
+from gateway.referrals.actions import Principal
 
 ROLES = ("admin", "district", "viewer")
 LIFETIME = timedelta(days=90)  # a new token's default; `None` (never expires) must be asked for
@@ -31,22 +32,6 @@ log = logging.getLogger("cpgw.auth")
 class TokenError(ValueError):
     """A token request that makes no sense (unknown role, district role without a district)."""
 
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling the API, and what they may see."""
-
-    name: str
-    role: str  # admin, district, viewer; or "committee": a member writing by SMS (gateway.referrals.actions)
-    district_lgd: int | None
-    unit: str | None = None  # a committee member's unit
-
-    @property
-    def can_write(self) -> bool:
-        return self.role in ("admin", "district", "committee")
-
-    def sees_district(self, district_lgd: int | None) -> bool:
-        return self.role != "district" or district_lgd == self.district_lgd
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from sqlmodel import Session
 from starlette.responses import JSONResponse, Response
 
 from gateway.referrals import actions
+from gateway.referrals.actions import Principal
 from gateway.services import Services
 from gateway.web.api import get_case, principal
-from gateway.web.auth import Principal
 from gateway.web.console import (
     casefile,
     contacts,

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from gateway.infra.crypto import PhoneCipher
 from gateway.record.models import Case, CaseEvent, Message, Place, ReporterContact
-from gateway.web.auth import Principal
+from gateway.referrals.actions import Principal
 from gateway.web.console.places import by_code
 from gateway.web.console.templating import concern_label, span
 from menus.refs import parse_reference

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from gateway.infra.phones import to_e164
 from gateway.record.models import Case, ConsoleAudit, Contact, Message, Place
-from gateway.web.auth import Principal
+from gateway.referrals.actions import Principal
 
 FAILING_AT_LEAST = 2  # failed SMS in FAILING_WINDOW before a phone is listed
 FAILING_WINDOW = timedelta(days=30)

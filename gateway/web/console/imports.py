@@ -27,7 +27,7 @@ from sqlalchemy import Connection, Engine, select
 from gateway.infra.phones import to_e164
 from gateway.record.directory import DirectoryError, import_directory
 from gateway.record.models import ConsoleAudit, Contact, Place, utcnow
-from gateway.web.auth import Principal
+from gateway.referrals.actions import Principal
 
 MAX_BYTES = 5 * 1024 * 1024
 SHOWN = 200  # changes listed per file in the preview

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlmodel import Session, col, select
 
 from gateway.record.models import Place
-from gateway.web.auth import Principal
+from gateway.referrals.actions import Principal
 
 
 def by_code(session: Session, codes: Iterable[int | None]) -> dict[int, Place]:

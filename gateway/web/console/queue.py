@@ -18,7 +18,7 @@ from sqlalchemy import case as when
 from sqlmodel import Session, col, select
 
 from gateway.record.models import Case
-from gateway.web.auth import Principal
+from gateway.referrals.actions import Principal
 from gateway.web.console.places import by_code, scoped_district
 from gateway.web.console.templating import is_emergency
 from routing.concerns import CONCERNS

@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from gateway.record.models import LoginThrottle, Place, User, utcnow
-from gateway.web.auth import ROLES, Principal
+from gateway.referrals.actions import Principal
+from gateway.web.auth import ROLES
 from gateway.web.console.reading import read_only
 
 MAX_FAILURES = 5  # within WINDOW …

@@ -18,6 +18,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from gateway.cli import app
+from gateway.infra import files
 from gateway.infra.redisconn import open_redis
 from gateway.infra.settings import Settings, load_settings, secret_key
 from gateway.record import db
@@ -136,8 +137,8 @@ def test_a_rotation_cut_short_leaves_both_keys_private_and_the_old_one_whole(set
 
 def test_a_private_write_is_whole_or_not_at_all(tmp_path):
     target = tmp_path / "secret.key"
-    assert db.write_private(target, "first") and target.read_text() == "first"
-    assert not db.write_private(target, "second", replace=False) and target.read_text() == "first"
-    assert db.write_private(target, "third") and target.read_text() == "third"
+    assert files.write_private(target, "first") and target.read_text() == "first"
+    assert not files.write_private(target, "second", replace=False) and target.read_text() == "first"
+    assert files.write_private(target, "third") and target.read_text() == "third"
     assert target.stat().st_mode & 0o777 == 0o600
     assert [p.name for p in tmp_path.iterdir()] == ["secret.key"]  # no temporary file left behind
