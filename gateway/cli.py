@@ -63,8 +63,10 @@ def serve(
 @app.command()
 def worker(
     log_format: Optional[str] = typer.Option(None, help="text, json or auto (CPGW_LOG_FORMAT)"),  # noqa: UP007
+    nice: int = typer.Option(0, min=0, max=19, help="lower this process's CPU priority by this much"),
 ) -> None:
     """The background work alone (outbox, escalation sweeper, audit); run as many as you like."""
+    import os
     import signal
     import threading
 
@@ -72,6 +74,8 @@ def worker(
     from gateway.referrals.worker import Worker
     from gateway.services import open_services
 
+    if nice:
+        os.nice(nice)
     settings = _settings()
     logs.configure(settings.log_level, log_format or settings.log_format)
     services = open_services(settings)
