@@ -292,7 +292,7 @@ def _rules(settings: Settings):  # type: ignore[no-untyped-def]
 
 @routing_app.command("explain")
 def routing_explain(
-    village: int = typer.Option(..., help="village LGD code"),
+    village: int = typer.Option(..., help="village LGD code (or an urban ward's, as typed on USSD)"),
     concern: str = typer.Option(..., help="concern key, e.g. child_marriage"),
     urgent: bool = typer.Option(False, "--urgent", help="the child is in danger now"),
 ) -> None:
@@ -300,47 +300,51 @@ def routing_explain(
     from gateway.record.routing_directory import SqlDirectory
     from routing.concerns import KEYS
     from routing.ladder import explain, route
+    from routing.units import REPORTABLE_LEVELS
 
     settings = _settings()
     if concern not in KEYS:
         typer.echo(f"Unknown concern {concern!r}; one of: {', '.join(KEYS)}", err=True)
         raise typer.Exit(2)
     directory = SqlDirectory(_engine(settings))
-    if not directory.chain(village):
-        typer.echo(f"No place with LGD code {village} in the directory.", err=True)
+    level = next((level for level in REPORTABLE_LEVELS if directory.chain(village, level)), None)
+    if level is None:
+        typer.echo(f"No village or ward with LGD code {village} in the directory.", err=True)
         raise typer.Exit(1)
-    for line in explain(route(village, concern, urgent, directory, _rules(settings))):
+    for line in explain(route(village, concern, urgent, directory, _rules(settings), level=level)):
         typer.echo(line)
 
 
 @routing_app.command("gaps")
 def routing_gaps(district: Optional[int] = typer.Option(None, help="district LGD code")) -> None:  # noqa: UP007
-    """List villages whose chain has a unit with no active contact (for the district plan)."""
+    """List villages (and wards) whose chain has a unit with no active contact (for the district plan)."""
     from sqlalchemy import select
 
     from gateway.record.models import Place
     from gateway.record.routing_directory import SqlDirectory
     from routing.ladder import coverage
+    from routing.units import REPORTABLE_LEVELS
 
     settings = _settings()
     engine = _engine(settings)
     rules, directory = _rules(settings), SqlDirectory(engine)
-    query = select(Place.lgd_code, Place.name).where(Place.level == "village").order_by(Place.lgd_code)
+    query = select(Place.lgd_code, Place.level, Place.name).where(
+        Place.level.in_(REPORTABLE_LEVELS)).order_by(Place.level, Place.lgd_code)
     if district is not None:
         query = query.where(Place.district_lgd == district)
     found = 0
     with engine.connect() as connection:
         villages = connection.execute(query).all()
-    for code, name in villages:
-        gaps = coverage(code, directory, rules)
+    for code, level, name in villages:
+        gaps = coverage(code, directory, rules, level=level)
         if gaps:
             found += 1
             missing = ", ".join(
                 f"{gap.unit} at {gap.place.name} ({gap.place.level} {gap.place.lgd_code})" if gap.place else gap.unit
                 for gap in gaps
             )
-            typer.echo(f"{code} {name}: no active {missing}")
-    typer.echo(f"{found} of {len(villages)} villages have a coverage gap.")
+            typer.echo(f"{code} {name}{'' if level == 'village' else f' ({level})'}: no active {missing}")
+    typer.echo(f"{found} of {len(villages)} villages and wards have a coverage gap.")
 
 
 @app.command()

@@ -36,7 +36,10 @@ REQUIRED_KEYS = (
     "urgent.title", "callback.title", "callback.no", "answer.yes", "answer.no", "confirm.title",
     "confirm.urgent", "confirm.send", "sent", "sent.urgent", "failed", "check.prompt", "check.bad_ref",
     "check.not_found", "check.status", "help.text", "expired", "invalid", "more", "back", "limited",
-) + tuple(f"place.{level}" for level in ("state", "district", "block", "gram_panchayat", "village"))
+) + tuple(f"place.{level}" for level in (
+    "state", "district", "sub_district", "block", "gram_panchayat", "village", "urban_local_body", "ward"))
+# Where a child can be: a code typed on USSD or SMS is looked up among these levels only.
+REPORTABLE = ("village", "ward")
 
 
 class PlaceInfo(NamedTuple):
@@ -45,19 +48,28 @@ class PlaceInfo(NamedTuple):
     name: str
 
 
+PlaceKey = tuple[str, int]  # (level, LGD code): LGD numbers each level separately
+
+
 class Places(Protocol):
     """The part of the directory the menu reads; the gateway implements it over SQL."""
 
-    def children(self, parent: int | None, lang: str) -> Sequence[PlaceInfo]: ...
+    def children(self, parent: PlaceKey | None, lang: str) -> Sequence[PlaceInfo]:
+        """The places under `parent` (the top level for None) that lead to a village or ward."""
+        ...
 
-    def village(self, lgd_code: int, lang: str) -> PlaceInfo | None: ...
+    def village(self, lgd_code: int, lang: str, level: str | None = None) -> PlaceInfo | None:
+        """The village (else the ward) with that code; only `level` when given."""
+        ...
 
 
 class Draft(BaseModel):
     """What the villager has told us so far."""
 
     parent: int | None = None  # place whose children the place list shows
+    parent_level: str | None = None
     village: int | None = None
+    village_level: str = "village"  # or "ward"
     concern: str | None = None
     urgent: bool | None = None
     callback: bool | None = None
@@ -239,7 +251,14 @@ def _invalid(state: State, ctx: Context, hint: str = "invalid") -> Outcome:
 
 
 def _place_children(state: State, ctx: Context) -> Sequence[PlaceInfo]:
-    return ctx.places.children(state.draft.parent, state.lang or "en")
+    draft = state.draft
+    parent = None if draft.parent is None else (draft.parent_level or "", draft.parent)
+    return ctx.places.children(parent, state.lang or "en")
+
+
+def _chosen_village(state: State, ctx: Context) -> PlaceInfo | None:
+    draft = state.draft
+    return ctx.places.village(draft.village or 0, state.lang or "en", draft.village_level)
 
 
 def _options(state: State, ctx: Context) -> list[str]:
@@ -277,7 +296,7 @@ def _title(state: State, ctx: Context) -> str:
             key = f"place.{levels.pop()}" if len(levels) == 1 else "place.any"
             return ctx.t(state, key)
         case "confirm":
-            village = ctx.places.village(state.draft.village or 0, state.lang or "en")
+            village = _chosen_village(state, ctx)
             title = ctx.t(
                 state, "confirm.title",
                 village=village.name if village else state.draft.village,
@@ -354,7 +373,7 @@ def _on_where(state: State, text: str, choice: int | None, ctx: Context) -> Outc
             return _push(state, "village_code", ctx)
         case 1:
             _remember(state)
-            state.draft.parent = None
+            state.draft.parent = state.draft.parent_level = None
             return _descend(state, ctx)
     return _invalid(state, ctx)
 
@@ -362,18 +381,18 @@ def _on_where(state: State, text: str, choice: int | None, ctx: Context) -> Outc
 def _descend(state: State, ctx: Context) -> Outcome:
     """Open the place list, skipping levels that offer a single choice (one state, say)."""
     children = _place_children(state, ctx)
-    while len(children) == 1 and children[0].level != "village":
-        state.draft.parent = children[0].lgd_code
+    while len(children) == 1 and children[0].level not in REPORTABLE:
+        state.draft.parent, state.draft.parent_level = children[0].lgd_code, children[0].level
         children = _place_children(state, ctx)
     return _go(state, "place", ctx)
 
 
 def _on_village_code(state: State, text: str, choice: int | None, ctx: Context) -> Outcome:
     village = ctx.places.village(choice, state.lang or "en") if choice else None
-    if village is None or village.level != "village":
+    if village is None or village.level not in REPORTABLE:
         return _invalid(state, ctx, "village_code.not_found")
     _remember(state)
-    state.draft.village = village.lgd_code
+    state.draft.village, state.draft.village_level = village.lgd_code, village.level
     return _go(state, "concern", ctx)
 
 
@@ -382,13 +401,14 @@ def _on_place(state: State, text: str, choice: int | None, ctx: Context) -> Outc
     if index is None:
         return _invalid(state, ctx)
     chosen = _place_children(state, ctx)[index]
-    if chosen.level != "village" and not ctx.places.children(chosen.lgd_code, state.lang or "en"):
+    reportable = chosen.level in REPORTABLE
+    if not reportable and not ctx.places.children((chosen.level, chosen.lgd_code), state.lang or "en"):
         return _invalid(state, ctx, "place.empty")
     _remember(state)
-    if chosen.level == "village":
-        state.draft.village = chosen.lgd_code
+    if reportable:
+        state.draft.village, state.draft.village_level = chosen.lgd_code, chosen.level
         return _go(state, "concern", ctx)
-    state.draft.parent = chosen.lgd_code
+    state.draft.parent, state.draft.parent_level = chosen.lgd_code, chosen.level
     return _go(state, "place", ctx)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from routing.units import LEVELS
+from routing.units import LEVELS, PARENT_LEVELS
 
 
 @dataclass(frozen=True)
@@ -29,12 +29,12 @@ class ContactRef:
 
 
 class Directory(Protocol):
-    def chain(self, village_lgd: int) -> Sequence[PlaceRef]:
-        """The place and those above it, nearest first (village, gram panchayat if any, block,
-        district, state); empty when the code is unknown."""
+    def chain(self, place_lgd: int, level: str = "village") -> Sequence[PlaceRef]:
+        """The place (a village or a ward) and those above it, nearest first (village, gram
+        panchayat if any, block, district, state); empty when there is no such place."""
         ...
 
-    def active_contacts(self, unit: str, place_lgd: int) -> Sequence[ContactRef]:
+    def active_contacts(self, unit: str, place: PlaceRef) -> Sequence[ContactRef]:
         """Active contacts of `unit` registered at exactly that place, in a stable order."""
         ...
 
@@ -43,39 +43,56 @@ class Directory(Protocol):
 class _Place:
     ref: PlaceRef
     parent: int | None
+    parent_level: str | None
 
 
 class MemoryDirectory:
-    """A `Directory` held in dicts; build it with `add_place` / `add_contact`, parents first or not."""
+    """A `Directory` held in dicts; build it with `add_place` / `add_contact`, parents first or not.
+
+    A parent given by code alone is looked up at the levels its child may sit under (as the
+    directory import does); a contact given without a level is at whichever place has the code.
+    """
 
     def __init__(self) -> None:
-        self._places: dict[int, _Place] = {}
-        self._contacts: dict[tuple[str, int], list[tuple[ContactRef, bool]]] = {}
+        self._places: dict[tuple[str, int], _Place] = {}
+        self._contacts: dict[tuple[str, int], list[tuple[ContactRef, bool, str | None]]] = {}
 
-    def add_place(self, lgd_code: int, level: str, name: str = "", parent: int | None = None) -> MemoryDirectory:
+    def add_place(self, lgd_code: int, level: str, name: str = "", parent: int | None = None,
+                  parent_level: str | None = None) -> MemoryDirectory:
         if level not in LEVELS:
             raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
-        self._places[lgd_code] = _Place(PlaceRef(lgd_code, level, name or f"{level} {lgd_code}"), parent)
+        ref = PlaceRef(lgd_code, level, name or f"{level} {lgd_code}")
+        self._places[(level, lgd_code)] = _Place(ref, parent, parent_level)
         return self
 
     def add_contact(
-        self, unit: str, place_lgd: int, name: str, phone: str, language: str = "en", active: bool = True
+        self, unit: str, place_lgd: int, name: str, phone: str, language: str = "en", active: bool = True,
+        level: str | None = None,
     ) -> MemoryDirectory:
-        self._contacts.setdefault((unit, place_lgd), []).append((ContactRef(name, phone, language), active))
+        entry = (ContactRef(name, phone, language), active, level)
+        self._contacts.setdefault((unit, place_lgd), []).append(entry)
         return self
 
     def set_active(self, phone: str, active: bool) -> None:
         """Every registration of that phone, as a directory re-import flipping `active` would."""
         for entries in self._contacts.values():
-            entries[:] = [(contact, active if contact.phone == phone else flag) for contact, flag in entries]
+            entries[:] = [(contact, active if contact.phone == phone else flag, level)
+                          for contact, flag, level in entries]
 
-    def chain(self, village_lgd: int) -> list[PlaceRef]:
+    def chain(self, place_lgd: int, level: str = "village") -> list[PlaceRef]:
         found: list[PlaceRef] = []
-        current = self._places.get(village_lgd)
+        current = self._places.get((level, place_lgd))
         while current is not None and len(found) <= len(LEVELS):  # a cycle cannot hang a test
             found.append(current.ref)
-            current = self._places.get(current.parent) if current.parent is not None else None
+            current = self._parent(current)
         return found
 
-    def active_contacts(self, unit: str, place_lgd: int) -> list[ContactRef]:
-        return [contact for contact, active in self._contacts.get((unit, place_lgd), []) if active]
+    def _parent(self, place: _Place) -> _Place | None:
+        if place.parent is None:
+            return None
+        levels = (place.parent_level,) if place.parent_level else PARENT_LEVELS[place.ref.level]
+        return next((up for level in levels if (up := self._places.get((level, place.parent)))), None)
+
+    def active_contacts(self, unit: str, place: PlaceRef) -> list[ContactRef]:
+        entries = self._contacts.get((unit, place.lgd_code), [])
+        return [contact for contact, active, level in entries if active and level in (None, place.level)]

@@ -111,11 +111,12 @@ class Ladder:
         )
 
 
-def route(place: int, concern: str, urgent: bool, directory: Directory, rules: Rules) -> Ladder:
-    """The ladder a report about `place` (a village's LGD code, usually) takes under `rules`."""
+def route(place: int, concern: str, urgent: bool, directory: Directory, rules: Rules, *,
+          level: str = "village") -> Ladder:
+    """The ladder a report about `place` (a village's LGD code, or a ward's) takes under `rules`."""
     if concern not in BY_KEY:
         raise UnknownConcern(f"unknown concern {concern!r}")
-    resolver = _Resolver(place, directory, rules)
+    resolver = _Resolver(place, directory, rules, level)
     state, district = resolver.code("state"), resolver.code("district")
     rule, origin = rules.ladder(concern, urgent, state_lgd=state, district_lgd=district)
     steps, gaps = resolver.steps(rule)
@@ -129,13 +130,13 @@ def route(place: int, concern: str, urgent: bool, directory: Directory, rules: R
     return Ladder(concern, urgent, tuple(resolver.chain), tuple(steps), repeat_every, tuple(gaps), origin)
 
 
-def coverage(place: int, directory: Directory, rules: Rules) -> tuple[Gap, ...]:
+def coverage(place: int, directory: Directory, rules: Rules, *, level: str = "village") -> tuple[Gap, ...]:
     """Every unit any rule for this place could need and that has nobody active, each once.
 
     One lookup per unit, not one route per concern: `cpgw routing gaps` runs it for every village
     of a district.
     """
-    resolver = _Resolver(place, directory, rules)
+    resolver = _Resolver(place, directory, rules, level)
     state, district = resolver.code("state"), resolver.code("district")
     units: dict[str, None] = {}
     for concern in BY_KEY:
@@ -148,10 +149,10 @@ def coverage(place: int, directory: Directory, rules: Rules) -> tuple[Gap, ...]:
 class _Resolver:
     """One place's chain and the units found on it, each looked up once per decision."""
 
-    def __init__(self, place: int, directory: Directory, rules: Rules) -> None:
-        self.chain = list(directory.chain(place))
+    def __init__(self, place: int, directory: Directory, rules: Rules, level: str) -> None:
+        self.chain = list(directory.chain(place, level))
         if not self.chain:
-            raise UnknownPlace(f"no place with LGD code {place}")
+            raise UnknownPlace(f"no {level} with LGD code {place}")
         self.directory, self.rules = directory, rules
         self.specs = rules.units.specs(self.code("state"))
         self._found: dict[str, tuple[UnitAt, list[ContactRef]] | None] = {}
@@ -170,7 +171,7 @@ class _Resolver:
                     (UnitAt(unit, spec.name, place), contacts)
                     for place in self.chain
                     if place.level in spec.levels
-                    and (contacts := list(self.directory.active_contacts(unit, place.lgd_code)))
+                    and (contacts := list(self.directory.active_contacts(unit, place)))
                 ),
                 None,
             )
@@ -201,7 +202,7 @@ class _Resolver:
         found: list[tuple[UnitAt, list[ContactRef]]] = []
         gaps: list[Gap] = []
         for unit in self.rules.fallback.units:
-            contacts = list(self.directory.active_contacts(unit, state.lgd_code)) if state else []
+            contacts = list(self.directory.active_contacts(unit, state)) if state else []
             if contacts and state is not None:
                 found.append((UnitAt(unit, self.specs[unit].name, state), contacts))
             else:
@@ -229,7 +230,7 @@ def explain(ladder: Ladder) -> list[str]:
     """The ladder in words for `cpgw routing explain`: names, never phone numbers."""
     village = ladder.village
     urgency = "urgent" if ladder.urgent else "not urgent"
-    lines = [f"{ladder.concern} ({urgency}) at {village.name} ({village.lgd_code}), rule: {ladder.rule}"]
+    lines = [f"{ladder.concern} ({urgency}) at {village.name} ({village.level} {village.lgd_code}), rule: {ladder.rule}"]
     for step in ladder.steps:
         title = "fallback" if step.fallback else f"step {step.index + 1}"
         units = ", ".join(f"{at.name} ({at.unit}) at {at.place.name} ({at.place.level})" for at in step.units)

@@ -14,8 +14,27 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
-# The panchayat chain, nearest the village first. A village may sit directly under a block.
-LEVELS: tuple[str, ...] = ("village", "gram_panchayat", "block", "district", "state")
+# LGD's levels, nearest the child first: the rural chain (village, gram panchayat, block or
+# sub-district), the urban one (ward, urban local body), then district and state. LGD numbers each
+# level separately, so a place is (level, code) everywhere.
+LEVELS: tuple[str, ...] = (
+    "village", "ward", "gram_panchayat", "urban_local_body", "block", "sub_district", "district", "state",
+)
+# The levels a place's parent may be at, in the order a parent code is looked up when a file does
+# not say: a village sits under its gram panchayat, or a block or sub-district where no panchayat
+# is known (or, in a small pilot's own file, straight under its district).
+PARENT_LEVELS: Mapping[str, tuple[str, ...]] = {
+    "state": (),
+    "district": ("state",),
+    "sub_district": ("district",),
+    "block": ("district",),
+    "urban_local_body": ("district",),
+    "gram_panchayat": ("block",),
+    "village": ("gram_panchayat", "block", "sub_district", "district"),
+    "ward": ("urban_local_body",),
+}
+# Where a child can be: the places a villager reports from (a code typed on USSD or SMS).
+REPORTABLE_LEVELS: tuple[str, ...] = ("village", "ward")
 # A unit at one of these levels is the top of escalation: one exists for every village.
 TOP_LEVELS = frozenset({"district", "state"})
 

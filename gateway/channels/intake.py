@@ -46,7 +46,7 @@ class Intake:
         """Store (or link) a report from the phone `sender`; the case is committed (and, on
         SQLite, synced to disk) on return, before anyone tells the villager "sent"."""
         dup_key = keys.REPORT_DUPLICATE.format(
-            phone=self.cipher.tag(sender), village=report.village_lgd, concern=report.concern)
+            phone=self.cipher.tag(sender), village=_place(report), concern=report.concern)
         earlier = self._open_case(self.redis.get(dup_key))
         if earlier is not None:
             self._link(earlier, report)
@@ -81,6 +81,13 @@ class Intake:
             self.referrals.after_commit(case, alerts, pipe)
         pipe.set(dup_key, case.id or 0, ex=keys.REPORT_DUPLICATE_TTL_S)
         pipe.execute()
+
+
+def _place(report: NewReport) -> str:
+    """The reported place in the repeat marker's key: a village by its code (as before levels), a
+    ward by level and code (LGD may number a ward as it numbers some village)."""
+    level = report.village_level
+    return str(report.village_lgd) if level == "village" else f"{level}-{report.village_lgd}"
 
 
 def unpublished(ref: str) -> None:

@@ -272,7 +272,8 @@ class UssdService:
         assert draft.village is not None and draft.concern is not None
         phone = to_e164(hop.phone) or hop.phone
         report = NewReport(
-            source_key=f"ussd:{hop.session_id}", village_lgd=draft.village, concern=draft.concern,
+            source_key=f"ussd:{hop.session_id}", village_lgd=draft.village, village_level=draft.village_level,
+            concern=draft.concern,
             urgent=bool(draft.urgent), channel="ussd", language=state.lang or "en",
             reporter_phone=phone if draft.callback else None,
         )

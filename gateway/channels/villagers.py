@@ -110,8 +110,8 @@ class VillagerSms:
         assert draft.village is not None and draft.concern is not None
         try:
             taken = self.intake.submit(NewReport(
-                source_key=f"sms:{sms_id}", village_lgd=draft.village, concern=draft.concern,
-                urgent=bool(draft.urgent), channel="sms", language=state.lang or "en",
+                source_key=f"sms:{sms_id}", village_lgd=draft.village, village_level=draft.village_level,
+                concern=draft.concern, urgent=bool(draft.urgent), channel="sms", language=state.lang or "en",
                 reporter_phone=phone if draft.callback else None), sender=phone)
         except UnknownVillage:
             return None
@@ -132,7 +132,8 @@ class VillagerSms:
         if village is None or concern is None:
             self._reply(sms_id, phone, lang, "sms.report_usage")
             return "usage"
-        if self.places.village(village, lang or "en") is None:
+        place = self.places.village(village, lang or "en")
+        if place is None:
             self._reply(sms_id, phone, lang, "sms.unknown_village", code=village)
             return "unknown village"
         if not self.limiter.allow("report", tag):
@@ -140,8 +141,8 @@ class VillagerSms:
                 self._reply(sms_id, phone, lang, "sms.limited", helplines=self.settings.helpline_text())
             return "limited"
         taken = self.intake.submit(NewReport(
-            source_key=f"sms:{sms_id}", village_lgd=village, concern=concern, urgent=urgent, channel="sms",
-            language=lang or "en", reporter_phone=phone if callback else None), sender=phone)
+            source_key=f"sms:{sms_id}", village_lgd=village, village_level=place.level, concern=concern, urgent=urgent,
+            channel="sms", language=lang or "en", reporter_phone=phone if callback else None), sender=phone)
         if taken.duplicate:
             self._reply(sms_id, phone, lang, "sms.duplicate", ref=taken.case.ref)
             return "duplicate"

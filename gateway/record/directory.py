@@ -17,21 +17,35 @@ import codecs
 import csv
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cachetools import TTLCache
-from sqlalchemy import JSON, Connection, Engine, Table, cast, func, select
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    Select,
+    Table,
+    and_,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Session, col
+from sqlmodel import select as model_select
 
 from gateway.infra.phones import to_e164
 from gateway.record.db import READ_ONLY
 from gateway.record.models import Contact, Place
-from menus.engine import PlaceInfo
-from routing.units import LEVELS, UNITS
+from menus.engine import PlaceInfo, PlaceKey
+from routing.units import LEVELS, PARENT_LEVELS, REPORTABLE_LEVELS, UNITS
 
 DEMO_DIR = Path(__file__).parent / "demo"
 PLACE_COLUMNS = ("lgd_code", "level", "name", "parent_lgd_code")
@@ -43,7 +57,18 @@ ACTIVE_VALUES = TRUE | FALSE
 BATCH = 5000
 MAX_REPORTED = 20
 LEVEL_INDEX = {level: index for index, level in enumerate(LEVELS)}
-ANCESTOR_COLUMNS = ("state", "district", "block", "gram_panchayat")  # Place.<level>_lgd, top down
+# Place.<level>_lgd, top down; ABOVE[level]: the ancestor columns a place at that level can fill.
+ANCESTOR_COLUMNS = ("state", "district", "sub_district", "block", "gram_panchayat", "urban_local_body")
+
+
+def _above(level: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for parent in PARENT_LEVELS[level]:
+        found += [name for name in (parent, *_above(parent)) if name not in found]
+    return tuple(name for name in ANCESTOR_COLUMNS if name in found)
+
+
+ABOVE = {level: _above(level) for level in PARENT_LEVELS}
 UNIT_INDEX = {unit: index for index, unit in enumerate(UNITS)}
 
 Row = dict[str, str]
@@ -186,125 +211,180 @@ def _as_code(value: str) -> int | None:
     return int(value) if value.isdigit() and 0 < int(value) < 10**12 else None
 
 
-# --- the place index: code → one int packing (line, parent, level) --------------------------------
+# --- the place index: (level, code) → one int packing (line, parent) ------------------------------
 # A dict of ~900,000 small ints costs ~100 MB; the same dict of tuples would cost three times that.
-# Line 0 marks a place already in the database; parent 0 marks none (LGD codes are positive).
+# A place's key packs its code and level; line 0 marks a place already in the database; parent 0
+# marks none (LGD codes are positive). A parent read from a file may not know its level yet
+# (`parent_level` is optional): it is packed with level UNRESOLVED and resolved between the passes.
 
-_LEVEL_BITS, _PARENT_BITS = 3, 40  # 5 levels; LGD codes < 10**12 < 2**40
+_LEVEL_BITS, _KEY_BITS = 4, 44  # LGD codes < 10**12 < 2**40
+UNRESOLVED = (1 << _LEVEL_BITS) - 1
+_KEY_MASK = (1 << _KEY_BITS) - 1
 
 
-def _pack(line: int, parent: int | None, level: int) -> int:
-    return (((line << _PARENT_BITS) | (parent or 0)) << _LEVEL_BITS) | level
+def place_key(level: int, code: int) -> int:
+    return (code << _LEVEL_BITS) | level
 
 
-def _unpack(packed: int) -> tuple[int, int | None, int]:
-    """(line, parent or None, level index)."""
-    parent = (packed >> _LEVEL_BITS) & ((1 << _PARENT_BITS) - 1)
-    return packed >> (_LEVEL_BITS + _PARENT_BITS), parent or None, packed & ((1 << _LEVEL_BITS) - 1)
+def _split(key: int) -> tuple[int, int]:
+    """(level index, code)."""
+    return key & UNRESOLVED, key >> _LEVEL_BITS
+
+
+def _pack(line: int, parent: int) -> int:
+    return (line << _KEY_BITS) | parent
+
+
+def _unpack(packed: int) -> tuple[int, int]:
+    """(line, parent key or 0)."""
+    return packed >> _KEY_BITS, packed & _KEY_MASK
+
+
+def _describe(key: int) -> str:
+    level, code = _split(key)
+    return f"{LEVELS[level]} {code}"
 
 
 def _existing_places(connection: Connection) -> dict[int, int]:
     """Every place already in the directory, streamed from SQL into the packed index."""
-    query = select(Place.lgd_code, Place.level, Place.parent_lgd_code).execution_options(  # type: ignore[call-overload]
+    query = select(Place.level, Place.lgd_code, Place.parent_level, Place.parent_lgd_code).execution_options(  # type: ignore[call-overload]
         yield_per=BATCH
     )
-    return {code: _pack(0, parent, LEVEL_INDEX.get(level, 0)) for code, level, parent in connection.execute(query)}
+    index: dict[int, int] = {}
+    for level, code, parent_level, parent in connection.execute(query):
+        if level in LEVEL_INDEX:
+            up = place_key(LEVEL_INDEX[parent_level], parent) if parent and parent_level in LEVEL_INDEX else 0
+            index[place_key(LEVEL_INDEX[level], code)] = _pack(0, up)
+    return index
 
 
 # --- places ----------------------------------------------------------------------------------------
 
+def _row_problem(row: Row, level: str, code: int | None, parent: int | None, parent_level: str) -> str | None:
+    if code is None:
+        return f"lgd_code {row['lgd_code']!r} is not a positive number"
+    if level not in LEVEL_INDEX:
+        return f"level {row['level']!r} is not one of {', '.join(LEVELS)}"
+    if not row["name"]:
+        return "name is empty"
+    if row["parent_lgd_code"] and parent is None:
+        return f"parent_lgd_code {row['parent_lgd_code']!r} is not a positive number"
+    if level != "state" and parent is None:
+        return f"a {level} needs a parent_lgd_code"
+    if parent_level and parent_level not in PARENT_LEVELS[level]:
+        allowed = " or ".join(PARENT_LEVELS[level]) or "nothing"
+        return f"a {level} cannot sit under a {parent_level} (it sits under a {allowed})"
+    return None
+
+
 def _index_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], problems: _Problems) -> set[int]:
     """Pass 1: check each row on its own and add it to `known` (file rows replace database ones).
 
-    Returns the codes of places already in the directory whose parent the file changes: their
+    Returns the keys of places already in the directory whose parent the file changes: their
     descendants' denormalised ancestors must follow them (`_follow_moves`).
     """
     moved: set[int] = set()
     for line, row in rows:
-        code, level, place_name = _as_code(row["lgd_code"]), row["level"].lower(), row["name"]
-        parent_text = row["parent_lgd_code"]
-        parent = _as_code(parent_text) if parent_text else None
-        first = known.get(code) if code is not None else None
-        if code is None:
-            problems.add(name, line, f"lgd_code {row['lgd_code']!r} is not a positive number")
-        elif first is not None and _unpack(first)[0]:
-            problems.add(name, line, f"lgd_code {code} appears twice (first on line {_unpack(first)[0]})")
-        elif level not in LEVEL_INDEX:
-            problems.add(name, line, f"level {row['level']!r} is not one of {', '.join(LEVELS)}")
-        elif not place_name:
-            problems.add(name, line, "name is empty")
-        elif parent_text and parent is None:
-            problems.add(name, line, f"parent_lgd_code {parent_text!r} is not a positive number")
-        elif level != "state" and parent is None:
-            problems.add(name, line, f"a {level} needs a parent_lgd_code")
-        else:
-            if first is not None and _unpack(first)[1] != parent:
-                moved.add(code)
-            known[code] = _pack(line, parent, LEVEL_INDEX[level])
+        code, level, parent_level = _as_code(row["lgd_code"]), row["level"].lower(), row.get("parent_level", "").lower()
+        parent = _as_code(row["parent_lgd_code"]) if row["parent_lgd_code"] else None
+        problem = _row_problem(row, level, code, parent, parent_level)
+        key = place_key(LEVEL_INDEX[level], code) if problem is None else 0  # type: ignore[arg-type]
+        first = known.get(key) if key else None
+        if problem is None and first is not None and _unpack(first)[0]:
+            problem = f"{level} {code} appears twice (first on line {_unpack(first)[0]})"
+        if problem is not None:
+            problems.add(name, line, problem)
+            continue
+        up = place_key(LEVEL_INDEX[parent_level] if parent_level else UNRESOLVED, parent) if parent else 0
+        if first is not None and _split(_unpack(first)[1])[1] != (parent or 0):
+            moved.add(key)
+        known[key] = _pack(line, up)
     return moved
+
+
+def _resolve_parents(known: dict[int, int]) -> None:
+    """Between the passes: a parent code without a level is looked up at the levels its child may
+    sit under, in order (a village's code names its gram panchayat, else a block, else a
+    sub-district). One left unresolved is reported by pass 2."""
+    for key, packed in known.items():
+        line, up = _unpack(packed)
+        if not up or _split(up)[0] != UNRESOLVED:
+            continue
+        parent_code = _split(up)[1]
+        for parent_level in PARENT_LEVELS[LEVELS[_split(key)[0]]]:
+            candidate = place_key(LEVEL_INDEX[parent_level], parent_code)
+            if candidate in known:
+                known[key] = _pack(line, candidate)
+                break
 
 
 def _write_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], writer: _Writer) -> set[int]:
     """Pass 2: check each row's parent, fill in its ancestors and write it.
 
-    Returns the codes refused here, which are in `known` (pass 1 accepted them) but are not places.
+    Returns the keys refused here, which are in `known` (pass 1 accepted them) but are not places.
     """
     refused: set[int] = set()
     for line, row in rows:
-        code = _as_code(row["lgd_code"])
-        packed = known.get(code) if code is not None else None
+        code, level = _as_code(row["lgd_code"]), LEVEL_INDEX.get(row["level"].lower())
+        key = place_key(level, code) if code is not None and level is not None else None
+        packed = known.get(key) if key is not None else None
         if packed is None or _unpack(packed)[0] != line:
-            continue  # refused by pass 1, or a second row with the code of an earlier one
-        _, parent, level = _unpack(packed)
-        problem = _parent_problem(level, parent, known)
+            continue  # refused by pass 1, or a second row with the key of an earlier one
+        problem = _parent_problem(key, _unpack(packed)[1], known)  # type: ignore[arg-type]
         if problem:
             writer.problems.add(name, line, problem)
-            refused.add(code)  # type: ignore[arg-type]
+            refused.add(key)  # type: ignore[arg-type]
             continue
-        writer.add(_place_row(code, level, parent, row, known))  # type: ignore[arg-type]
+        writer.add(_place_row(key, row, known))  # type: ignore[arg-type]
     writer.flush()
     return refused
 
 
-def _parent_problem(level: int, parent: int | None, known: dict[int, int]) -> str | None:
-    if parent is None:
+def _parent_problem(key: int, parent: int, known: dict[int, int]) -> str | None:
+    if not parent:
         return None
-    if parent not in known:
-        return f"parent_lgd_code {parent} is neither in this file nor in the directory"
-    parent_level = _unpack(known[parent])[2]
-    if parent_level <= level:  # LEVELS run from the village up
-        return f"a {LEVELS[level]} cannot sit under a {LEVELS[parent_level]} ({parent})"
-    return None
+    parent_level, parent_code = _split(parent)
+    if parent_level != UNRESOLVED:
+        return None if parent in known else f"parent {_describe(parent)} is neither in this file nor in the directory"
+    level = LEVELS[_split(key)[0]]
+    elsewhere = [LEVELS[index] for index in range(len(LEVELS)) if place_key(index, parent_code) in known]
+    if elsewhere:
+        return (f"a {level} cannot sit under a {' or '.join(elsewhere)} ({parent_code}); "
+                f"it sits under a {' or '.join(PARENT_LEVELS[level])}")
+    return f"parent_lgd_code {parent_code} is neither in this file nor in the directory"
 
 
-def _place_row(code: int, level: int, parent: int | None, row: Row, known: dict[int, int]) -> dict[str, Any]:
-    chain = _ancestors(code, known)
+def _place_row(key: int, row: Row, known: dict[int, int]) -> dict[str, Any]:
+    level, code = _split(key)
+    chain = _ancestors(key, known)
+    parent = _unpack(known[key])[1]
     return {
-        "lgd_code": code, "level": LEVELS[level], "name": row["name"],
+        "level": LEVELS[level], "lgd_code": code, "name": row["name"],
         "names": {k[5:]: v for k, v in row.items() if k.startswith("name_") and v},
-        "parent_lgd_code": parent,
-        "state_lgd": chain.get("state"), "district_lgd": chain.get("district"),
-        "block_lgd": chain.get("block"), "gram_panchayat_lgd": chain.get("gram_panchayat"),
+        "parent_level": LEVELS[_split(parent)[0]] if parent else None,
+        "parent_lgd_code": _split(parent)[1] if parent else None,
+        **{f"{name}_lgd": chain.get(name) for name in ANCESTOR_COLUMNS},
     }
 
 
-def _ancestors(code: int, known: dict[int, int]) -> dict[str, int]:
+def _ancestors(key: int, known: dict[int, int]) -> dict[str, int]:
     chain: dict[str, int] = {}
-    current: int | None = code
+    current = key
     for _ in range(len(LEVELS) + 1):  # a cycle in the data cannot hang the import
-        packed = known.get(current) if current is not None else None
+        packed = known.get(current) if current else None
         if packed is None:
             break
-        _, parent, level = _unpack(packed)
-        chain.setdefault(LEVELS[level], current)  # type: ignore[arg-type]
-        current = parent
+        level, code = _split(current)
+        chain.setdefault(LEVELS[level], code)
+        current = _unpack(packed)[1]
     return chain
 
 
 def _import_places(connection: Connection, path: Path, known: dict[int, int], problems: _Problems) -> tuple[int, set[int]]:
-    """Both passes over the places file: how many were written, and the codes refused by pass 2."""
+    """Both passes over the places file: how many were written, and the keys refused by pass 2."""
     moved = _index_places(_rows(path, PLACE_COLUMNS, problems), path.name, known, problems)
-    writer = _Writer(connection, Place.__table__, ["lgd_code"], problems)  # type: ignore[attr-defined]
+    _resolve_parents(known)
+    writer = _Writer(connection, Place.__table__, ["level", "lgd_code"], problems)  # type: ignore[attr-defined]
     again = _rows(path, PLACE_COLUMNS, _Problems())  # its reading problems were reported by pass 1
     refused = _write_places(again, path.name, known, writer)
     if not problems:
@@ -319,35 +399,50 @@ def _follow_moves(connection: Connection, moved: set[int], known: dict[int, int]
     a gram panchayat moved to another block would still alert the old block's committee.
     """
     table = Place.__table__  # type: ignore[attr-defined]
-    for code in sorted(moved):
-        level = LEVELS[_unpack(known[code])[2]]
+    for key in sorted(moved):
+        level = LEVELS[_split(key)[0]]
         if level not in ANCESTOR_COLUMNS:
-            continue  # a village has no descendants
-        chain = _ancestors(code, known)
-        above = ANCESTOR_COLUMNS[: ANCESTOR_COLUMNS.index(level)]
-        connection.execute(table.update().where(table.c[f"{level}_lgd"] == code, table.c.lgd_code != code)
-                           .values({f"{name}_lgd": chain.get(name) for name in above}))
+            continue  # a village or ward has no descendants
+        chain = _ancestors(key, known)
+        code = _split(key)[1]
+        connection.execute(table.update().where(table.c[f"{level}_lgd"] == code, table.c.level != level)
+                           .values({f"{name}_lgd": chain.get(name) for name in ABOVE[level]}))
 
 
 # --- contacts --------------------------------------------------------------------------------------
 
 
 def _contact_key(phone: str, unit: str, place: int) -> int | tuple[str, str, int]:
-    """(phone, unit, place) as one int: exact (no hash collisions) and ~40 bytes instead of ~200.
+    """(phone, unit, place key) as one int: exact (no hash collisions) and ~40 bytes instead of ~200.
 
     E.164 is "+" and up to 15 digits, never starting with 0, so the digits are the number.
     """
     digits = phone[1:]
     if not (digits.isascii() and digits.isdigit()) or digits.startswith("0"):
         return phone, unit, place
-    return (((int(digits) << 3) | UNIT_INDEX[unit]) << _PARENT_BITS) | place
+    return (((int(digits) << 5) | UNIT_INDEX[unit]) << _KEY_BITS) | place
+
+
+def _contact_place(row: Row, is_place: Callable[[int], bool]) -> int | str:
+    """The key of the contact's place, or what is wrong: a code alone must name one place."""
+    code, level = _as_code(row["place_lgd_code"]), row.get("place_level", "").lower()
+    if code is None:
+        return f"place_lgd_code {row['place_lgd_code']!r} is not a place in the directory"
+    if level:
+        if level not in LEVEL_INDEX or not is_place(place_key(LEVEL_INDEX[level], code)):
+            return f"no {level} {code} in the directory"
+        return place_key(LEVEL_INDEX[level], code)
+    found = [key for index in range(len(LEVELS)) if is_place(key := place_key(index, code))]
+    if len(found) > 1:
+        named = " and ".join(_describe(key) for key in found)
+        return f"place_lgd_code {code} names {named}: add a place_level column to say which"
+    return found[0] if found else f"place_lgd_code {row['place_lgd_code']!r} is not a place in the directory"
 
 
 def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: dict[Any, int]) -> dict[str, Any] | str:
     """The row ready to write, or what is wrong with it."""
     phone = to_e164(row["phone"])
     unit = row["unit"].upper()
-    place = _as_code(row["place_lgd_code"])
     active = row.get("active", "").lower()
     if not row["name"]:
         return "name is empty"
@@ -355,24 +450,26 @@ def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: d
         return f"phone {row['phone']!r} is not a phone number (E.164 or Indian national form)"
     if unit not in UNIT_INDEX:
         return f"unit {row['unit']!r} is not one of {', '.join(UNITS)}"
-    if place is None or not is_place(place):
-        return f"place_lgd_code {row['place_lgd_code']!r} is not a place in the directory"
+    place = _contact_place(row, is_place)
+    if isinstance(place, str):
+        return place
     if active not in ACTIVE_VALUES:
         return f"active {row['active']!r} is not yes/no"
     key = _contact_key(phone, unit, place)
     if key in seen:
         return f"same phone, unit and place as line {seen[key]}"
     seen[key] = line
+    level, code = _split(place)
     return {
-        "name": row["name"], "phone": phone, "unit": unit, "place_lgd_code": place,
+        "name": row["name"], "phone": phone, "unit": unit, "place_level": LEVELS[level], "place_lgd_code": code,
         "role": row.get("role", ""), "language": (row.get("language") or "en").lower(),
         "active": active in TRUE,
     }
 
 
 def _import_contacts(connection: Connection, path: Path, is_place: Callable[[int], bool], problems: _Problems) -> int:
-    writer = _Writer(connection, Contact.__table__, ["phone", "unit", "place_lgd_code"], problems,  # type: ignore[attr-defined]
-                     kept=[column for column in OPTIONAL_CONTACT_COLUMNS if column not in _header(path)])
+    writer = _Writer(connection, Contact.__table__, ["phone", "unit", "place_level", "place_lgd_code"],  # type: ignore[attr-defined]
+                     problems, kept=[column for column in OPTIONAL_CONTACT_COLUMNS if column not in _header(path)])
     seen: dict[Any, int] = {}
     for line, row in _rows(path, REQUIRED_CONTACT_COLUMNS, problems):
         checked = _check_contact(line, row, is_place, seen)
@@ -424,8 +521,8 @@ def import_directory(engine: Engine, places_csv: Path | None, contacts_csv: Path
         known = _existing_places(connection)
         places, refused = _import_places(connection, places_csv, known, problems) if places_csv else (0, set())
 
-        def is_place(code: int) -> bool:
-            return code in known and code not in refused
+        def is_place(key: int) -> bool:
+            return key in known and key not in refused
 
         contacts = _import_contacts(connection, contacts_csv, is_place, problems) if contacts_csv else 0
         if problems:
@@ -435,6 +532,20 @@ def import_directory(engine: Engine, places_csv: Path | None, contacts_csv: Path
 
 def import_demo(engine: Engine) -> ImportSummary:
     return import_directory(engine, DEMO_DIR / "places.csv", DEMO_DIR / "contacts.csv")
+
+
+def places_by_key(session: Session, keys: Iterable[PlaceKey | None]) -> dict[PlaceKey, Place]:
+    """The places named by (level, code) keys, one query: codes grouped by level, each group an
+    index range of the primary key."""
+    codes: dict[str, set[int]] = {}
+    for key in keys:
+        if key is not None and key[1]:
+            codes.setdefault(key[0], set()).add(key[1])
+    if not codes:
+        return {}
+    query = model_select(Place).where(or_(*(and_(Place.level == level, col(Place.lgd_code).in_(sorted(found)))
+                                      for level, found in codes.items())))
+    return {(place.level, place.lgd_code): place for place in session.exec(query)}
 
 
 def is_empty(engine: Engine) -> bool:
@@ -452,40 +563,53 @@ class SqlPlaces:
 
     def __init__(self, engine: Engine, ttl: float = 30.0, timer: Callable[[], float] = time.monotonic) -> None:
         self._engine = engine
-        self._lists: TTLCache[tuple[int | None, str], list[PlaceInfo]] = TTLCache(10_000, ttl, timer)
-        self._villages: TTLCache[tuple[int, str], PlaceInfo] = TTLCache(50_000, ttl, timer)
+        self._lists: TTLCache[tuple[PlaceKey | None, str], list[PlaceInfo]] = TTLCache(10_000, ttl, timer)
+        self._villages: TTLCache[tuple[int, str | None, str], PlaceInfo] = TTLCache(50_000, ttl, timer)
         self._lock = threading.Lock()  # the event loop and the SMS threads read them at once
 
-    def children(self, parent: int | None, lang: str) -> Sequence[PlaceInfo]:
+    def children(self, parent: PlaceKey | None, lang: str) -> Sequence[PlaceInfo]:
         key = (parent, lang)
         with self._lock:
             cached = self._lists.get(key)
         if cached is not None:
             return cached
-        query = select(Place.lgd_code, Place.level, Place.name, Place.names).where(  # type: ignore[call-overload]
-            Place.parent_lgd_code.is_(None) if parent is None else Place.parent_lgd_code == parent  # type: ignore[union-attr]
-        )
         with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-            infos = [PlaceInfo(code, level, (names or {}).get(lang) or name) for code, level, name, names in connection.execute(query)]
+            rows = connection.execute(_children_query(parent))
+            infos = [PlaceInfo(code, level, (names or {}).get(lang) or name) for code, level, name, names in rows]
         infos.sort(key=lambda place: place.name)
         with self._lock:
             self._lists[key] = infos
         return infos
 
-    def village(self, lgd_code: int, lang: str) -> PlaceInfo | None:
-        key = (lgd_code, lang)
+    def village(self, lgd_code: int, lang: str, level: str | None = None) -> PlaceInfo | None:
+        key = (lgd_code, level, lang)
         with self._lock:
             cached = self._villages.get(key)
         if cached is not None:
             return cached
+        levels = (level,) if level else REPORTABLE_LEVELS
+        query = select(Place.level, Place.name, Place.names).where(  # type: ignore[call-overload]
+            Place.lgd_code == lgd_code, col(Place.level).in_(levels))
         with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-            row = connection.execute(
-                select(Place.level, Place.name, Place.names).where(Place.lgd_code == lgd_code)  # type: ignore[call-overload]
-            ).first()
-        if row is None:
+            rows = sorted(connection.execute(query), key=lambda row: levels.index(row[0]))
+        if not rows:
             return None  # not cached: a code imported a moment later must work at once
-        level, name, names = row
-        info = PlaceInfo(lgd_code, level, (names or {}).get(lang) or name)
+        found, name, names = rows[0]  # a village before a ward that shares its code
+        info = PlaceInfo(lgd_code, found, (names or {}).get(lang) or name)
         with self._lock:
             self._villages[key] = info
         return info
+
+
+def _children_query(parent: PlaceKey | None) -> Select:
+    """Places under `parent` that lead somewhere a child can be: a sub-district whose villages all
+    sit under panchayats, say, is not offered (a villager would pick it and find nothing)."""
+    child = Place.__table__.alias("child")  # type: ignore[attr-defined]
+    leads = exists().where(child.c.parent_level == Place.level, child.c.parent_lgd_code == Place.lgd_code)
+    query = select(Place.lgd_code, Place.level, Place.name, Place.names).where(  # type: ignore[call-overload]
+        or_(col(Place.level).in_(REPORTABLE_LEVELS), leads))
+    if parent is None:
+        return query.where(col(Place.parent_lgd_code).is_(None))
+    level, code = parent
+    query = query.where(Place.parent_lgd_code == code)
+    return query.where(Place.parent_level == level) if level else query  # "": a session from before levels

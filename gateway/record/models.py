@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, UniqueConstraint, and_
 from sqlmodel import Field, SQLModel
 
 
@@ -25,34 +25,47 @@ def event_row(case_id: int, kind: str, detail: dict[str, Any], *, actor: str = "
 
 
 class Place(SQLModel, table=True):
-    """A place from the Local Government Directory; the chain up is denormalised for routing."""
+    """A place from the Local Government Directory, keyed by (level, code): LGD numbers each level
+    separately, so district 606 and block 606 are two places. The chain up is denormalised for
+    routing (each ancestor column holds a code at that column's level)."""
 
+    __table_args__ = (Index("ix_place_parent", "parent_level", "parent_lgd_code"),)
+
+    level: str = Field(max_length=16, primary_key=True)
     lgd_code: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
-    level: str = Field(max_length=16)
     name: str = Field(max_length=200)
     names: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    parent_lgd_code: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    parent_level: str | None = Field(default=None, max_length=16)
+    parent_lgd_code: int | None = Field(default=None, sa_column=Column(BigInteger))
     # Ancestors by level, filled at import, so that "which district is this village in" is one row.
     state_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
     district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
+    sub_district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
     block_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
     gram_panchayat_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    urban_local_body_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
 
 
 class Contact(SQLModel, table=True):
     __table_args__ = (
-        UniqueConstraint("phone", "unit", "place_lgd_code", name="uq_contact_phone_unit_place"),
-        Index("ix_contact_place_unit", "place_lgd_code", "unit"),
+        UniqueConstraint("phone", "unit", "place_level", "place_lgd_code", name="uq_contact_phone_unit_place"),
+        Index("ix_contact_place_unit", "place_lgd_code", "place_level", "unit"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     phone: str = Field(max_length=20, index=True)
     unit: str = Field(max_length=16)
+    place_level: str = Field(max_length=16)
     place_lgd_code: int = Field(sa_column=Column(BigInteger, nullable=False))
     role: str = Field(default="", max_length=100)
     language: str = Field(default="en", max_length=16)
     active: bool = True
+
+
+def at_place() -> Any:
+    """The join of a contact to its place: (level, code), since LGD numbers each level apart."""
+    return and_(Place.level == Contact.place_level, Place.lgd_code == Contact.place_lgd_code)
 
 
 class CaseBase(SQLModel):
@@ -61,6 +74,7 @@ class CaseBase(SQLModel):
     concern: str = Field(max_length=32)
     urgent: bool = False
     village_lgd: int = Field(sa_column=Column(BigInteger, nullable=False))
+    village_level: str = Field(default="village", max_length=16)  # village, or an urban ward
     district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger, index=True))
     channel: str = Field(default="ussd", max_length=8)
     language: str = Field(default="en", max_length=16)
@@ -81,6 +95,12 @@ class Case(CaseBase, table=True):
     acknowledged_unit: str | None = Field(default=None, max_length=16)
     acknowledged_name: str | None = Field(default=None, max_length=200)
     updated_at: datetime = Field(default_factory=utcnow)
+
+    def place_keys(self) -> dict[str, tuple[str, int] | None]:
+        """The case's village (or ward), block and district as (level, code) place keys."""
+        return {"village": (self.village_level, self.village_lgd),
+                "block": ("block", self.block_lgd) if self.block_lgd else None,
+                "district": ("district", self.district_lgd) if self.district_lgd else None}
 
 
 class ReporterContact(SQLModel, table=True):

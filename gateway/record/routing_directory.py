@@ -1,8 +1,8 @@
 """`routing.directory.Directory` over SQL: the router's two questions, each answered by an index.
 
 A chain is one primary-key lookup of the place (its ancestors are denormalised on the row at
-import) and one `IN` lookup of those ancestors by primary key; contacts come through the
-`(place_lgd_code, unit)` index. Nothing scans, so a decision costs the same at 600 villages and at
+import) and one lookup of those ancestors by primary key, (level, code); contacts come through the
+`(place_lgd_code, place_level, unit)` index. Nothing scans, so a decision costs the same at 600 villages and at
 640,000 (see `bench/routing_bench.py`).
 
 The optional cache is small and short-lived on purpose: a contact marked inactive by an import
@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 
 from cachetools import TTLCache
-from sqlalchemy import Connection, Engine, select, true
+from sqlalchemy import Connection, Engine, and_, or_, select, true
 
 from gateway.record.models import Contact, Place
 from routing.directory import ContactRef, PlaceRef
@@ -26,7 +26,8 @@ from routing.units import LEVELS
 
 PLACE = Place.__table__.c  # type: ignore[attr-defined]
 CONTACT = Contact.__table__.c  # type: ignore[attr-defined]
-ANCESTORS = (PLACE.gram_panchayat_lgd, PLACE.block_lgd, PLACE.district_lgd, PLACE.state_lgd)
+ANCESTOR_LEVELS = ("gram_panchayat", "urban_local_body", "block", "sub_district", "district", "state")
+ANCESTORS = tuple(PLACE[f"{level}_lgd"] for level in ANCESTOR_LEVELS)
 # Reads only: on SQLite they need no write lock, so a long directory import cannot hold up a
 # report's routing (gateway.record.db's BEGIN hook is asked to honour this option).
 READ_ONLY = {"cpgw_read_only": True}
@@ -50,12 +51,14 @@ class SqlDirectory:
         bound._connection = connection
         return bound
 
-    def chain(self, village_lgd: int) -> list[PlaceRef]:
+    def chain(self, place_lgd: int, level: str = "village") -> list[PlaceRef]:
         # An unknown code is not remembered: a village imported a moment ago must route at once.
-        return list(self._cached(("chain", village_lgd), lambda: tuple(self._chain(village_lgd)), keep_empty=False))
+        return list(self._cached(("chain", level, place_lgd), lambda: tuple(self._chain(place_lgd, level)),
+                                 keep_empty=False))
 
-    def active_contacts(self, unit: str, place_lgd: int) -> list[ContactRef]:
-        return list(self._cached(("contacts", unit, place_lgd), lambda: tuple(self._contacts(unit, place_lgd))))
+    def active_contacts(self, unit: str, place: PlaceRef) -> list[ContactRef]:
+        key = ("contacts", unit, place.level, place.lgd_code)
+        return list(self._cached(key, lambda: tuple(self._contacts(unit, place))))
 
     def forget(self) -> None:
         """Drop what is cached, after a directory import in this process."""
@@ -84,24 +87,24 @@ class SqlDirectory:
         with self._engine.connect().execution_options(**READ_ONLY) as connection:
             yield connection
 
-    def _chain(self, village_lgd: int) -> list[PlaceRef]:
+    def _chain(self, place_lgd: int, level: str) -> list[PlaceRef]:
         with self._connect() as connection:
-            row = connection.execute(
-                select(PLACE.lgd_code, PLACE.level, PLACE.name, *ANCESTORS).where(PLACE.lgd_code == village_lgd)
-            ).first()
+            row = connection.execute(select(PLACE.lgd_code, PLACE.level, PLACE.name, *ANCESTORS).where(
+                PLACE.level == level, PLACE.lgd_code == place_lgd)).first()
             if row is None:
                 return []
-            codes = {code for code in row[3:] if code is not None and code != village_lgd}
-            above = connection.execute(
-                select(PLACE.lgd_code, PLACE.level, PLACE.name).where(PLACE.lgd_code.in_(sorted(codes)))
-            ).all() if codes else []
+            keys = [(up, code) for up, code in zip(ANCESTOR_LEVELS, row[3:], strict=True)
+                    if code is not None and up != level]
+            above = connection.execute(select(PLACE.lgd_code, PLACE.level, PLACE.name).where(
+                or_(*(and_(PLACE.level == up, PLACE.lgd_code == code) for up, code in keys)))).all() if keys else []
         places = [PlaceRef(row.lgd_code, row.level, row.name)] + [PlaceRef(*item) for item in above]
         return sorted(places, key=lambda place: LEVELS.index(place.level))
 
-    def _contacts(self, unit: str, place_lgd: int) -> list[ContactRef]:
+    def _contacts(self, unit: str, place: PlaceRef) -> list[ContactRef]:
         query = (
             select(CONTACT.name, CONTACT.phone, CONTACT.language)
-            .where(CONTACT.place_lgd_code == place_lgd, CONTACT.unit == unit, CONTACT.active == true())
+            .where(CONTACT.place_lgd_code == place.lgd_code, CONTACT.place_level == place.level,
+                   CONTACT.unit == unit, CONTACT.active == true())
             .order_by(CONTACT.id)
         )
         with self._connect() as connection:

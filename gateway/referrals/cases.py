@@ -17,6 +17,7 @@ from gateway.record.models import Case, Place, ReporterContact, event_row
 from gateway.referrals.loop import Rows
 from gateway.referrals.outbox import Queued
 from menus.refs import new_reference
+from routing.units import REPORTABLE_LEVELS
 
 if TYPE_CHECKING:
     from gateway.referrals.loop import Referrals
@@ -29,7 +30,7 @@ _PLACE = Place.__table__  # type: ignore[attr-defined]
 # Built once: a statement object made per call costs more than its execution (parameters vary).
 _INSERT_CASE = insert(_CASE)
 _INSERT_REPORTER = insert(ReporterContact.__table__)  # type: ignore[attr-defined]
-_VILLAGE = core_select(_PLACE).where(_PLACE.c.lgd_code == bindparam("lgd"))
+_VILLAGE = core_select(_PLACE).where(_PLACE.c.level == bindparam("level"), _PLACE.c.lgd_code == bindparam("lgd"))
 
 
 class UnknownVillage(ValueError):
@@ -45,6 +46,7 @@ class NewReport:
     channel: str
     language: str
     reporter_phone: str | None  # kept (encrypted) only when the reporter agreed to a call-back
+    village_level: str = "village"  # or "ward": where a child can be
 
 
 def create_case(
@@ -74,7 +76,7 @@ def create_case(
 
 def _plan(referrals: Referrals, report: NewReport) -> Ladder | None:
     try:
-        return referrals.plan(report.village_lgd, report.concern, report.urgent)
+        return referrals.plan(report.village_lgd, report.concern, report.urgent, report.village_level)
     except Exception as exc:  # noqa: BLE001 — the report must be stored even if routing breaks
         log.error("routing failed; case stored unrouted", extra={"error": type(exc).__name__})
         return None
@@ -97,12 +99,13 @@ def _insert(
     more than everything else on that hop, so only the returned `Case` is a model (never attached).
     """
     with engine.begin() as conn:
-        village = conn.execute(_VILLAGE, {"lgd": report.village_lgd}).first()
-        if village is None or village.level != "village":
+        village = conn.execute(_VILLAGE, {"level": report.village_level, "lgd": report.village_lgd}).first()
+        if village is None or village.level not in REPORTABLE_LEVELS:
             raise UnknownVillage(str(report.village_lgd))
         case = Case(
             ref=new_reference(), source_key=report.source_key, concern=report.concern, urgent=report.urgent,
-            village_lgd=village.lgd_code, block_lgd=village.block_lgd, district_lgd=village.district_lgd,
+            village_lgd=village.lgd_code, village_level=village.level, block_lgd=village.block_lgd,
+            district_lgd=village.district_lgd,
             channel=report.channel, language=report.language, callback=reporter is not None,
         )
         if referrals is not None and ladder is not None:

@@ -85,9 +85,9 @@ class Referrals:
 
     # --- a new case ----------------------------------------------------------------------------------
 
-    def plan(self, village_lgd: int, concern: str, urgent: bool) -> Ladder:
+    def plan(self, village_lgd: int, concern: str, urgent: bool, level: str = "village") -> Ladder:
         """The ladder for a report; read from the directory before any write transaction opens."""
-        return route(village_lgd, concern, urgent, self.directory, self.rules)
+        return route(village_lgd, concern, urgent, self.directory, self.rules, level=level)
 
     def prepare(self, case: Case, ladder: Ladder, now: float) -> None:
         """Copy the ladder onto a case, with its first deadline (before the case is written)."""
@@ -99,7 +99,8 @@ class Referrals:
     def first_alerts(self, case: Case, ladder: Ladder, village: PlaceNames | None) -> Rows:
         """The events and alerts of a case just prepared and inserted: gaps, then its first step."""
         assert case.id is not None
-        events = [event_row(case.id, "coverage_gap", {"unit": gap.unit, "place": gap.place.lgd_code if gap.place else None})
+        events = [event_row(case.id, "coverage_gap", {"unit": gap.unit, "place": gap.place.lgd_code if gap.place else None,
+                                                      "level": gap.place.level if gap.place else None})
                   for gap in ladder.gaps]
         if ladder.unroutable:
             return Rows([], [*events, event_row(case.id, "unroutable", {"reason": "nobody to alert"})])
@@ -195,7 +196,7 @@ class Referrals:
                 return False
             session.refresh(case)  # (SQLite: the read above was under the same IMMEDIATE lock)
             rows = self._alert(case, ladder, step=new_step, round_=new_round, kind=kind, reason=reason,
-                               village=session.get(Place, case.village_lgd))
+                               village=session.get(Place, (case.village_level, case.village_lgd)))
             if actor != "system":
                 rows.events.append(event_row(case_id, "note", {"text": f"escalated: {reason}"}, actor=actor))
             messages = rows.write(session)
@@ -344,9 +345,9 @@ class Referrals:
                 case = session.get(Case, case_id)
                 if case is None or case.ladder is not None:
                     continue
-                village, concern, urgent = case.village_lgd, case.concern, case.urgent
+                village, level, concern, urgent = case.village_lgd, case.village_level, case.concern, case.urgent
             try:
-                ladder = self.plan(village, concern, urgent)
+                ladder = self.plan(village, concern, urgent, level)
             except Exception:  # noqa: BLE001 — one broken case must not stop the others
                 log.exception("routing still failing", extra={"case": case_id})
                 continue
@@ -360,7 +361,8 @@ class Referrals:
                 self.prepare(case, ladder, self.clock.now())
                 session.add(case)
                 session.flush()
-                messages = self.first_alerts(case, ladder, session.get(Place, case.village_lgd)).write(session)
+                village_row = session.get(Place, (case.village_level, case.village_lgd))
+                messages = self.first_alerts(case, ladder, village_row).write(session)
                 session.commit()
             self.after_commit(case, messages)
             routed += 1

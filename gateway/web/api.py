@@ -15,10 +15,12 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 from gateway.record.db import read_session
+from gateway.record.directory import places_by_key
 from gateway.record.models import Case, CaseEvent, Message, Place
 from gateway.referrals import actions
 from gateway.referrals.actions import Principal
 from gateway.web.auth import principal_for
+from menus.engine import PlaceKey
 from menus.refs import parse_reference
 from routing.lifecycle import STATUSES
 
@@ -38,6 +40,7 @@ def principal(request: Request) -> Principal:
 
 class PlaceRef(BaseModel):
     lgd_code: int
+    level: str
     name: str
 
 
@@ -78,16 +81,13 @@ class CasePublic(CaseSummary):
     events: list[EventPublic]
 
 
-def _places(session: Session, cases: list[Case]) -> dict[int, Place]:
-    codes = {code for case in cases for code in (case.village_lgd, case.block_lgd, case.district_lgd) if code}
-    if not codes:
-        return {}
-    return {place.lgd_code: place for place in session.exec(select(Place).where(col(Place.lgd_code).in_(codes)))}
+def _places(session: Session, cases: list[Case]) -> dict[PlaceKey, Place]:
+    return places_by_key(session, (key for case in cases for key in case.place_keys().values()))
 
 
-def _place_ref(places: dict[int, Place], code: int | None) -> PlaceRef | None:
-    place = places.get(code) if code else None
-    return PlaceRef(lgd_code=place.lgd_code, name=place.name) if place else None
+def _place_ref(places: dict[PlaceKey, Place], key: PlaceKey | None) -> PlaceRef | None:
+    place = places.get(key) if key else None
+    return PlaceRef(lgd_code=place.lgd_code, level=place.level, name=place.name) if place else None
 
 
 def _step(case: Case) -> StepPublic | None:
@@ -97,12 +97,13 @@ def _step(case: Case) -> StepPublic | None:
     return StepPublic(index=case.step, units=list(steps[case.step].get("units", [])))
 
 
-def _summary(case: Case, places: dict[int, Place]) -> dict[str, Any]:
+def _summary(case: Case, places: dict[PlaceKey, Place]) -> dict[str, Any]:
     ack = Acknowledgement(unit=case.acknowledged_unit, name=case.acknowledged_name) if case.acknowledged_unit else None
+    keys = case.place_keys()
     return {
         "ref": case.ref, "status": case.status, "concern": case.concern, "urgent": case.urgent,
-        "overdue": case.overdue, "village": _place_ref(places, case.village_lgd),
-        "block": _place_ref(places, case.block_lgd), "district": _place_ref(places, case.district_lgd),
+        "overdue": case.overdue, "village": _place_ref(places, keys["village"]),
+        "block": _place_ref(places, keys["block"]), "district": _place_ref(places, keys["district"]),
         "step": _step(case), "acknowledged_by": ack, "created_at": case.created_at,
     }
 

@@ -40,7 +40,8 @@ def test_report_by_village_code_in_every_language(walk, catalog, lang):
     outcome = w.press("1").outcome
     assert isinstance(outcome.effect, Submit)
     assert outcome.effect.draft.model_dump() == {
-        "parent": None, "village": 9001111, "concern": KEYS[0], "urgent": True, "callback": False,
+        "parent": None, "parent_level": None, "village": 9001111, "village_level": "village", "concern": KEYS[0],
+        "urgent": True, "callback": False,
     }
     closing = finish(outcome.state, w.ctx, "123456782").screen
     assert closing.kind == END and "123456782" in closing.text and "1098" in closing.text

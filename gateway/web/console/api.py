@@ -248,8 +248,8 @@ def gaps(request: Request, district: int = Query(..., description="district LGD 
     """Units with nobody active in a district, grouped by where the unit should sit."""
     svc = _services(request)
     with read_only(svc.engine) as session:
-        place = in_scope(session, who, district)
-    if place is None or place.level != "district":
+        place = in_scope(session, who, "district", district)
+    if place is None:
         raise HTTPException(404, "no such district")
     groups, villages = coverage.district_gaps(svc, district)
     return {"district": district, "villages": villages,

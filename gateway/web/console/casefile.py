@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from gateway.infra.crypto import PhoneCipher
 from gateway.record.models import Case, CaseEvent, Message, Place, ReporterContact
 from gateway.referrals.actions import Principal
-from gateway.web.console.places import by_code
+from gateway.web.console.places import of_cases
 from gateway.web.console.templating import concern_label, span
 from menus.refs import parse_reference
 from routing.lifecycle import OUTCOMES
@@ -134,9 +134,8 @@ def ladder(case: Case) -> list[StepView]:
 
 
 def places_of(session: Session, case: Case) -> dict[str, Place | None]:
-    found = by_code(session, (case.village_lgd, case.block_lgd, case.district_lgd))
-    return {"village": found.get(case.village_lgd), "block": found.get(case.block_lgd or 0),
-            "district": found.get(case.district_lgd or 0)}
+    found = of_cases(session, [case])
+    return {part: found.get(key) if key else None for part, key in case.place_keys().items()}
 
 
 def can_see_number(who: Principal) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from gateway.infra.phones import to_e164
-from gateway.record.models import Case, ConsoleAudit, Contact, Message, Place
+from gateway.record.models import Case, ConsoleAudit, Contact, Message, Place, at_place
 from gateway.referrals.actions import Principal
 
 FAILING_AT_LEAST = 2  # failed SMS in FAILING_WINDOW before a phone is listed
@@ -31,7 +31,7 @@ class ContactError(ValueError):
 
 def in_scope(session: Session, who: Principal, contact_id: int) -> tuple[Contact, Place] | None:
     contact = session.get(Contact, contact_id)
-    place = session.get(Place, contact.place_lgd_code) if contact else None
+    place = session.get(Place, (contact.place_level, contact.place_lgd_code)) if contact else None
     if contact is None or place is None:
         return None
     if who.role == "district" and place.district_lgd != who.district_lgd:
@@ -41,7 +41,7 @@ def in_scope(session: Session, who: Principal, contact_id: int) -> tuple[Contact
 
 def listing(session: Session, *, district: int | None, unit: str | None, active: str, search: str) -> list[tuple[Contact, Place]]:
     """Contacts with their place; `district` None lists every district (and state-level contacts)."""
-    query = select(Contact, Place).join(Place, col(Place.lgd_code) == col(Contact.place_lgd_code))
+    query = select(Contact, Place).join(Place, at_place())
     if district is not None:
         query = query.where(col(Place.district_lgd) == district)
     if unit:
@@ -110,7 +110,7 @@ def failing(session: Session, who: Principal, district: int | None, now: datetim
             col(Message.to_phone) == phone, col(Message.status) == "failed").order_by(col(Message.updated_at).desc())).first()
         delivered = session.exec(select(func.count()).select_from(Message).where(
             col(Message.to_phone) == phone, col(Message.status) == "delivered", col(Message.updated_at) > last)).one()
-        rows = session.exec(select(Contact, Place).join(Place, col(Place.lgd_code) == col(Contact.place_lgd_code))
+        rows = session.exec(select(Contact, Place).join(Place, at_place())
                             .where(col(Contact.phone) == phone)).all()
         found.append(FailingPhone(phone, int(count), last, reason or "", [
             f"{c.name} ({c.unit} at {p.name}{'' if c.active else ', inactive'})" for c, p in rows], int(delivered)))

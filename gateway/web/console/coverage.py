@@ -15,6 +15,7 @@ from gateway.record.models import Place
 from gateway.services import Services
 from gateway.web.console.reading import read_only
 from routing.ladder import coverage
+from routing.units import REPORTABLE_LEVELS
 
 
 @dataclass
@@ -25,15 +26,15 @@ class GapGroup:
 
 
 def district_gaps(services: Services, district: int) -> tuple[list[GapGroup], int]:
-    """Gap groups, biggest first, and how many villages the district has."""
+    """Gap groups, biggest first, and how many villages (and wards) the district has."""
     with read_only(services.engine) as session:
-        villages = session.exec(select(Place.lgd_code, Place.name).where(
-            col(Place.level) == "village", col(Place.district_lgd) == district).order_by(col(Place.name))).all()
-    groups: dict[tuple[str, int | None], GapGroup] = {}
+        villages = session.exec(select(Place.lgd_code, Place.level, Place.name).where(
+            col(Place.level).in_(REPORTABLE_LEVELS), col(Place.district_lgd) == district).order_by(col(Place.name))).all()
+    groups: dict[tuple[str, str | None, int | None], GapGroup] = {}
     referrals = services.referrals
-    for code, name in villages:
-        for gap in coverage(code, referrals.directory, referrals.rules):
+    for code, level, name in villages:
+        for gap in coverage(code, referrals.directory, referrals.rules, level=level):
             where = f"{gap.place.name} ({gap.place.level} {gap.place.lgd_code})" if gap.place else "no such place in the chain"
-            key = (gap.unit, gap.place.lgd_code if gap.place else None)
+            key = (gap.unit, gap.place.level, gap.place.lgd_code) if gap.place else (gap.unit, None, None)
             groups.setdefault(key, GapGroup(gap.unit, where)).villages.append(f"{name} ({code})")
     return sorted(groups.values(), key=lambda g: (-len(g.villages), g.unit, g.place)), len(villages)

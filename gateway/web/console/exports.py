@@ -46,10 +46,10 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 def cases(board: Dashboard) -> str:
     return _table(
         ["ref", "reported_at_utc", "week", "district_lgd", "district", "block_lgd", "block", "village_lgd", "village",
-         "concern", "urgent", "emergency", "channel", "status", "ack_step", "ack_unit", "minutes_to_ack",
+         "village_level", "concern", "urgent", "emergency", "channel", "status", "ack_step", "ack_unit", "minutes_to_ack",
          "minutes_to_ack_from_step_alert", "missed_deadlines", "outcome", "resolved_at_utc"],
         ([f.ref, f.reported_at.isoformat(), f.week.isoformat(), f.district_lgd, f.district, f.block_lgd, f.block,
-          f.village_lgd, f.village, f.concern, int(f.urgent), int(f.emergency), f.channel, f.status,
+          f.village_lgd, f.village, f.village_level, f.concern, int(f.urgent), int(f.emergency), f.channel, f.status,
           None if f.ack_step is None else f.ack_step + 1, f.ack_unit, minutes(f.ack_s), minutes(f.ack_step_s),
           f.missed_deadlines, f.outcome, f.resolved_at.isoformat() if f.resolved_at else None]
          for f in board.cases),

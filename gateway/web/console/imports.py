@@ -26,14 +26,14 @@ from sqlalchemy import Connection, Engine, select
 
 from gateway.infra.phones import to_e164
 from gateway.record.directory import DirectoryError, import_directory
-from gateway.record.models import ConsoleAudit, Contact, Place, utcnow
+from gateway.record.models import ConsoleAudit, Contact, Place, at_place, utcnow
 from gateway.referrals.actions import Principal
 
 MAX_BYTES = 5 * 1024 * 1024
 SHOWN = 200  # changes listed per file in the preview
 PLACES = Place.__table__  # type: ignore[attr-defined]
 PLACE, CONTACT = PLACES.c, Contact.__table__.c  # type: ignore[attr-defined]
-PLACE_FIELDS = ("level", "name", "names", "parent_lgd_code")
+PLACE_FIELDS = ("name", "names", "parent_level", "parent_lgd_code")
 CONTACT_FIELDS = ("name", "role", "language", "active")
 
 
@@ -75,17 +75,23 @@ class _Bound:
         yield self._connection
 
 
-def _place_keys(data: bytes) -> list[int]:
-    return [int(row["lgd_code"].strip()) for row in _dict_rows(data) if (row.get("lgd_code") or "").strip().isdigit()]
+def _place_keys(data: bytes) -> list[tuple[str, int]]:
+    """(level, code) of each row: LGD numbers each level apart."""
+    return [((row.get("level") or "").strip().lower(), int(row["lgd_code"].strip())) for row in _dict_rows(data)
+            if (row.get("lgd_code") or "").strip().isdigit()]
 
 
-def _contact_keys(data: bytes) -> list[tuple[str, str, int]]:
+ContactKey = tuple[str, str, int, str]  # phone, unit, place code, place level ("" when the file leaves it out)
+
+
+def _contact_keys(data: bytes) -> list[ContactKey]:
     keys = []
     for row in _dict_rows(data):
         phone = to_e164((row.get("phone") or "").strip())
         place = (row.get("place_lgd_code") or "").strip()
         if phone and place.isdigit():
-            keys.append((phone, (row.get("unit") or "").strip().upper(), int(place)))
+            level = (row.get("place_level") or "").strip().lower()
+            keys.append((phone, (row.get("unit") or "").strip().upper(), int(place), level))
     return keys
 
 
@@ -97,26 +103,32 @@ def _dict_rows(data: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def _snapshot_places(connection: Connection, codes: Sequence[int]) -> dict[int, dict[str, Any]]:
-    found: dict[int, dict[str, Any]] = {}
+def _snapshot_places(connection: Connection, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], dict[str, Any]]:
+    wanted = set(keys)
+    codes = sorted({code for _, code in wanted})
+    found: dict[tuple[str, int], dict[str, Any]] = {}
     for start in range(0, len(codes), 500):
-        chunk = list(codes[start:start + 500])
+        chunk = codes[start:start + 500]
         for row in connection.execute(select(PLACE).where(PLACE.lgd_code.in_(chunk))).mappings():
-            found[row["lgd_code"]] = dict(row)
+            if (row["level"], row["lgd_code"]) in wanted:
+                found[(row["level"], row["lgd_code"])] = dict(row)
     return found
 
 
-def _snapshot_contacts(connection: Connection, keys: Sequence[tuple[str, str, int]]) -> dict[tuple[str, str, int], dict[str, Any]]:
+def _snapshot_contacts(connection: Connection, keys: Sequence[ContactKey]) -> dict[ContactKey, dict[str, Any]]:
+    """The contacts the file names, each under its file key (a row without place_level names the
+    contact at whatever level the code is: the importer refuses a code that names two places)."""
     phones = sorted({key[0] for key in keys})
     wanted = set(keys)
-    found: dict[tuple[str, str, int], dict[str, Any]] = {}
+    found: dict[ContactKey, dict[str, Any]] = {}
     for start in range(0, len(phones), 500):
-        query = select(CONTACT, PLACE.district_lgd).join(PLACES, PLACE.lgd_code == CONTACT.place_lgd_code).where(
+        query = select(CONTACT, PLACE.district_lgd).join(PLACES, at_place()).where(
             CONTACT.phone.in_(phones[start:start + 500]))
         for row in connection.execute(query).mappings():
-            key = (row["phone"], row["unit"], row["place_lgd_code"])
-            if key in wanted:
-                found[key] = dict(row)
+            for level in (row["place_level"], ""):
+                key = (row["phone"], row["unit"], row["place_lgd_code"], level)
+                if key in wanted:
+                    found[key] = dict(row)
     return found
 
 
@@ -140,7 +152,7 @@ def _compare(before: dict[Any, dict[str, Any]], after: dict[Any, dict[str, Any]]
     return summary
 
 
-def _out_of_scope(who: Principal, before: dict[int, dict[str, Any]], after: dict[int, dict[str, Any]],
+def _out_of_scope(who: Principal, before: dict[tuple[str, int], dict[str, Any]], after: dict[tuple[str, int], dict[str, Any]],
                   contacts: dict[Any, dict[str, Any]]) -> list[str]:
     """Rows a district user may not import: a place that is, or would be, outside their district.
 
@@ -150,12 +162,13 @@ def _out_of_scope(who: Principal, before: dict[int, dict[str, Any]], after: dict
     """
     if who.role != "district":
         return []
-    elsewhere = {code for code, row in before.items() if row["district_lgd"] != who.district_lgd}
-    problems = [f"places: {code} {before[code]['name']} is in another district; only that district or an admin "
-                "can change it" for code in sorted(elsewhere)]
-    problems += [f"places: {code} {row['name']} would be outside your district"
-                 for code, row in after.items() if code not in elsewhere and row["district_lgd"] != who.district_lgd]
-    problems += [f"contacts: {row['name']} ({row['unit']} at {row['place_lgd_code']}) is outside your district"
+    elsewhere = {key for key, row in before.items() if row["district_lgd"] != who.district_lgd}
+    problems = [f"places: {key[0]} {key[1]} {before[key]['name']} is in another district; only that district or an "
+                "admin can change it" for key in sorted(elsewhere)]
+    problems += [f"places: {key[0]} {key[1]} {row['name']} would be outside your district"
+                 for key, row in after.items() if key not in elsewhere and row["district_lgd"] != who.district_lgd]
+    problems += [f"contacts: {row['name']} ({row['unit']} at {row['place_level']} {row['place_lgd_code']}) is "
+                 "outside your district"
                  for row in contacts.values() if row["district_lgd"] != who.district_lgd]
     return problems[:20]
 
@@ -190,8 +203,8 @@ def run(engine: Engine, who: Principal, *, places_csv: bytes | None, contacts_cs
                 problems = _out_of_scope(who, places_before, places_after, contacts_after)
                 preview = Preview(
                     problems,
-                    _compare(places_before, places_after, PLACE_FIELDS, lambda k, r: f"{k} {r['name']} ({r['level']})"),
-                    _compare(contacts_before, contacts_after, CONTACT_FIELDS, lambda k, r: f"{r['name']}: {k[1]} at {k[2]}, {k[0]}"),
+                    _compare(places_before, places_after, PLACE_FIELDS, lambda k, r: f"{k[1]} {r['name']} ({r['level']})"),
+                    _compare(contacts_before, contacts_after, CONTACT_FIELDS, lambda k, r: f"{r['name']}: {k[1]} at {r['place_level']} {k[2]}, {k[0]}"),
                 )
                 if apply and preview.ok:
                     connection.execute(ConsoleAudit.__table__.insert().values(  # type: ignore[attr-defined]

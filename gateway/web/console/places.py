@@ -6,15 +6,20 @@ from collections.abc import Iterable
 
 from sqlmodel import Session, col, select
 
-from gateway.record.models import Place
+from gateway.record.directory import places_by_key
+from gateway.record.models import Case, Place
 from gateway.referrals.actions import Principal
+from menus.engine import PlaceKey
 
 
-def by_code(session: Session, codes: Iterable[int | None]) -> dict[int, Place]:
-    wanted = {code for code in codes if code}
-    if not wanted:
-        return {}
-    return {place.lgd_code: place for place in session.exec(select(Place).where(col(Place.lgd_code).in_(wanted)))}
+def of_cases(session: Session, cases: Iterable[Case]) -> dict[PlaceKey, Place]:
+    """Every place the cases name (village or ward, block, district), keyed by (level, code)."""
+    return places_by_key(session, (key for case in cases for key in case.place_keys().values()))
+
+
+def name_of(places: dict[PlaceKey, Place], key: PlaceKey | None, missing: str = "—") -> str:
+    place = places.get(key) if key else None
+    return place.name if place else (str(key[1]) if key else missing)
 
 
 def districts(session: Session, who: Principal) -> list[Place]:
@@ -37,9 +42,9 @@ def scoped_district(who: Principal, asked: int | None) -> int | None:
     return who.district_lgd if who.role == "district" else asked
 
 
-def in_scope(session: Session, who: Principal, place_lgd: int) -> Place | None:
+def in_scope(session: Session, who: Principal, level: str, place_lgd: int) -> Place | None:
     """The place, if it exists and the staff member may see it (a district user: inside their district)."""
-    place = session.get(Place, place_lgd)
+    place = session.get(Place, (level, place_lgd))
     if place is None:
         return None
     if who.role == "district" and place.district_lgd != who.district_lgd:

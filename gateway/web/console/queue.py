@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from gateway.record.models import Case
 from gateway.referrals.actions import Principal
-from gateway.web.console.places import by_code, scoped_district
+from gateway.web.console.places import name_of, of_cases, scoped_district
 from gateway.web.console.templating import is_emergency
 from routing.concerns import CONCERNS
 from routing.lifecycle import STATUSES
@@ -87,7 +87,7 @@ def find(session: Session, who: Principal, wanted: QueueFilter, now: datetime, l
     cases = list(session.exec(query))
     more = len(cases) > limit
     cases = cases[:limit]
-    places = by_code(session, (code for c in cases for code in (c.village_lgd, c.block_lgd, c.district_lgd)))
+    places = of_cases(session, cases)
     return [_row(c, places, now) for c in cases], more
 
 
@@ -101,15 +101,13 @@ def step_units(case: Case) -> tuple[str, ...]:
 
 
 def _row(case: Case, places: dict, now: datetime) -> QueueRow:  # type: ignore[type-arg]
-    def name(code: int | None) -> str:
-        place = places.get(code) if code else None
-        return place.name if place else (str(code) if code else "—")
-
+    keys = case.place_keys()
     left = (case.due_at - now).total_seconds() if case.due_at is not None and case.status == "open" else None
     ack = f"{case.acknowledged_unit}: {case.acknowledged_name}" if case.acknowledged_unit else None
     return QueueRow(
         ref=case.ref, concern=case.concern, urgent=case.urgent, emergency=is_emergency(case.concern, case.urgent),
-        status=case.status, village=name(case.village_lgd), block=name(case.block_lgd), district=name(case.district_lgd),
+        status=case.status, village=name_of(places, keys["village"]), block=name_of(places, keys["block"]),
+        district=name_of(places, keys["district"]),
         step=case.step, units=step_units(case), age_s=(now - case.created_at).total_seconds(), left_s=left,
         late=is_late(case, now), acknowledged_by=ack,
     )

@@ -20,7 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from gateway.record.models import Case, CaseEvent
-from gateway.web.console.places import by_code
+from gateway.web.console.places import name_of, of_cases, places_by_key
 from gateway.web.console.queue import late_clause
 from gateway.web.console.templating import is_emergency
 from routing.lifecycle import IST
@@ -72,6 +72,7 @@ class CaseFacts:
     block_lgd: int | None
     block: str
     village_lgd: int
+    village_level: str
     village: str
     concern: str
     urgent: bool
@@ -152,7 +153,7 @@ def build(session: Session, *, district: int | None, since: date, until: date, n
         *scope, col(CaseEvent.kind).in_((*STEP_EVENTS, "acknowledged", "resolved", "reminded")))
     for event in session.exec(query.order_by(col(CaseEvent.at), col(CaseEvent.id))):
         events[event.case_id].append(event)
-    places = by_code(session, (code for c in cases for code in (c.village_lgd, c.block_lgd, c.district_lgd)))
+    places = of_cases(session, cases)
     facts = [_facts(case, events.get(case.id or 0, []), places) for case in cases]
 
     weeks = []
@@ -182,8 +183,8 @@ def build(session: Session, *, district: int | None, since: date, until: date, n
     if district is not None:
         late.append(col(Case.district_lgd) == district)
     late_blocks = session.exec(select(Case.block_lgd).where(*late)).all()
-    block_names = by_code(session, late_blocks)
-    overdue_now = Counter(block_names[b].name if b in block_names else "—" for b in late_blocks).most_common()
+    block_names = places_by_key(session, (("block", b) for b in late_blocks if b))
+    overdue_now = Counter(name_of(block_names, ("block", b) if b else None) for b in late_blocks).most_common()
     totals = {
         "reports": len(facts), "emergencies": sum(f.emergency for f in facts),
         "acknowledged": sum(f.ack_step is not None for f in facts),
@@ -197,14 +198,13 @@ def build(session: Session, *, district: int | None, since: date, until: date, n
 
 
 def _facts(case: Case, events: list[CaseEvent], places: dict) -> CaseFacts:  # type: ignore[type-arg]
-    def name(code: int | None) -> str:
-        return places[code].name if code in places else "—"
-
+    keys = case.place_keys()
     local_day = case.created_at.astimezone(IST).date()
     facts = CaseFacts(
         ref=case.ref, reported_at=case.created_at, week=monday(local_day), district_lgd=case.district_lgd,
-        district=name(case.district_lgd), block_lgd=case.block_lgd, block=name(case.block_lgd),
-        village_lgd=case.village_lgd, village=name(case.village_lgd), concern=case.concern, urgent=case.urgent,
+        district=name_of(places, keys["district"]), block_lgd=case.block_lgd, block=name_of(places, keys["block"]),
+        village_lgd=case.village_lgd, village_level=case.village_level, village=name_of(places, keys["village"]),
+        concern=case.concern, urgent=case.urgent,
         emergency=is_emergency(case.concern, case.urgent), channel=case.channel, status=case.status,
     )
     first_alert: dict[int, datetime] = {}

@@ -169,11 +169,11 @@ def _token(engine, role: str, district: int | None = None) -> dict[str, str]:  #
     return {"Authorization": f"Bearer {create_token(engine, role=role, district_lgd=district, name=role)}"}
 
 
-def _place(engine, code: int):  # type: ignore[no-untyped-def]
+def _place(engine, code: int, level: str = "village"):  # type: ignore[no-untyped-def]
     from gateway.record.models import Place
 
     with Session(engine) as session:
-        return session.get(Place, code)
+        return session.get(Place, (level, code))
 
 
 def test_a_district_cannot_re_home_another_districts_village(client, engine):
@@ -222,7 +222,8 @@ def test_a_moved_panchayat_takes_its_villages_along(client, engine):
     files = {"places": ("places.csv", b"lgd_code,level,name,parent_lgd_code\n900111,gram_panchayat,Pipra,90012\n",
                         "text/csv")}
     assert client.post("/api/v1/directory/import?dry_run=false", files=files, headers=admin).status_code == 200
-    assert [_place(engine, code).block_lgd for code in (900111, 9001111, 9001112, 9001113)] == [90012] * 4
+    assert _place(engine, 900111, "gram_panchayat").block_lgd == 90012
+    assert [_place(engine, code).block_lgd for code in (9001111, 9001112, 9001113)] == [90012] * 3
     assert _place(engine, 9001121).block_lgd == 90011  # the other panchayat's villages stay
 
 

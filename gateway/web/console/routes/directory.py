@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from gateway.record.models import Contact, Place
+from gateway.record.models import Contact, Place, at_place
 from gateway.web.console import contacts, coverage, imports
 from gateway.web.console.guards import ConsoleError, services, staff, writer
 from gateway.web.console.params import int_or_none, now
@@ -31,9 +31,9 @@ def _block_table(session: Session, district: int) -> list[dict[str, object]]:
     """Each block of the district with its panchayats, villages and active contacts counted, and
     its villages (name, panchayat, active village-committee contacts) for the page to unfold."""
     places = list(session.exec(select(Place).where(col(Place.district_lgd) == district)))
-    names = {place.lgd_code: place.name for place in places}
+    names = {place.lgd_code: place.name for place in places if place.level == "gram_panchayat"}
     committees = dict(session.exec(  # type: ignore[call-overload]
-        select(Contact.place_lgd_code, func.count()).join(Place, col(Place.lgd_code) == col(Contact.place_lgd_code))
+        select(Contact.place_lgd_code, func.count()).join(Place, at_place())
         .where(col(Place.district_lgd) == district, col(Place.level) == "village", col(Contact.active))
         .group_by(Contact.place_lgd_code)).all())
     villages: dict[int | None, list[dict[str, object]]] = {}
@@ -48,7 +48,7 @@ def _block_table(session: Session, district: int) -> list[dict[str, object]]:
         counts = dict(session.exec(select(Place.level, func.count()).where(col(Place.block_lgd) == block.lgd_code)
                                    .group_by(Place.level)).all())  # type: ignore[call-overload]
         active = session.exec(select(func.count()).select_from(Contact).join(
-            Place, col(Place.lgd_code) == col(Contact.place_lgd_code)).where(
+            Place, at_place()).where(
             col(Place.block_lgd) == block.lgd_code, col(Contact.active))).one()
         rows.append({"place": block, "panchayats": counts.get("gram_panchayat", 0),
                      "villages": counts.get("village", 0), "contacts": active,
