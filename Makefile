@@ -46,10 +46,14 @@ run: install
 	$(BIN)/cpgw serve --host $(HOST) --port $(PORT)
 
 # The console's end-to-end tests drive Debian's chromium (never a browser downloaded by Playwright);
-# it is installed only when missing, and without it those tests skip with the reason.
+# it is installed only when missing, and without it those tests skip with the reason. The same for
+# the Noto fonts of Debian's fonts-noto-core, which `cpgw posters` draws Indian scripts with.
 test: install-dev
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
 		|| echo "chromium could not be installed: the console's browser tests will be skipped"
+	test -f /usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf \
+		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-noto-core) \
+		|| echo "fonts-noto-core could not be installed: the poster tests will be skipped"
 	$(BIN)/python -m pytest
 
 bench: install-dev

@@ -146,6 +146,41 @@ def directory_import(places_csv: Path, contacts_csv: Path) -> None:
     typer.echo(f"Imported {summary.places} places and {summary.contacts} contacts.")
 
 
+@directory_app.command("import-lgd")
+def directory_import_lgd(
+    files: list[Path] = typer.Argument(..., help="LGD 'Download Directory' files (CSV), any order"),  # noqa: B008
+    notes: Optional[Path] = typer.Option(None, help="write every note (refused rows, choices made) here"),  # noqa: UP007
+) -> None:
+    """Import the Local Government Directory's own downloads: each file's kind is read from its header."""
+    from gateway.record.directory import DirectoryError
+    from gateway.record.lgd import LgdError
+    from gateway.record.lgd_import import import_lgd
+
+    engine = _engine(_settings())
+    try:
+        result = import_lgd(engine, files)
+    except (LgdError, DirectoryError) as exc:
+        typer.echo(f"Nothing imported:\n{exc}", err=True)
+        raise typer.Exit(1) from exc
+    conversion = result.conversion
+    for name, kind in conversion.files.items():
+        typer.echo(f"{name}: {kind}, {conversion.read.get(kind, 0)} rows")
+    rows = [("level", "in files", "added", "changed")] + [
+        (level, str(count), str(result.added[level]), str(result.changed[level]))
+        for level, count in conversion.written.items()]
+    _table(rows)
+    shown = conversion.notes[:MAX_NOTES]
+    for note in shown:
+        typer.echo(f"note: {note}")
+    if notes is not None:
+        notes.write_text("".join(f"{note}\n" for note in conversion.notes), encoding="utf-8")
+    more = len(conversion.notes) - len(shown)
+    if more:
+        typer.echo(f"… and {more} more notes" + (f" (all in {notes})" if notes else " (--notes FILE keeps them all)"))
+    typer.echo(f"Imported {result.summary.places} places "
+               f"({sum(result.added.values())} added, {sum(result.changed.values())} changed).")
+
+
 @directory_app.command("demo")
 def directory_demo(
     if_empty: bool = typer.Option(False, "--if-empty", help="only when the directory has no places yet"),
@@ -159,6 +194,35 @@ def directory_demo(
         return
     summary = import_demo(engine)
     typer.echo(f"Demo directory loaded: {summary.places} places, {summary.contacts} contacts (all fictional).")
+
+
+MAX_NOTES = 20
+
+
+@app.command()
+def posters(
+    block: int = typer.Option(..., help="block LGD code"),
+    lang: Optional[str] = typer.Option(None, help="the posters' language (default: the state's)"),  # noqa: UP007
+    out: Path = typer.Option(..., help="the PDF to write"),
+) -> None:
+    """Printable posters for a block: a page per gram panchayat with its villages' codes and how to report."""
+    from gateway.channels.posters import POSTER_LANGUAGES, PosterError, render_posters
+    from gateway.record.poster_places import NoSuchBlock, block_places, state_language
+
+    settings = _settings()
+    engine = _engine(settings)
+    try:
+        if lang is None:
+            lang = state_language(block_places(engine, block, "en")[1])
+        if lang not in POSTER_LANGUAGES:
+            typer.echo(f"No poster texts in {lang!r}; one of: {', '.join(POSTER_LANGUAGES)}", err=True)
+            raise typer.Exit(2)
+        places, _ = block_places(engine, block, lang)
+        pages = render_posters(places, lang, out, ussd_code=settings.ussd_code, sms_number=settings.sms_number)
+    except (NoSuchBlock, PosterError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{pages} pages written to {out} ({len(places.panchayats)} gram panchayats, {lang}).")
 
 
 def _when(at) -> str:  # type: ignore[no-untyped-def]

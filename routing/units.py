@@ -55,7 +55,7 @@ class UnitSpec:
 DEFAULT_SPECS: Mapping[str, UnitSpec] = {
     spec.key: spec
     for spec in (
-        UnitSpec("VCPC", "Village Child Protection Committee", ("village",)),
+        UnitSpec("VCPC", "Village Child Protection Committee", ("village", "ward")),
         UnitSpec("BCPC", "Block Child Protection Committee", ("block",)),
         UnitSpec("DCPU", "District Child Protection Unit", ("district",)),
         UnitSpec("CWC", "Child Welfare Committee", ("district",)),

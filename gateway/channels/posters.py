@@ -15,9 +15,9 @@ deterministic (a fixed creation date, no clock), so a re-run shows whether anyth
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fpdf import FPDF
@@ -44,7 +44,7 @@ SCRIPT_FAMILIES: tuple[tuple[int, int, str], ...] = (
 )
 FONT_STYLES = {"": "Regular", "B": "Bold"}  # fpdf2 style -> the font file's suffix
 # A fixed date instead of "now": two runs over the same directory give the same bytes.
-CREATION_DATE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+CREATION_DATE = datetime(2000, 1, 1, tzinfo=UTC)
 
 # Page geometry, in mm (A4 portrait). Two columns of villages: a GP has a handful to a few dozen.
 PAGE_W, PAGE_H = 210.0, 297.0
@@ -87,22 +87,26 @@ class PosterError(ValueError):
 
 @dataclass(frozen=True)
 class _Style:
-    """Sizes in points of a line in the poster's language and of its English line underneath."""
+    """Sizes in points of a line in the poster's language and of its English line underneath. A
+    line too long for one line is set smaller, down to `least`, before it is wrapped: a title
+    broken before its last word reads worse than a slightly smaller one."""
 
     main: float
     english: float
     bold: bool = False
     align: str = "L"
+    least: float = 14  # the smallest body text that reads from a few steps away
 
 
-TITLE = _Style(28, 16, bold=True, align="C")
-DIAL = _Style(34, 18, bold=True, align="C")
-SMS = _Style(18, 14, align="C")
-NOTICE = _Style(20, 14, bold=True, align="C")
-PANCHAYAT = _Style(26, 18, bold=True)
-PLACE = _Style(16, 14)
-NAME = _Style(18, 14, bold=True)
-CODE_PT = 26.0
+TITLE = _Style(26, 16, bold=True, align="C", least=20)
+DIAL = _Style(32, 18, bold=True, align="C", least=24)
+SMS = _Style(16, 14, align="C")
+NOTICE = _Style(18, 14, bold=True, align="C")
+PANCHAYAT = _Style(24, 16, bold=True, least=18)
+PLACE = _Style(15, 14, align="R")
+VILLAGES = _Style(15, 14)
+NAME = _Style(17, 14, bold=True)
+CODE_PT = 24.0
 FOOTER_PT = 14.0
 
 
@@ -213,6 +217,22 @@ def _columns(heights: Sequence[float], capacity: float, columns: int) -> list[li
     return filled
 
 
+def _balanced(heights: Sequence[float], capacity: float, columns: int) -> list[list[int]]:
+    """As `_columns`, but when every row fits, in the shortest columns that still take them all:
+    eight villages make two columns of four rather than one of eight beside an empty one."""
+    filled = _columns(heights, capacity, columns)
+    if sum(map(len, filled)) < len(heights):
+        return filled
+    low, high = max(heights, default=0.0), capacity
+    while high - low > 0.5:  # mm: bisect the column height
+        middle = (low + high) / 2
+        if sum(map(len, _columns(heights, middle, columns))) == len(heights):
+            high = middle
+        else:
+            low = middle
+    return _columns(heights, high, columns)
+
+
 def _is_latin(lang: str) -> bool:
     return lang == "en" or lang.endswith("_latn")
 
@@ -230,31 +250,38 @@ class _Poster:
         self._font(LATIN_FAMILY, True, CODE_PT)
         self.code_w = max(pdf.get_string_width(code) for code in codes) + 2 * pdf.c_margin + 3
         self.column_w = (PAGE_W - 2 * MARGIN - GUTTER * (COLUMNS - 1)) / COLUMNS
+        self.name_w = self.column_w - self.code_w
 
     def draw(self, panchayat: PosterPanchayat) -> None:
         """The panchayat's pages: the same header on each, the villages continued from page to page."""
-        villages = sorted(panchayat.villages, key=lambda v: (v.name.casefold(), v.code))
-        heights = [self._row_height(village) for village in villages]
+        villages = sorted(panchayat.villages, key=lambda v: (self._village_names(v)[0].casefold(), v.code))
+        heights: list[float] = []
         start, continued = 0, False
         while True:
             self.pdf.add_page()
             top = self._header(panchayat, continued)
-            bottom = PAGE_H - MARGIN - self._line_h(FOOTER_PT) - 2
-            columns = _columns(heights[start:], bottom - top, COLUMNS)
-            more = start + sum(map(len, columns)) < len(villages)
-            if more:  # room for the "more on the next page" line, taken from the list
-                columns = _columns(heights[start:], bottom - top - self._pair_height("more", NOTICE), COLUMNS)
-            for number, rows in enumerate(columns):
-                x = MARGIN + number * (self.column_w + GUTTER)
-                self._column(x, top, [villages[start + row] for row in rows])
-            start += sum(map(len, columns))
-            if more:
-                self.pdf.set_y(bottom - self._pair_height("more", NOTICE))
-                self._pair("more", NOTICE)
+            heights = heights or [self._row_height(village) for village in villages]  # measuring needs a page
+            start = self._list(villages, heights, start, top)
             self._footer(panchayat)
             if start >= len(villages):
                 return
             continued = True
+
+    def _list(self, villages: Sequence[PosterVillage], heights: Sequence[float], start: int, top: float) -> int:
+        """Draws as many villages from `start` as the page holds; returns the index of the first left over."""
+        bottom = PAGE_H - MARGIN - self._line_h(FOOTER_PT) - 2
+        columns = _balanced(heights[start:], bottom - top, COLUMNS)
+        more = start + sum(map(len, columns)) < len(villages)
+        if more:  # the "more on the next page" line takes its room from the list
+            bottom -= self._pair_height("more", NOTICE)
+            columns = _columns(heights[start:], bottom - top, COLUMNS)
+        for number, rows in enumerate(columns):
+            x = MARGIN + number * (self.column_w + GUTTER)
+            self._column(x, top, [(villages[start + row], heights[start + row]) for row in rows])
+        if more:
+            self.pdf.set_xy(MARGIN, bottom)
+            self._pair("more", NOTICE)
+        return start + sum(map(len, columns))
 
     # --- the header: how to report, then which panchayat -----------------------------------------
 
@@ -266,28 +293,45 @@ class _Poster:
         self._dial_box()
         if self.sms_number is not None:
             self._pair("sms", SMS, sms_number=self.sms_number)
-        pdf.ln(1)
-        self._pair("secret", NOTICE)
-        self._pair("helplines", NOTICE)
+        self._band(lambda width: self._pair("secret", NOTICE, width=width),
+                   lambda width: self._pair("helplines", NOTICE, width=width))
         self._rule(pdf.get_y() + 2, 0.8)
-        pdf.set_y(pdf.get_y() + 4)
-        self._pair("panchayat", PANCHAYAT, suffix="continued" if continued else None,
-                   panchayat=self._names(panchayat.name, panchayat.local_name))
-        self._pair("place", PLACE, block=self._names(self.block.name, self.block.local_name),
-                   district=self._names(self.block.district, self.block.district_local))
-        self._pair("villages", PLACE)
+        pdf.set_y(pdf.get_y() + 3)
+        suffix = "continued" if continued else None
+        name = self._names(panchayat.name, panchayat.local_name)
+        block = self._names(self.block.name, self.block.local_name)
+        district = self._names(self.block.district, self.block.district_local)
+        # The place gets the room it needs, up to half the width; the panchayat's name, the rest.
+        place = self._pair_width("place", PLACE, block=block, district=district) / (PAGE_W - 2 * MARGIN)
+        self._band(lambda width: self._pair("panchayat", PANCHAYAT, width=width, suffix=suffix, panchayat=name),
+                   lambda width: self._pair("place", PLACE, width=width, block=block, district=district),
+                   split=max(1 - place, 0.5))
+        if panchayat.villages:  # else the page still says how to report; the menu lists places too
+            self._pair("villages", VILLAGES)
         self._rule(pdf.get_y() + 1, 0.5)
         return pdf.get_y() + 3
+
+    def _band(self, left: Callable[[float], None], right: Callable[[float], None], split: float = 0.5) -> None:
+        """Two blocks of lines side by side, `split` of the width to the left one: a header drawn
+        line under line would leave little room for the villages."""
+        pdf = self.pdf
+        top, width = pdf.get_y() + 1, PAGE_W - 2 * MARGIN
+        pdf.set_xy(MARGIN, top)
+        left(width * split)
+        bottom = pdf.get_y()
+        pdf.set_xy(MARGIN + width * split, top)
+        right(width * (1 - split))
+        pdf.set_xy(MARGIN, max(bottom, pdf.get_y()))
 
     def _dial_box(self) -> None:
         """The USSD code in the largest type, framed: the one thing to remember from the poster."""
         pdf = self.pdf
-        top = pdf.get_y() + 2
-        pdf.set_y(top + 2)
+        top = pdf.get_y() + 1
+        pdf.set_y(top + 1)
         self._pair("dial", DIAL, ussd_code=self.ussd_code)
         pdf.set_line_width(1.2)
-        pdf.rect(MARGIN, top, PAGE_W - 2 * MARGIN, pdf.get_y() + 2 - top)
-        pdf.set_y(pdf.get_y() + 4)
+        pdf.rect(MARGIN, top, PAGE_W - 2 * MARGIN, pdf.get_y() + 1 - top)
+        pdf.set_y(pdf.get_y() + 2)
 
     def _footer(self, panchayat: PosterPanchayat) -> None:
         """Which poster this is, with LGD codes, for the officer who reprints or replaces one."""
@@ -295,36 +339,44 @@ class _Poster:
         y = PAGE_H - MARGIN - self._line_h(FOOTER_PT)
         self._rule(y - 1, 0.3)
         pdf.set_xy(MARGIN, y)
-        text = f"{panchayat.name} ({panchayat.code}) · {self.block.name} ({self.block.code}) · {self.block.district}"
-        self._text(text, FOOTER_PT, bold=False, width=PAGE_W - 2 * MARGIN)
+        block = self.block
+        self._text(f"{panchayat.name} ({panchayat.code}) · {block.name} ({block.code}) · {block.district}",
+                   FOOTER_PT, bold=False)
 
     # --- the village list ------------------------------------------------------------------------
 
-    def _village_lines(self, village: PosterVillage) -> list[tuple[str, float, bool]]:
-        """(text, size, bold) of the names beside a code: the state's script first, then English."""
-        if self.bilingual and village.local_name and village.local_name != village.name:
-            return [(village.local_name, NAME.main, True), (village.name, NAME.english, False)]
-        return [(village.name, NAME.main, True)]
+    def _village_names(self, village: PosterVillage) -> tuple[str, str | None]:
+        """The name a reader of the poster's script looks for (bold, the list's order), then the
+        other one (the English name, or on a poster in Latin letters the state's script), if any."""
+        main, english = self._names(village.name, village.local_name)
+        if not self.bilingual or not village.local_name or village.local_name == village.name:
+            return main, None
+        return main, village.local_name if main == english else english
 
     def _row_height(self, village: PosterVillage) -> float:
-        names = sum(self._measure(text, size, bold, self._name_w) for text, size, bold in self._village_lines(village))
+        main, other = self._village_names(village)
+        names = self._name_offset + self._measure(main, NAME.main, True, self.name_w)
+        if other:
+            names += self._measure(other, NAME.english, False, self.name_w)
         return max(self._line_h(CODE_PT), names) + ROW_GAP
 
     @property
-    def _name_w(self) -> float:
-        return self.column_w - self.code_w
+    def _name_offset(self) -> float:
+        """How far the first name sits below the top of its row: on the code's line, centred with it."""
+        return (self._line_h(CODE_PT) - self._line_h(NAME.main)) / 2
 
-    def _column(self, x: float, y: float, villages: Iterable[PosterVillage]) -> None:
+    def _column(self, x: float, y: float, rows: Iterable[tuple[PosterVillage, float]]) -> None:
+        """Villages under each other: the code in large bold digits, the names beside it, a rule under."""
         pdf = self.pdf
-        for village in villages:
-            height = self._row_height(village)
+        for village, height in rows:
             pdf.set_xy(x, y)
             self._font(LATIN_FAMILY, True, CODE_PT)
             pdf.cell(self.code_w, self._line_h(CODE_PT), str(village.code))
-            pdf.set_xy(x + self.code_w, y + 0.8)
-            for text, size, bold in self._village_lines(village):
-                pdf.set_x(x + self.code_w)
-                self._text(text, size, bold=bold, width=self._name_w)
+            main, other = self._village_names(village)
+            pdf.set_xy(x + self.code_w, y + self._name_offset)
+            self._text(main, NAME.main, bold=True, width=self.name_w)
+            if other:
+                self._text(other, NAME.english, bold=False, width=self.name_w)
             y += height
             pdf.set_line_width(0.2)
             pdf.line(x, y - ROW_GAP / 2, x + self.column_w, y - ROW_GAP / 2)
@@ -336,19 +388,48 @@ class _Poster:
         poster in an Indian script, the English name on one in Latin letters."""
         return (local_name if local_name and not _is_latin(self.lang) else name), name
 
-    def _pair(self, key: str, style: _Style, suffix: str | None = None, **values: str | tuple[str, str]) -> None:
+    def _pair(self, key: str, style: _Style, *, width: float = 0, suffix: str | None = None,
+              **values: str | tuple[str, str]) -> None:
         """A line in the poster's language and, on a bilingual poster, its English under it.
         A value given as a pair is (in the poster's language, in English)."""
+        for text, size, bold in self._pair_lines(key, style, suffix, values):
+            size = self._fitting(text, bold, width, size, min(style.least, size))
+            self._text(text, size, bold=bold, align=style.align, width=width)
+
+    def _pair_lines(self, key: str, style: _Style, suffix: str | None,
+                    values: dict[str, str | tuple[str, str]]) -> list[tuple[str, float, bool]]:
+        """(text, size, bold) of the lines of `_pair`, before any is made smaller to fit."""
         versions = [(self.texts, 0, style.main)] + ([(self.english, 1, style.english)] if self.bilingual else [])
+        lines: list[tuple[str, float, bool]] = []
         for texts, which, size in versions:
             filled = {name: value[which] if isinstance(value, tuple) else value for name, value in values.items()}
             text = texts[key].format(**filled) + (f" {texts[suffix]}" if suffix else "")
-            self._text(text, size, bold=style.bold and which == 0, align=style.align)
+            if not lines or text != lines[0][0]:  # Hinglish and English often agree ("Gram panchayat …")
+                lines.append((text, size, style.bold and which == 0))
+        return lines
+
+    def _pair_width(self, key: str, style: _Style, suffix: str | None = None, **values: str | tuple[str, str]) -> float:
+        """The width the widest line of `_pair` takes at full size, margins included."""
+        widths = []
+        for text, size, bold in self._pair_lines(key, style, suffix, values):
+            self._font(_family(text), bold, size)
+            widths.append(self.pdf.get_string_width(text))
+        return max(widths) + 2 * self.pdf.c_margin
+
+    def _fitting(self, text: str, bold: bool, width: float, size: float, least: float) -> float:
+        """The largest size from `size` down to `least` (in whole points) at which `text` fits on one
+        line; `size` itself when none does, as a text wrapped anyway is best read large."""
+        room = (width or PAGE_W - 2 * MARGIN) - 2 * self.pdf.c_margin
+        for smaller in range(int(size), int(least) - 1, -1):
+            self._font(_family(text), bold, smaller)
+            if self.pdf.get_string_width(text) <= room:
+                return smaller
+        return size
 
     def _pair_height(self, key: str, style: _Style) -> float:
-        width = PAGE_W - 2 * MARGIN
-        height = self._measure(self.texts[key], style.main, style.bold, width)
-        return height + (self._measure(self.english[key], style.english, False, width) if self.bilingual else 0)
+        """The height `_pair` takes across the page, at full size (an upper bound when a line fits smaller)."""
+        return sum(self._measure(text, size, bold, PAGE_W - 2 * MARGIN)
+                   for text, size, bold in self._pair_lines(key, style, None, {}))
 
     def _text(self, text: str, size: float, *, bold: bool, align: str = "L", width: float = 0) -> None:
         self._font(_family(text), bold, size)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = Field("development", alias="CPGW_ENV")
     # Help numbers shown to villagers; 1098 is being merged into 112, so deployers must be able to edit them.
     helplines: str = Field("112, 1098", alias="CPGW_HELPLINES")
+    # What the posters tell villagers to dial and where to send an SMS (`cpgw posters`).
+    ussd_code: str = Field("*384*1098#", alias="CPGW_USSD_CODE", max_length=40)
+    sms_number: str | None = Field(None, alias="CPGW_SMS_NUMBER", max_length=20)
     # USSD screen budgets in characters, prefix included: GSM-7 text / text that needs UCS-2.
     ussd_budget_gsm: int = Field(160, alias="CPGW_USSD_BUDGET_GSM", ge=40, le=182)
     ussd_budget_ucs2: int = Field(80, alias="CPGW_USSD_BUDGET_UCS2", ge=20, le=91)

@@ -245,7 +245,7 @@ def _describe(key: int) -> str:
     return f"{LEVELS[level]} {code}"
 
 
-def _existing_places(connection: Connection) -> dict[int, int]:
+def existing_places(connection: Connection) -> dict[int, int]:
     """Every place already in the directory, streamed from SQL into the packed index."""
     query = select(Place.level, Place.lgd_code, Place.parent_level, Place.parent_lgd_code).execution_options(  # type: ignore[call-overload]
         yield_per=BATCH
@@ -518,7 +518,7 @@ def import_directory(engine: Engine, places_csv: Path | None, contacts_csv: Path
     _check_readable([places_csv, contacts_csv])
     problems = _Problems()
     with engine.begin() as connection:
-        known = _existing_places(connection)
+        known = existing_places(connection)
         places, refused = _import_places(connection, places_csv, known, problems) if places_csv else (0, set())
 
         def is_place(key: int) -> bool:

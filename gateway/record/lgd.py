@@ -37,6 +37,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -135,6 +136,7 @@ STATE_LANGUAGES: dict[int, str] = {  # LGD state code → the column its local n
     22: "name_hi", 5: "name_hi", 6: "name_hi", 2: "name_hi", 7: "name_hi", 16: "name_bn",
 }
 
+_SCRIPT_LETTERS = tuple((column, re.compile(f"[{chr(low)}-{chr(high)}]")) for column, low, high in SCRIPTS)
 _ROMAN = re.compile(r"X{0,3}(IX|IV|V?I{0,3})")  # I … XXXIX: "CHAS-II" → "Chas-II"
 _CAPS_WORD = re.compile(r"[A-Z][A-Z']*")
 _NOT_ALNUM = re.compile(r"[^a-z0-9]")
@@ -200,7 +202,7 @@ def title_case(published: str) -> str:
     stay upper case; letters right after a digit go lower ("1ST" → "1st"). Runs of spaces become one.
     """
     text = " ".join(published.split())
-    if any(char.islower() for char in text):
+    if text != text.upper():  # published in mixed case already
         return text
     return _CAPS_WORD.sub(_title_word, text)
 
@@ -221,11 +223,11 @@ def local_column(text: str, state_code: int | None) -> str | None:
     two scripts in equal measure falls back to its state's language. A name in another script
     (Latin, Odia, …) has no column here: None, and the caller leaves it out.
     """
-    counts = Counter(column for char in text for column, low, high in SCRIPTS if low <= ord(char) <= high)
-    ranked = counts.most_common(2)
-    if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
-        return ranked[0][0]
-    if not ranked and any(char.isalpha() for char in text):
+    (most, column), (second, _) = sorted(((len(letters.findall(text)), column) for column, letters in _SCRIPT_LETTERS),
+                                         reverse=True)[:2]
+    if most > second:
+        return column
+    if not most and any(char.isalpha() for char in text):
         return None
     return STATE_LANGUAGES.get(state_code) if state_code is not None else None
 
@@ -273,7 +275,7 @@ def _find_header(reader: _CsvReader, label: str) -> tuple[str, list[str]]:
         widest = max(widest, raw, key=len)
     expected = "; ".join(f"{kind.name} ({kind.shown})" for kind in KINDS)
     seen = f"its header ({', '.join(cell.strip() for cell in widest)})" if widest else "it has no header"
-    raise LgdError(f"{label}: not an LGD download we know: {seen} has not the columns of any of: {expected}")
+    raise LgdError(f"{label}: not an LGD download we know: {seen} lacks the columns of each of: {expected}")
 
 
 def _next_filled(reader: _CsvReader, minimum: int) -> list[str] | None:
@@ -283,27 +285,24 @@ def _next_filled(reader: _CsvReader, minimum: int) -> list[str] | None:
     return None
 
 
-class _reading:
-    """A csv reader over one file; an undecodable or unreadable file becomes an LgdError naming it."""
+@contextmanager
+def _reading(path: Path, label: str) -> Iterator[_CsvReader]:
+    """A csv reader over one file; an unreadable or undecodable file becomes an LgdError naming it.
 
-    def __init__(self, path: Path, label: str) -> None:
-        self.path, self.label = path, label
-
-    def __enter__(self) -> _CsvReader:
+    The byte-order mark LGD writes is dropped by the utf-8-sig codec.
+    """
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise LgdError(f"{label}: cannot read ({exc.strerror})") from exc
+    with handle:
         try:
-            self.handle = self.path.open(encoding="utf-8-sig", newline="")
-        except OSError as exc:
-            raise LgdError(f"{self.label}: cannot read ({exc.strerror})") from exc
-        self.reader = csv.reader(self.handle)
-        return self.reader
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        self.handle.close()
-        if isinstance(exc, UnicodeDecodeError):
-            raise LgdError(f"{self.label} line {_bad_line(self.path)}: not UTF-8 ({exc.reason}); "
-                           "save it as \"CSV UTF-8\"") from exc
-        if isinstance(exc, csv.Error):
-            raise LgdError(f"{self.label}: not a CSV file ({exc})") from exc
+            yield csv.reader(handle)
+        except UnicodeDecodeError as exc:
+            raise LgdError(f"{label} line {_bad_line(path)}: not UTF-8 ({exc.reason}); "
+                           'save it as "CSV UTF-8"') from exc
+        except csv.Error as exc:
+            raise LgdError(f"{label}: not a CSV file ({exc})") from exc
 
 
 def _bad_line(path: Path) -> int:
@@ -321,12 +320,14 @@ def _rows(path: Path, label: str) -> Iterator[tuple[int, Row]]:
     """The file's data rows as (line, normalised column → stripped value), streamed."""
     with _reading(path, label) as reader:
         _, header = _find_header(reader, label)
-        while (raw := _next_filled(reader, minimum=2)) is not None:
-            yield reader.line_num, dict(zip(header, (cell.strip() for cell in raw)))  # the line the row ends on
+        for raw in reader:
+            cells = [cell.strip() for cell in raw]
+            if len(cells) - cells.count("") >= 2:  # not a blank line, a title or a footer
+                yield reader.line_num, dict(zip(header, cells))  # the line the row ends on
 
 
 def _code(text: str | None) -> int | None:
-    return int(text) if text and text.isdigit() and 0 < int(text) < 10**12 else None
+    return int(text) if text and text.isdecimal() and 0 < int(text) < 10**12 else None
 
 
 # --- converting ---------------------------------------------------------------------------------
@@ -345,6 +346,7 @@ class _Mapping:
         self.first: dict[int, int] = {}
         self.more: dict[int, list[int]] = {}
         self.block: dict[int, tuple[int, int]] = {}  # panchayat → (block, where first said)
+        self.block_disputed: set[int] = set()  # panchayats already noted as under two blocks
 
     def add(self, village: int, panchayat: int, where: int) -> None:
         if village not in self.first:
@@ -427,7 +429,8 @@ class _Converter:
         if block is None:
             return
         first = self.mapping.block.setdefault(panchayat, (block, where))
-        if first[0] != block:
+        if first[0] != block and panchayat not in self.mapping.block_disputed:
+            self.mapping.block_disputed.add(panchayat)
             self.result.notes.append(f"{self._where(where)}: gram panchayat {panchayat} is under block {block} "
                                      f"here but under block {first[0]} at {self._where(first[1])}; the first kept")
 
@@ -467,7 +470,7 @@ class _Converter:
             return
         first = self.placed[spec.level].get(code, self.refused[spec.level].get(code))
         if first is not None:
-            self._note(label, line, f"{word} {code} appears again (first at {self._where(first)}); the first kept")
+            self._note(label, line, f"{word} {code} appears again (first at {self._where(first)}); only the first row counts")
             return
         name = _english_name(spec, row)
         parent = _row_problem(spec, row, name) or self._parent(spec, row, code, label, line, name)

@@ -40,7 +40,7 @@ def test_admin_lists_newest_first_and_filters(client, engine, reported):
 
 def test_case_detail_has_the_contract_fields_and_no_phone(client, engine, reported):
     body = client.get(f"/api/v1/cases/{reported['9001111']}", headers=auth(engine, "viewer")).json()
-    assert body["village"] == {"lgd_code": 9001111, "name": "Amtola"}
+    assert body["village"] == {"lgd_code": 9001111, "level": "village", "name": "Amtola"}
     assert body["block"]["lgd_code"] == 90011 and body["district"]["lgd_code"] == 9001
     assert (body["status"], body["concern"], body["urgent"], body["acknowledged_by"]) == ("open", "child_marriage", True, None)
     assert body["events"][0]["kind"] == "reported" and "created_at" in body and "step" in body
