@@ -207,7 +207,7 @@ def posters(
 ) -> None:
     """Printable posters for a block: a page per gram panchayat with its villages' codes and how to report."""
     from gateway.channels.posters import POSTER_LANGUAGES, PosterError, render_posters
-    from gateway.record.poster_places import NoSuchBlock, block_places, state_language
+    from gateway.channels.poster_places import NoSuchBlock, block_places, state_language
 
     settings = _settings()
     engine = _engine(settings)

@@ -314,8 +314,9 @@ def shape_for(villages: int) -> dict[str, int]:
     per_district = counts["blocks_per_district"] * counts["panchayats_per_block"] * counts["villages_per_panchayat"]
     districts = max(1, round(villages / per_district))
     if districts == 1:
-        counts = _shrink(villages)
-    return {"districts": districts, **counts}
+        return {"districts": 1, **_shrink(villages)}
+    per_panchayat = villages / (districts * counts["blocks_per_district"] * counts["panchayats_per_block"])
+    return {"districts": districts, **counts, "villages_per_panchayat": max(1, round(per_panchayat))}
 
 
 def _shrink(villages: int) -> dict[str, int]:

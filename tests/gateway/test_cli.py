@@ -43,7 +43,8 @@ def test_routing_explain_prints_names_deadlines_and_no_numbers(cli, demo):
 def test_routing_gaps_lists_villages_without_a_committee(cli, demo):
     result = cli("routing", "gaps", "--district", "9001")
     assert result.exit_code == 0
-    assert "9001199 Tilaiya: no active VCPC" in result.output and "2 of 14 villages" in result.output
+    assert "9001199 Tilaiya: no active VCPC" in result.output and "5 of 17 villages and wards" in result.output
+    assert "90090101 Ward 1 Hindpiri (ward): no active BCPC" in result.output  # a town has no block committee
 
 
 def test_reconcile_reports_what_it_rebuilt(cli, demo):

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from gateway.devtools.lgd_files import data_rows, write_lgd_state
-from gateway.record.lgd import PLACES_HEADER, LgdError, convert_lgd, local_column, title_case
+from gateway.record.lgd import (
+    PLACES_HEADER,
+    LgdError,
+    convert_lgd,
+    local_column,
+    title_case,
+)
 
 Key = tuple[str, int]
 
@@ -200,8 +206,8 @@ def test_a_village_in_two_panchayats_goes_under_the_lowest_code_and_is_noted(
     rows, notes = small
     assert parent(rows["village", 500001]) == ("gram_panchayat", 111111)
     assert notes_about(notes, "village 500001") == [
-        "mapping.csv line 5: village 500001 (Sarjamdih) is mapped to gram panchayats 111111 (mapping.csv line 5), "
-        "222222 (mapping.csv line 4); placed under 111111, the lowest code that exists"]
+        ("mapping.csv line 5: village 500001 (Sarjamdih) is mapped to gram panchayats 111111 (mapping.csv line 5), "
+         "222222 (mapping.csv line 4); placed under 111111, the lowest code that exists")]
 
 
 def test_the_generated_two_panchayat_village_is_noted_with_its_file_and_lines(tmp_path: Path) -> None:

@@ -7,6 +7,9 @@ import base64
 import binascii
 from functools import partial
 
+import tempfile
+from pathlib import Path
+
 import anyio
 from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy import func
@@ -14,11 +17,13 @@ from sqlmodel import Session, col, select
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
+from gateway.channels.poster_places import block_places, state_language
+from gateway.channels.posters import POSTER_LANGUAGES, PosterError, render_posters
 from gateway.record.models import Contact, Place, at_place
 from gateway.web.console import contacts, coverage, imports
 from gateway.web.console.guards import ConsoleError, services, staff, writer
 from gateway.web.console.params import int_or_none, now
-from gateway.web.console.places import districts, scoped_district
+from gateway.web.console.places import districts, in_scope, scoped_district
 from gateway.web.console.reading import read_only
 from gateway.web.console.templating import redirect, render
 from gateway.web.console.users import StaffMember
@@ -77,6 +82,30 @@ def directory_page(request: Request, member: StaffMember = Depends(staff)) -> Re
     if district is not None:
         context["gaps"], context["village_count"] = coverage.district_gaps(svc, district)
     return render(request, "directory.html", context)
+
+
+@router.get("/directory/posters/{block_lgd}.pdf")
+def posters_pdf(block_lgd: int, request: Request, member: StaffMember = Depends(staff)) -> Response:
+    """A block's posters as a PDF download (the same as `cpgw posters`), inside the staff member's scope."""
+    svc = services(request)
+    with read_only(svc.engine) as session:
+        block = in_scope(session, member.principal, "block", block_lgd)
+    if block is None:
+        raise ConsoleError(404, "No such block in your district.")
+    lang = request.query_params.get("lang") or state_language(block.state_lgd)
+    if lang not in POSTER_LANGUAGES:
+        raise ConsoleError(400, f"No poster texts in {lang!r}.")
+    places, _ = block_places(svc.engine, block_lgd, lang)
+    settings = svc.settings
+    with tempfile.TemporaryDirectory(prefix="cpgw-posters-") as folder:
+        out = Path(folder) / "posters.pdf"
+        try:
+            render_posters(places, lang, out, ussd_code=settings.ussd_code, sms_number=settings.sms_number)
+        except PosterError as exc:
+            raise ConsoleError(409, str(exc)) from exc
+        data = out.read_bytes()
+    name = f"posters-{block_lgd}-{lang}.pdf"
+    return Response(data, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/directory/contacts/{contact_id}")
