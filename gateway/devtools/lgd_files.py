@@ -13,7 +13,8 @@ urban_local_bodies, wards.
 Codes look like LGD's (districts 3 digits, blocks and sub-districts 4, gram panchayats and villages
 6, urban bodies 5, wards 6) and are unique per level; a state's ranges are set by its code modulo 9,
 so two states whose codes differ modulo 9 (Jharkhand 20, West Bengal 19, Rajasthan 8) can be
-converted together.
+converted together, as long as each keeps to a real state's size (under 100 districts, 500
+blocks, 60,000 villages); a larger one stays unique per level but spills into the next ranges.
 
 With `quirks=True` the files carry what real downloads do (each needs enough places to exist):
 - header drift: `Subdistrict Code`, `Sub District Code`, `(In Englsih)`, `(In Local Language)`;
@@ -187,13 +188,14 @@ class _Shape:
     def panchayats(self) -> int:
         return self.blocks * self.panchayats_per_block
 
-    @property
-    def villages(self) -> int:
-        return self.panchayats * self.villages_per_panchayat
-
     def village_code(self, index: int) -> int:
-        first = _code("gram_panchayat", self.slot, 0) + max(VILLAGES_AFTER_PANCHAYATS, self.panchayats)
+        first = _code("gram_panchayat", self.slot, 0) + max(VILLAGES_AFTER_PANCHAYATS, self.panchayats + 2)
         return first + index
+
+    @property
+    def missing_panchayat(self) -> int:
+        """Just below the first village's code: past every panchayat's, and not the one numbered like a village."""
+        return self.village_code(0) - 1
 
 
 class _State:
@@ -289,8 +291,8 @@ class _State:
         """A village whose sub-district and gram panchayat are in no file."""
         district = Named(_code("district", self.shape.slot, 0), "", "")
         village = self._named(self.shape.village_code(self.village_index))
-        missing_sub_district = Named(_code("sub_district", self.shape.slot, 999), *self.names())
-        missing_panchayat = Named(_code("gram_panchayat", self.shape.slot, 99_999), *self.names())
+        missing_sub_district = Named(_code("sub_district", self.shape.slot, self.shape.blocks), *self.names())
+        missing_panchayat = Named(self.shape.missing_panchayat, *self.names())
         block = Named(_code("block", self.shape.slot, 0), "", "")
         self._village(district, block, missing_sub_district, missing_panchayat, village)
 

@@ -43,3 +43,13 @@ def test_the_console_offers_posters_of_its_own_district_only(browser):
     assert ranchi.get(f"/console/directory/posters/{JHALDA}.pdf").status_code == 404  # Purulia's block
     assert ranchi.get(f"/console/directory/posters/{KANKE}.pdf?lang=xx").status_code == 400
     assert browser(None).get(f"/console/directory/posters/{KANKE}.pdf", follow_redirects=False).status_code in (302, 303)
+
+
+def test_the_word_each_poster_says_to_send_starts_a_conversation_in_its_language():
+    """The SMS line names a keyword; a villager who sends it must get the menu, not silence."""
+    from menus.keywords import intent, words
+    from menus.posters import load_poster_texts
+
+    for lang, texts in load_poster_texts().items():
+        said = [intent(word) for word in words(texts["sms"].format(sms_number="56789"))]
+        assert ("help", "en" if lang == "en" else lang) in said, (lang, texts["sms"])
