@@ -1,14 +1,17 @@
 """The directory of places and contacts: CSV import (all or nothing) and the reads the menu needs.
 
-Import is an upsert keyed on the LGD code (places) and on (phone, unit, place) (contacts), so
-running it twice changes nothing. Both files are streamed, a chunk of rows at a time, into ONE
+Import is an upsert keyed on (level, LGD code) (places: LGD numbers each level separately, so
+district 606 and block 606 are two places) and on (phone, unit, place) (contacts), so running it
+twice changes nothing. Both files are streamed, a chunk of rows at a time, into ONE
 transaction: a bad row anywhere (with its line number) rolls everything back, and a national
 directory (640,000 villages, ~1.3 million contacts) imports in a minute with a few hundred MB of
 memory, because only compact indexes live for the whole import, never the rows themselves.
 
-Places are read twice: the first pass checks each row and indexes code → (line, level, parent),
+Places are read twice: the first pass checks each row and indexes (level, code) → (line, parent),
 so that the second pass can check parents and fill in ancestors even when a parent comes later in
-the file than its children; the second pass writes. Contacts are read once.
+the file than its children; between the passes, a parent given by code alone is looked up at the
+levels its child may sit under (routing.units.PARENT_LEVELS); the second pass writes. Contacts are
+read once; a contact's code that names places at two levels needs its `place_level`.
 """
 
 from __future__ import annotations

@@ -147,6 +147,7 @@ class ContactPublic(BaseModel):
     phone: str
     unit: str
     place_lgd_code: int
+    place_level: str
     place: str
     role: str
     language: str
@@ -163,7 +164,8 @@ class ContactPatch(BaseModel):
 
 def _contact_json(contact: Any, place: Any) -> dict[str, Any]:
     return {"id": contact.id, "name": contact.name, "phone": contact.phone, "unit": contact.unit,
-            "place_lgd_code": contact.place_lgd_code, "place": place.name, "role": contact.role,
+            "place_lgd_code": contact.place_lgd_code, "place_level": contact.place_level, "place": place.name,
+            "role": contact.role,
             "language": contact.language, "active": contact.active}
 
 
