@@ -134,7 +134,7 @@ def peak_rss_mb() -> float:
 class PartTimer:
     """Wraps the import module's own steps, so one import says where its time and memory went."""
 
-    NAMES = ("_existing_places", "_index_places", "_write_places", "_import_contacts", "_upsert", "to_e164")
+    NAMES = ("existing_places", "_index_places", "_resolve_parents", "_write_places", "_import_contacts", "_upsert", "to_e164")
     # Parts that run inside another part: their time is taken out of the outer one in the report.
     NESTED = {"_write_places": ("_upsert(place)",), "_import_contacts": ("_upsert(contact)", "to_e164")}
 

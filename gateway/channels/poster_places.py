@@ -30,10 +30,10 @@ def state_language(state_lgd: int | None) -> str:
 def block_places(engine: Engine, block_lgd: int, lang: str) -> tuple[PosterBlock, int | None]:
     """The block as its posters show it, and its state's LGD code."""
     with read_session(engine) as session:
-        block = session.get(Place, ("block", block_lgd))
+        block = session.get(Place, {"level": "block", "lgd_code": block_lgd})
         if block is None:
             raise NoSuchBlock(f"no block with LGD code {block_lgd} in the directory")
-        district = session.get(Place, ("district", block.district_lgd or 0))
+        district = session.get(Place, {"level": "district", "lgd_code": block.district_lgd or 0})
         under = list(session.exec(select(Place).where(
             col(Place.block_lgd) == block_lgd,
             or_(col(Place.level) == "gram_panchayat", col(Place.level) == "village"))))

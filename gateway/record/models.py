@@ -31,8 +31,9 @@ class Place(SQLModel, table=True):
 
     __table_args__ = (Index("ix_place_parent", "parent_level", "parent_lgd_code"),)
 
-    level: str = Field(max_length=16, primary_key=True)
+    # The key's code comes first: a chain's ancestors are found by `lgd_code IN (…)` on it.
     lgd_code: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    level: str = Field(max_length=16, primary_key=True)
     name: str = Field(max_length=200)
     names: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     parent_level: str | None = Field(default=None, max_length=16)

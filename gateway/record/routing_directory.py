@@ -1,7 +1,7 @@
 """`routing.directory.Directory` over SQL: the router's two questions, each answered by an index.
 
 A chain is one primary-key lookup of the place (its ancestors are denormalised on the row at
-import) and one lookup of those ancestors by primary key, (level, code); contacts come through the
+import) and one `IN` lookup of those ancestors' codes on the primary key (code, level); contacts come through the
 `(place_lgd_code, place_level, unit)` index. Nothing scans, so a decision costs the same at 600 villages and at
 640,000 (see `bench/routing_bench.py`).
 
@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 
 from cachetools import TTLCache
-from sqlalchemy import Connection, Engine, and_, or_, select, true
+from sqlalchemy import Connection, Engine, select, true
 
 from gateway.record.models import Contact, Place
 from routing.directory import ContactRef, PlaceRef
@@ -93,11 +93,14 @@ class SqlDirectory:
                 PLACE.level == level, PLACE.lgd_code == place_lgd)).first()
             if row is None:
                 return []
-            keys = [(up, code) for up, code in zip(ANCESTOR_LEVELS, row[3:], strict=True)
-                    if code is not None and up != level]
+            keys = {(code, up) for up, code in zip(ANCESTOR_LEVELS, row[3:], strict=True)
+                    if code is not None and up != level}
+            codes = sorted({code for code, _ in keys})
+            # lgd_code leads the primary key; places that share a code at another level are dropped below.
             above = connection.execute(select(PLACE.lgd_code, PLACE.level, PLACE.name).where(
-                or_(*(and_(PLACE.level == up, PLACE.lgd_code == code) for up, code in keys)))).all() if keys else []
-        places = [PlaceRef(row.lgd_code, row.level, row.name)] + [PlaceRef(*item) for item in above]
+                PLACE.lgd_code.in_(codes))).all() if keys else []
+        places = [PlaceRef(row.lgd_code, row.level, row.name)]
+        places += [PlaceRef(*item) for item in above if (item[0], item[1]) in keys]
         return sorted(places, key=lambda place: LEVELS.index(place.level))
 
     def _contacts(self, unit: str, place: PlaceRef) -> list[ContactRef]:

@@ -196,7 +196,7 @@ class Referrals:
                 return False
             session.refresh(case)  # (SQLite: the read above was under the same IMMEDIATE lock)
             rows = self._alert(case, ladder, step=new_step, round_=new_round, kind=kind, reason=reason,
-                               village=session.get(Place, (case.village_level, case.village_lgd)))
+                               village=session.get(Place, {"level": case.village_level, "lgd_code": case.village_lgd}))
             if actor != "system":
                 rows.events.append(event_row(case_id, "note", {"text": f"escalated: {reason}"}, actor=actor))
             messages = rows.write(session)
@@ -361,7 +361,7 @@ class Referrals:
                 self.prepare(case, ladder, self.clock.now())
                 session.add(case)
                 session.flush()
-                village_row = session.get(Place, (case.village_level, case.village_lgd))
+                village_row = session.get(Place, {"level": case.village_level, "lgd_code": case.village_lgd})
                 messages = self.first_alerts(case, ladder, village_row).write(session)
                 session.commit()
             self.after_commit(case, messages)

@@ -31,7 +31,7 @@ class ContactError(ValueError):
 
 def in_scope(session: Session, who: Principal, contact_id: int) -> tuple[Contact, Place] | None:
     contact = session.get(Contact, contact_id)
-    place = session.get(Place, (contact.place_level, contact.place_lgd_code)) if contact else None
+    place = session.get(Place, {"level": contact.place_level, "lgd_code": contact.place_lgd_code}) if contact else None
     if contact is None or place is None:
         return None
     if who.role == "district" and place.district_lgd != who.district_lgd:

@@ -75,7 +75,7 @@ def staff(request: Request) -> StaffMember:
     request.state.console_session = data
     if member.district_lgd is not None:
         with read_only(services(request).engine) as session:
-            place = session.get(Place, ("district", member.district_lgd))
+            place = session.get(Place, {"level": "district", "lgd_code": member.district_lgd})
         request.state.staff_district = place.name if place else str(member.district_lgd)
     return member
 

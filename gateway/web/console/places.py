@@ -44,7 +44,7 @@ def scoped_district(who: Principal, asked: int | None) -> int | None:
 
 def in_scope(session: Session, who: Principal, level: str, place_lgd: int) -> Place | None:
     """The place, if it exists and the staff member may see it (a district user: inside their district)."""
-    place = session.get(Place, (level, place_lgd))
+    place = session.get(Place, {"level": level, "lgd_code": place_lgd})
     if place is None:
         return None
     if who.role == "district" and place.district_lgd != who.district_lgd:

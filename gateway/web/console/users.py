@@ -82,7 +82,7 @@ def create_user(engine: Engine, *, username: str, password: str, role: str, dist
         raise UserError(f"the password must be at least {MIN_PASSWORD} characters long")
     with Session(engine, expire_on_commit=False) as session:
         if district_lgd is not None:
-            place = session.get(Place, ("district", district_lgd))
+            place = session.get(Place, {"level": "district", "lgd_code": district_lgd})
             if place is None or place.level != "district":
                 raise UserError(f"no district with LGD code {district_lgd} in the directory")
         user = User(username=username, name=name.strip()[:200], role=role,

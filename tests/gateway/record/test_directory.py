@@ -45,8 +45,8 @@ def test_import_fills_chains_and_normalises_phones(engine, tmp_path):
     summary = import_directory(engine, *files(tmp_path))
     assert (summary.places, summary.contacts) == (6, 3)
     with Session(engine) as session:
-        village = session.get(Place, ("village", 9001111))
-        direct = session.get(Place, ("village", 9001199))
+        village = session.get(Place, {"level": "village", "lgd_code": 9001111})
+        direct = session.get(Place, {"level": "village", "lgd_code": 9001199})
         phones = sorted(c.phone for c in session.exec(select(Contact)))
         inactive = session.exec(select(Contact).where(Contact.name == "Sunita")).one()
     assert (village.state_lgd, village.district_lgd, village.block_lgd, village.gram_panchayat_lgd) == (20, 9001, 90011, 900111)
@@ -103,7 +103,7 @@ def test_a_byte_order_mark_and_later_files_that_reference_earlier_imports(engine
     more = "lgd_code,level,name,parent_lgd_code\n9001112,village,Bansdih,900111\n"
     import_directory(engine, *files(tmp_path, places=more, contacts="name,phone,unit,place_lgd_code\nX,+919800000111,VCPC,9001112\n"))
     with Session(engine) as session:
-        assert session.get(Place, ("village", 9001112)).district_lgd == 9001
+        assert session.get(Place, {"level": "village", "lgd_code": 9001112}).district_lgd == 9001
     assert counts(engine) == (7, 1)
 
 
@@ -152,16 +152,16 @@ def test_a_big_file_imports_whole(engine, tmp_path):
     assert (summary.places, summary.contacts) == (12_502, 12_500)
     assert counts(engine) == (12_502, 12_500)
     with Session(engine) as session:
-        assert session.get(Place, ("village", 10_012_499)).district_lgd == 9001
+        assert session.get(Place, {"level": "village", "lgd_code": 10_012_499}).district_lgd == 9001
 
 
 def test_parents_later_in_the_file_still_give_the_ancestors(engine, tmp_path):
     children_first = "\n".join(reversed(PLACES.strip().splitlines()[1:]))
     import_directory(engine, *files(tmp_path, places=PLACES.splitlines()[0] + "\n" + children_first + "\n"))
     with Session(engine) as session:
-        village = session.get(Place, ("village", 9001111))
-        direct = session.get(Place, ("village", 9001199))
-        block = session.get(Place, ("block", 90011))
+        village = session.get(Place, {"level": "village", "lgd_code": 9001111})
+        direct = session.get(Place, {"level": "village", "lgd_code": 9001199})
+        block = session.get(Place, {"level": "block", "lgd_code": 90011})
     assert (village.state_lgd, village.district_lgd, village.block_lgd, village.gram_panchayat_lgd) == (20, 9001, 90011, 900111)
     assert (direct.state_lgd, direct.district_lgd, direct.block_lgd, direct.gram_panchayat_lgd) == (20, 9001, 90011, None)
     assert (block.state_lgd, block.district_lgd, block.block_lgd, block.gram_panchayat_lgd) == (20, 9001, 90011, None)

@@ -46,8 +46,8 @@ def test_places_sharing_a_code_at_different_levels_are_all_kept(engine, tmp_path
     summary = import_directory(engine, write(tmp_path, "places.csv", SHARED), None)
     assert summary.places == 7
     with Session(engine) as session:
-        dorma = session.get(Place, ("village", 606))
-        ulihatu = session.get(Place, ("village", 6061))
+        dorma = session.get(Place, {"level": "village", "lgd_code": 606})
+        ulihatu = session.get(Place, {"level": "village", "lgd_code": 6061})
     assert (dorma.parent_level, dorma.gram_panchayat_lgd, dorma.block_lgd, dorma.district_lgd) == ("gram_panchayat", 606, 606, 606)
     assert (ulihatu.parent_level, ulihatu.block_lgd, ulihatu.district_lgd) == ("block", 607, 606)
     chain = SqlDirectory(engine).chain(606)
@@ -161,8 +161,8 @@ def test_the_v1_schema_migrates_with_its_data(database_url):
                 "CURRENT_TIMESTAMP, 0)"))
         db.upgrade(engine)
         with Session(engine) as session:
-            assert session.get(Place, ("village", 9001111)).parent_level == "district"
-            assert session.get(Place, ("district", 9001)).names == {"hi": "रांची"}
+            assert session.get(Place, {"level": "village", "lgd_code": 9001111}).parent_level == "district"
+            assert session.get(Place, {"level": "district", "lgd_code": 9001}).names == {"hi": "रांची"}
             assert {(c.name, c.place_level) for c in session.exec(select(Contact))} == {("DCPO", "district"), ("VCPC", "village")}
             assert session.exec(select(Case)).one().village_level == "village"
             session.add(Contact(name="New", phone="+917000000003", unit="DCPU", place_level="district", place_lgd_code=9001))

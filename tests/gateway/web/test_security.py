@@ -173,7 +173,7 @@ def _place(engine, code: int, level: str = "village"):  # type: ignore[no-untype
     from gateway.record.models import Place
 
     with Session(engine) as session:
-        return session.get(Place, (level, code))
+        return session.get(Place, {"level": level, "lgd_code": code})
 
 
 def test_a_district_cannot_re_home_another_districts_village(client, engine):

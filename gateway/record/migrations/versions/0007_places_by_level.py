@@ -25,8 +25,8 @@ _LEVEL = sqlmodel.sql.sqltypes.AutoString(length=16)
 
 def _place_table(name: str, *, with_levels: bool) -> sa.Table:
     columns = [
-        sa.Column('level', _LEVEL, nullable=False),
         sa.Column('lgd_code', _CODE, autoincrement=False, nullable=False),
+        sa.Column('level', _LEVEL, nullable=False),
         sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column('names', sa.JSON(), nullable=False),
         sa.Column('parent_level', _LEVEL, nullable=True),
@@ -38,7 +38,7 @@ def _place_table(name: str, *, with_levels: bool) -> sa.Table:
         sa.Column('gram_panchayat_lgd', _CODE, nullable=True),
         sa.Column('urban_local_body_lgd', _CODE, nullable=True),
     ]
-    key = ['level', 'lgd_code'] if with_levels else ['lgd_code']
+    key = ['lgd_code', 'level'] if with_levels else ['lgd_code']
     return op.create_table(name, *columns, sa.PrimaryKeyConstraint(*key, name=f'{name}_pkey'))
 
 
