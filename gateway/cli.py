@@ -206,8 +206,8 @@ def posters(
     out: Path = typer.Option(..., help="the PDF to write"),
 ) -> None:
     """Printable posters for a block: a page per gram panchayat with its villages' codes and how to report."""
-    from gateway.channels.posters import POSTER_LANGUAGES, PosterError, render_posters
     from gateway.channels.poster_places import NoSuchBlock, block_places, state_language
+    from gateway.channels.posters import POSTER_LANGUAGES, PosterError, render_posters
 
     settings = _settings()
     engine = _engine(settings)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, or_, select
+from sqlmodel import col, or_, select
 
 from gateway.channels.posters import PosterBlock, PosterPanchayat, PosterVillage
 from gateway.record.db import read_session

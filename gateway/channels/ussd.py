@@ -235,27 +235,31 @@ class UssdService:
             state = outcome.state
         return outcome
 
-    async def allowed(self, pending: Pending) -> bool:
-        """Count the effect against the phone's allowance (the same as SMS: 3 reports, 5 look-ups an
-        hour); False once it is spent, and the villager is told so politely (`menu.LIMITED`)."""
-        kind = "report" if isinstance(pending.outcome.effect, menu.Submit) else "status"
-        pipe = self.redis.pipeline(transaction=False)
-        for command in self.limiter.counting(kind, pending.tag):
-            pipe.execute_command(*command)
-        used, _ = await pipe.execute()
-        return self.limiter.within(kind, used)
-
     def carry_out(self, pending: Pending) -> Result:
         """The SQL work of a hop, on a thread: the case reference (stored and on disk), the status
-        looked up, or None when it failed (the villager is given the helplines, never "sent")."""
+        looked up, or None when it failed (the villager is given the helplines, never "sent");
+        `menu.LIMITED` once the phone's allowance is spent."""
         effect = pending.outcome.effect
         assert effect is not None
+        if not self._allowed(pending):
+            return menu.LIMITED
         with self._failures(effect):
             if isinstance(effect, menu.Submit):
                 return self.intake.submit(*self._report(effect.draft, pending.hop, pending.outcome.state)).case.ref
             case = find_by_ref(self.engine, effect.reference)
             return case.status if case else None
         return None
+
+    def _allowed(self, pending: Pending) -> bool:
+        """Count the effect against the phone's allowance (the same as SMS: 3 reports, 5 look-ups an
+        hour). Counted here, on the effect's thread, with the blocking client: on the event loop it
+        was one more turn of a busy loop (~13 ms at p50 under 32 callers) before the thread started."""
+        kind = "report" if isinstance(pending.outcome.effect, menu.Submit) else "status"
+        pipe = self.intake.redis.pipeline(transaction=False)
+        for command in self.limiter.counting(kind, pending.tag):
+            pipe.execute_command(*command)
+        used, _ = pipe.execute()
+        return self.limiter.within(kind, used)
 
     @contextmanager
     def _failures(self, effect: menu.Effect) -> Iterator[None]:

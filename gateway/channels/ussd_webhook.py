@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.channels.ussd import Hop, Pending, Result
 from gateway.infra.settings import Settings
 from gateway.services import Services
-from menus.engine import LIMITED, unavailable
+from menus.engine import unavailable
 
 log = logging.getLogger("cpgw.ussd")
 PATH = "/webhooks/at/ussd"
@@ -83,8 +83,6 @@ class UssdEndpoint:
 
     async def _carry_out(self, svc: Services, pending: Pending) -> Result:
         """Store or look up the report on a thread, once the phone's allowance lets it."""
-        if not await svc.ussd.allowed(pending):
-            return LIMITED
         return await anyio.to_thread.run_sync(svc.ussd.carry_out, pending, limiter=self._sql_threads)
 
 

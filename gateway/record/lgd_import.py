@@ -19,7 +19,14 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from gateway.record.directory import BATCH, LEVEL_INDEX, ImportSummary, existing_places, import_directory, place_key
+from gateway.record.directory import (
+    BATCH,
+    LEVEL_INDEX,
+    ImportSummary,
+    existing_places,
+    import_directory,
+    place_key,
+)
 from gateway.record.lgd import LgdConversion, convert_lgd
 from gateway.record.models import Place
 

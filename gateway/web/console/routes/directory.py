@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from functools import partial
-
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import anyio
