@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -85,6 +86,43 @@ class AccessLog:
             if status[0] >= 400 or log.isEnabledFor(logging.DEBUG):
                 log.info("request", extra={"method": scope["method"], "route": path, "status": status[0],
                                            "ms": round(elapsed * 1000, 1)})
+
+
+class Compression:
+    """gzip for the console and the JSON API, whose pages, CSS, JS and JSON shrink four to eight times on
+    a phone's slow connection; nothing else (the SMS webhooks answer a bare 200, /metrics is scraped
+    on the LAN, and the USSD webhook never reaches this stack: `GatewayApp.__call__`).
+
+    A console page holds the CSRF token and can echo what a stranger put in a link (a directory
+    search), so it is compressed only when the browser says the request came from our own pages or
+    the address bar (`Sec-Fetch-Site`): a page elsewhere that makes a signed-in browser fetch ours
+    must not be able to guess the token from compressed sizes (BREACH). Static files and fonts hold
+    no secret, and API calls carry a bearer token no other site can make a browser send.
+    """
+
+    ALWAYS = ("/console/static/", "/console/fonts/", "/api/", "/openapi.json")
+    TRUSTED_SITES = ("same-origin", "none")
+    # PDFs (posters) are compressed already; WOFF fonts are excluded by Starlette's default list.
+    SKIP_TYPES = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/pdf")
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=500, compresslevel=6, exclude_content_types=self.SKIP_TYPES)
+
+    def compress(self, scope: dict) -> bool:
+        path: str = scope["path"]
+        if path.startswith(self.ALWAYS):
+            return True
+        if path != "/console" and not path.startswith("/console/"):
+            return False
+        site = next((value for name, value in scope["headers"] if name == b"sec-fetch-site"), b"").decode("latin-1")
+        return site in self.TRUSTED_SITES
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and self.compress(scope):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 class GatewayApp(FastAPI):
@@ -164,6 +202,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
                      redoc_url=None, openapi_url="/openapi.json" if settings.docs_enabled else None)
     if settings.docs_enabled:
         _local_docs(app)
+    app.add_middleware(Compression)  # inside AccessLog, whose latency then includes the compressing
     app.add_middleware(AccessLog)
     app.include_router(api.router)
     console.mount(app)  # /console pages, their static files, and the console's JSON routes
