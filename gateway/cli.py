@@ -137,9 +137,10 @@ def directory_import(places_csv: Path, contacts_csv: Path) -> None:
     """Upsert places and contacts from CSV; a bad row aborts the import with its line number."""
     from gateway.record.directory import DirectoryError, import_directory
 
-    engine = _engine(_settings())
+    settings = _settings()
+    engine = _engine(settings)
     try:
-        summary = import_directory(engine, places_csv, contacts_csv)
+        summary = import_directory(engine, places_csv, contacts_csv, _rules(settings).units.keys())
     except DirectoryError as exc:
         typer.echo(f"Nothing imported:\n{exc}", err=True)
         raise typer.Exit(1) from exc
@@ -188,11 +189,12 @@ def directory_demo(
     """Load the demo directory (districts of Jharkhand, West Bengal, Rajasthan; fictional contacts)."""
     from gateway.record.directory import import_demo, is_empty
 
-    engine = _engine(_settings())
+    settings = _settings()
+    engine = _engine(settings)
     if if_empty and not is_empty(engine):
         typer.echo("Directory already has places; demo not loaded.")
         return
-    summary = import_demo(engine)
+    summary = import_demo(engine, _rules(settings).units.keys())
     typer.echo(f"Demo directory loaded: {summary.places} places, {summary.contacts} contacts (all fictional).")
 
 

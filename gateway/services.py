@@ -30,7 +30,6 @@ from menus.engine import REQUIRED_KEYS
 from routing.concerns import KEYS
 from routing.lifecycle import STATUSES
 from routing.rules import load_rules
-from routing.units import UNITS
 
 log = logging.getLogger("cpgw")
 SMS_KEYS = (
@@ -45,7 +44,6 @@ def menu_catalog() -> Catalog:
     """The menu texts, checked against every key the engine, the concerns and the SMS use."""
     required = [
         *REQUIRED_KEYS, *SMS_KEYS, *(f"concern.{key}" for key in KEYS), *(f"status.{s}" for s in STATUSES),
-        *(f"unit.{unit}" for unit in UNITS),
     ]
     catalog = load_catalog(required=required)
     unregistered = [key for key, value in load_dlt(known=frozenset(catalog.languages["en"].texts)).items() if not value]

@@ -69,6 +69,10 @@ class Catalog:
         template = own or self.languages[FALLBACK].texts[key]
         return template.format(**values) if values else template
 
+    def has(self, key: str) -> bool:
+        """Whether the texts have `key` (English has every key any language has)."""
+        return key in self.languages[FALLBACK].texts
+
     def label(self, lang: str) -> str:
         return self.languages[lang].label
 

@@ -7,8 +7,9 @@ the directory import does, so a deployer fixes the file in one pass.
 Shape (the shipped `routing/rules.yaml` is the worked example)::
 
     version: 1
-    units:                       # optional: rename units or move them, for every state
-      VCPC: {name: Village Child Protection Committee, levels: [village]}
+    units:                       # every unit a rule, a contact or an SMS command may name
+      VCPC: {name: Village Child Protection Committee, levels: [village, ward], hours: "Mon-Sat 10:00-17:30"}
+      CHILDLINE: {name: Child helpline 1098, levels: [district, state], round_the_clock: true}
     fallback:                    # when the ladder has no top left: looked up at the state place
       units: [CHILDLINE, DCPU]
       ack_within: 30m
@@ -25,6 +26,7 @@ Shape (the shipped `routing/rules.yaml` is the worked example)::
     districts:                   # optional, by district LGD code: some rules replaced
       9101: {rules: {...}}
 
+A unit a rule names must be declared under `units:`; the code keeps no list of its own.
 Refused as "a rule that can leave a report with nobody to tell": an empty ladder or step, a last
 step without `repeat_every` (an unacknowledged report would go quiet), a last step with no unit
 that sits at district or state level in some state (escalation would have no top), a concern the
@@ -35,14 +37,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from routing.concerns import BY_KEY, KEYS
-from routing.units import DEFAULT_SPECS, LEVELS, UNITS, UnitSpec, UnitTable, override
+from routing.units import HOURS, LEVELS, UnitSpec, UnitTable, override
 
 DEFAULT_RULES = Path(__file__).with_name("rules.yaml")
 DURATION = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
@@ -90,9 +92,9 @@ class Fallback:
 class Rules:
     ladders: Mapping[Key, LadderRule]
     fallback: Fallback
-    units: UnitTable = field(default_factory=UnitTable)
-    states: Mapping[int, Mapping[Key, LadderRule]] = field(default_factory=dict)
-    districts: Mapping[int, Mapping[Key, LadderRule]] = field(default_factory=dict)
+    units: UnitTable
+    states: Mapping[int, Mapping[Key, LadderRule]]
+    districts: Mapping[int, Mapping[Key, LadderRule]]
     source: str = "rules.yaml"
 
     def ladder(
@@ -159,6 +161,7 @@ class _Parser:
     def __init__(self, name: str) -> None:
         self.name = name
         self.problems: list[str] = []
+        self.declared: tuple[str, ...] = ()  # the units the file declares, once read
 
     def problem(self, node: Node, message: str) -> None:
         self.problems.append(f"{self.name} line {_line(node)}: {message}")
@@ -225,8 +228,9 @@ class _Parser:
             unit = self.scalar(item, what)
             if unit is None:
                 return None
-            if unit not in UNITS:
-                self.problem(item, f"unknown unit {unit!r} (expected one of {', '.join(UNITS)})")
+            if unit not in self.declared:
+                if self.declared:  # with no units: section at all, that one problem is reported once
+                    self.problem(item, f"unit {unit!r} is not declared under units: ({', '.join(self.declared)})")
                 return None
             if unit in found:
                 self.problem(item, f"{what}: {unit} is listed twice")
@@ -304,20 +308,62 @@ class _Parser:
 
     # -- units, fallback, overrides -------------------------------------------------------------
 
-    def unit_specs(self, node: Node, what: str, base: Mapping[str, UnitSpec]) -> dict[str, UnitSpec]:
-        specs = dict(base)
-        entries = self.mapping(node, what)
-        for unit, (key_node, value_node) in (entries or {}).items():
-            if unit not in UNITS:
-                self.problem(key_node, f"unknown unit {unit!r} (expected one of {', '.join(UNITS)})")
+    def declarations(self, node: Node) -> dict[str, UnitSpec]:
+        """The `units:` section: every unit a rule, a contact or a command may name."""
+        specs: dict[str, UnitSpec] = {}
+        for unit, (key_node, value_node) in (self.mapping(node, "units") or {}).items():
+            if not re.fullmatch(r"[A-Z][A-Z0-9_]{1,15}", unit):
+                self.problem(key_node, f"units: {unit!r} is not a unit key (capital letters, digits, _; up to 16)")
                 continue
-            fields = self.mapping(value_node, f"{what} {unit}", ("name", "levels"))
-            if fields is None:
-                continue
-            name = self.scalar(fields["name"][1], f"{unit} name") if "name" in fields else None
-            levels = self.levels(fields["levels"][1], f"{unit} levels") if "levels" in fields else None
-            specs[unit] = override(specs[unit], name=name, levels=levels)
+            spec = self.unit_fields(value_node, unit, None)
+            if spec is not None:
+                specs[unit] = spec
+        if not specs:
+            self.problem(node, "units: no unit is declared")
+        self.declared = tuple(specs)
         return specs
+
+    def unit_specs(self, node: Node, what: str, base: Mapping[str, UnitSpec]) -> dict[str, UnitSpec]:
+        """A state's changes to declared units (name, levels, hours): it cannot add units."""
+        specs = dict(base)
+        for unit, (key_node, value_node) in (self.mapping(node, what) or {}).items():
+            if unit not in base:
+                self.problem(key_node, f"unit {unit!r} is not declared under units: (declared: {', '.join(base)})")
+                continue
+            spec = self.unit_fields(value_node, f"{what} {unit}", base[unit])
+            if spec is not None:
+                specs[unit] = spec
+        return specs
+
+    def unit_fields(self, node: Node, what: str, base: UnitSpec | None) -> UnitSpec | None:
+        keys = ("name", "levels", "round_the_clock", "hours")
+        fields = self.mapping(node, what, keys, () if base else ("name", "levels"))
+        if fields is None or (base is None and not {"name", "levels"} <= set(fields)):
+            return None
+        name = self.scalar(fields["name"][1], f"{what} name") if "name" in fields else None
+        levels = self.levels(fields["levels"][1], f"{what} levels") if "levels" in fields else None
+        night = self.flag(fields["round_the_clock"][1], f"{what} round_the_clock") if "round_the_clock" in fields else None
+        hours = self.hours(fields["hours"][1], f"{what} hours") if "hours" in fields else None
+        if base is None:
+            if name is None or levels is None:
+                return None
+            base = UnitSpec(what, name, levels)
+        return replace(override(base, name=name, levels=levels),
+                       round_the_clock=base.round_the_clock if night is None else night, hours=hours or base.hours)
+
+    def flag(self, node: Node, what: str) -> bool | None:
+        text = self.scalar(node, what)
+        if text is not None and text.lower() not in ("true", "false"):
+            self.problem(node, f"{what}: {text!r} is not true or false")
+            return None
+        return text.lower() == "true" if text is not None else None
+
+    def hours(self, node: Node, what: str) -> str | None:
+        text = self.scalar(node, what)
+        if text is not None and not HOURS.match(text):
+            self.problem(node, f"{what}: {text!r} is not working hours like \"Mon-Sat 10:00-17:30\"")
+            return None
+        return text
 
     def levels(self, node: Node, what: str) -> tuple[str, ...] | None:
         items = self.sequence(node, what)
@@ -371,12 +417,12 @@ class _Parser:
             self.problems.append(f"{self.name} line 1: the file is empty")
             return None
         keys = ("version", "units", "fallback", "rules", "states", "districts")
-        top = self.mapping(root, "the file", keys, ("fallback", "rules"))
+        top = self.mapping(root, "the file", keys, ("units", "fallback", "rules"))
         if top is None:
             return None
         if "version" in top and self.scalar(top["version"][1], "version") not in (None, "1"):
             self.problem(top["version"][1], "version: only version 1 is understood")
-        default = self.unit_specs(top["units"][1], "units", DEFAULT_SPECS) if "units" in top else dict(DEFAULT_SPECS)
+        default = self.declarations(top["units"][1]) if "units" in top else {}
         fallback = self.fallback(top["fallback"][1]) if "fallback" in top else None
         ladders = self.concern_rules(top["rules"][1], "rules", complete=True) if "rules" in top else {}
         state_units, state_rules = self.states(top["states"][1], default) if "states" in top else ({}, {})

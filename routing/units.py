@@ -1,8 +1,9 @@
 """The units a report can reach, where each sits in the panchayat chain, and what it is called.
 
-Names and levels are data, not code: Mission Vatsalya renames the committees (a state may call its
-village committee a "CWPC"), and some states form them per gram panchayat instead of per village.
-The rules file overrides both, for every state or for one (`routing/rules.py`).
+Units are data, not code: the rules file declares every unit (key, name, levels, whether it answers
+round the clock, its working hours), and a state may rename or move one (Mission Vatsalya renames
+the committees: a state may call its village committee a "CWPC"; some states form them per gram
+panchayat instead of per village). See `routing/rules.py`.
 
 A unit's `levels` are the places it may sit at, nearest the village first. Resolution walks the
 chain from the village up and takes the first of those places with an active contact, so
@@ -11,6 +12,7 @@ chain from the village up and takes the first of those places with an active con
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -38,31 +40,23 @@ REPORTABLE_LEVELS: tuple[str, ...] = ("village", "ward")
 # A unit at one of these levels is the top of escalation: one exists for every village.
 TOP_LEVELS = frozenset({"district", "state"})
 
-UNITS: tuple[str, ...] = ("VCPC", "BCPC", "DCPU", "CWC", "SJPU", "CHILDLINE")
+HOURS = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)-(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([01][0-9]|2[0-3]):([0-5][0-9])-"
+                   r"([01][0-9]|2[0-3]):([0-5][0-9])$")
 
 
 @dataclass(frozen=True)
 class UnitSpec:
+    """A unit as the rules file declares it: the code keeps no list of units (issue 16)."""
+
     key: str  # the code used in the directory, the rules and SMS commands; never renamed
     name: str  # what people in that state call it
     levels: tuple[str, ...]
+    round_the_clock: bool = False  # answers at night and on holidays (1098, police, a control room)
+    hours: str | None = None  # "Mon-Sat 10:00-17:30": when the unit works, if not round the clock
 
     @property
     def is_top(self) -> bool:
         return any(level in TOP_LEVELS for level in self.levels)
-
-
-DEFAULT_SPECS: Mapping[str, UnitSpec] = {
-    spec.key: spec
-    for spec in (
-        UnitSpec("VCPC", "Village Child Protection Committee", ("village", "ward")),
-        UnitSpec("BCPC", "Block Child Protection Committee", ("block",)),
-        UnitSpec("DCPU", "District Child Protection Unit", ("district",)),
-        UnitSpec("CWC", "Child Welfare Committee", ("district",)),
-        UnitSpec("SJPU", "Special Juvenile Police Unit", ("district",)),
-        UnitSpec("CHILDLINE", "Child Help Line", ("district",)),
-    )
-}
 
 
 def override(spec: UnitSpec, *, name: str | None = None, levels: tuple[str, ...] | None = None) -> UnitSpec:
@@ -74,7 +68,7 @@ def override(spec: UnitSpec, *, name: str | None = None, levels: tuple[str, ...]
 class UnitTable:
     """Unit specs for every state, with per-state exceptions (keyed by the state's LGD code)."""
 
-    default: Mapping[str, UnitSpec] = field(default_factory=lambda: dict(DEFAULT_SPECS))
+    default: Mapping[str, UnitSpec]
     states: Mapping[int, Mapping[str, UnitSpec]] = field(default_factory=dict)
 
     def specs(self, state_lgd: int | None = None) -> Mapping[str, UnitSpec]:
@@ -87,6 +81,10 @@ class UnitTable:
 
     def name(self, unit: str, state_lgd: int | None = None) -> str:
         return self.spec(unit, state_lgd).name
+
+    def keys(self) -> tuple[str, ...]:
+        """Every unit the rules declare, in the file's order."""
+        return tuple(self.default)
 
     def variants(self) -> Iterator[tuple[int | None, Mapping[str, UnitSpec]]]:
         """Every distinct table: `(None, default)` then `(state, its table)` for each exception."""

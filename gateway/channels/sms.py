@@ -213,7 +213,7 @@ class SmsService:
         """The case's state in the contact's language: "already taken up by the block committee at …"."""
         if case.status == "acknowledged" and case.acknowledged_unit:
             at = case.updated_at.astimezone(IST).strftime("%d %b %H:%M") if case.updated_at else ""
-            unit = self.catalog.text(lang, f"unit.{case.acknowledged_unit}")
+            unit = self.referrals.unit_name(lang, case.acknowledged_unit)
             return "sms.already_ack", {"ref": case.ref, "unit": unit, "time": at}
         if case.status == "resolved":
             return "sms.already_done", {"ref": case.ref}

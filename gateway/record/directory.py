@@ -20,7 +20,7 @@ import codecs
 import csv
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,8 @@ from gateway.infra.phones import to_e164
 from gateway.record.db import READ_ONLY
 from gateway.record.models import Contact, Place
 from menus.engine import PlaceInfo, PlaceKey
-from routing.units import LEVELS, PARENT_LEVELS, REPORTABLE_LEVELS, UNITS
+from routing.rules import load_rules
+from routing.units import LEVELS, PARENT_LEVELS, REPORTABLE_LEVELS
 
 DEMO_DIR = Path(__file__).parent / "demo"
 PLACE_COLUMNS = ("lgd_code", "level", "name", "parent_lgd_code")
@@ -72,7 +73,6 @@ def _above(level: str) -> tuple[str, ...]:
 
 
 ABOVE = {level: _above(level) for level in PARENT_LEVELS}
-UNIT_INDEX = {unit: index for index, unit in enumerate(UNITS)}
 
 Row = dict[str, str]
 
@@ -221,6 +221,7 @@ def _as_code(value: str) -> int | None:
 # (`parent_level` is optional): it is packed with level UNRESOLVED and resolved between the passes.
 
 _LEVEL_BITS, _KEY_BITS = 4, 44  # LGD codes < 10**12 < 2**40
+_UNIT_BITS = 6  # a contact's key packs its unit's index: 64 declared units (more: a tuple key)
 UNRESOLVED = (1 << _LEVEL_BITS) - 1
 _KEY_MASK = (1 << _KEY_BITS) - 1
 
@@ -415,15 +416,14 @@ def _follow_moves(connection: Connection, moved: set[int], known: dict[int, int]
 # --- contacts --------------------------------------------------------------------------------------
 
 
-def _contact_key(phone: str, unit: str, place: int) -> int | tuple[str, str, int]:
-    """(phone, unit, place key) as one int: exact (no hash collisions) and ~40 bytes instead of ~200.
-
-    E.164 is "+" and up to 15 digits, never starting with 0, so the digits are the number.
+def _contact_key(phone: str, unit: int, place: int) -> int | tuple[str, int, int]:
+    """(phone, unit's index, place key) as one int: exact (no hash collisions) and ~40 bytes
+    instead of ~200. E.164 is "+" and up to 15 digits, never starting with 0, so the digits are the number.
     """
     digits = phone[1:]
-    if not (digits.isascii() and digits.isdigit()) or digits.startswith("0"):
+    if not (digits.isascii() and digits.isdigit()) or digits.startswith("0") or unit >= 1 << _UNIT_BITS:
         return phone, unit, place
-    return (((int(digits) << 5) | UNIT_INDEX[unit]) << _KEY_BITS) | place
+    return (((int(digits) << _UNIT_BITS) | unit) << _KEY_BITS) | place
 
 
 def _contact_place(row: Row, is_place: Callable[[int], bool]) -> int | str:
@@ -442,8 +442,9 @@ def _contact_place(row: Row, is_place: Callable[[int], bool]) -> int | str:
     return found[0] if found else f"place_lgd_code {row['place_lgd_code']!r} is not a place in the directory"
 
 
-def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: dict[Any, int]) -> dict[str, Any] | str:
-    """The row ready to write, or what is wrong with it."""
+def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: dict[Any, int],
+                   units: Mapping[str, int]) -> dict[str, Any] | str:
+    """The row ready to write, or what is wrong with it (`units`: the declared units, by index)."""
     phone = to_e164(row["phone"])
     unit = row["unit"].upper()
     active = row.get("active", "").lower()
@@ -451,14 +452,14 @@ def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: d
         return "name is empty"
     if phone is None:
         return f"phone {row['phone']!r} is not a phone number (E.164 or Indian national form)"
-    if unit not in UNIT_INDEX:
-        return f"unit {row['unit']!r} is not one of {', '.join(UNITS)}"
+    if unit not in units:
+        return f"unit {row['unit']!r} is not one of {', '.join(units)} (the units the routing rules declare)"
     place = _contact_place(row, is_place)
     if isinstance(place, str):
         return place
     if active not in ACTIVE_VALUES:
         return f"active {row['active']!r} is not yes/no"
-    key = _contact_key(phone, unit, place)
+    key = _contact_key(phone, units[unit], place)
     if key in seen:
         return f"same phone, unit and place as line {seen[key]}"
     seen[key] = line
@@ -470,12 +471,13 @@ def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: d
     }
 
 
-def _import_contacts(connection: Connection, path: Path, is_place: Callable[[int], bool], problems: _Problems) -> int:
+def _import_contacts(connection: Connection, path: Path, is_place: Callable[[int], bool], problems: _Problems,
+                     units: Mapping[str, int]) -> int:
     writer = _Writer(connection, Contact.__table__, ["phone", "unit", "place_level", "place_lgd_code"],  # type: ignore[attr-defined]
                      problems, kept=[column for column in OPTIONAL_CONTACT_COLUMNS if column not in _header(path)])
     seen: dict[Any, int] = {}
     for line, row in _rows(path, REQUIRED_CONTACT_COLUMNS, problems):
-        checked = _check_contact(line, row, is_place, seen)
+        checked = _check_contact(line, row, is_place, seen, units)
         if isinstance(checked, str):
             problems.add(path.name, line, checked)
         else:
@@ -516,8 +518,13 @@ def _check_readable(paths: Sequence[Path | None]) -> None:
             raise DirectoryError([f"{path}: cannot read ({exc.strerror})"]) from exc
 
 
-def import_directory(engine: Engine, places_csv: Path | None, contacts_csv: Path | None) -> ImportSummary:
-    """Stream both files into one transaction; on any problem roll back and raise `DirectoryError`."""
+def import_directory(engine: Engine, places_csv: Path | None, contacts_csv: Path | None,
+                     units: Sequence[str] | None = None) -> ImportSummary:
+    """Stream both files into one transaction; on any problem roll back and raise `DirectoryError`.
+
+    `units`: the unit keys contacts may name, those the routing rules in force declare (None: the
+    shipped rules')."""
+    declared = {unit: index for index, unit in enumerate(units if units is not None else load_rules().units.keys())}
     _check_readable([places_csv, contacts_csv])
     problems = _Problems()
     with engine.begin() as connection:
@@ -527,14 +534,14 @@ def import_directory(engine: Engine, places_csv: Path | None, contacts_csv: Path
         def is_place(key: int) -> bool:
             return key in known and key not in refused
 
-        contacts = _import_contacts(connection, contacts_csv, is_place, problems) if contacts_csv else 0
+        contacts = _import_contacts(connection, contacts_csv, is_place, problems, declared) if contacts_csv else 0
         if problems:
             raise problems.error()  # leaving the block with an exception rolls everything back
     return ImportSummary(places=places, contacts=contacts)
 
 
-def import_demo(engine: Engine) -> ImportSummary:
-    return import_directory(engine, DEMO_DIR / "places.csv", DEMO_DIR / "contacts.csv")
+def import_demo(engine: Engine, units: Sequence[str] | None = None) -> ImportSummary:
+    return import_directory(engine, DEMO_DIR / "places.csv", DEMO_DIR / "contacts.csv", units)
 
 
 def places_by_key(session: Session, keys: Iterable[PlaceKey | None]) -> dict[PlaceKey, Place]:

@@ -30,7 +30,6 @@ from gateway.record.models import Case
 from gateway.referrals.loop import CaseNotOpen, Referrals
 from routing.ladder import Ladder
 from routing.lifecycle import OUTCOMES
-from routing.units import UNITS
 
 COMMITTEE = "committee"  # the role of a committee member acting by SMS
 
@@ -77,8 +76,9 @@ def _writable(who: Principal) -> None:
 def acknowledge(referrals: Referrals, case: Case, *, unit: str, name: str, who: Principal) -> Case:
     """Record that `unit` (a person in it, `name`) took the case up."""
     _writable(who)
-    if unit not in UNITS:
-        raise ActionRefused(f"unit must be one of {', '.join(UNITS)}", 400)
+    declared = referrals.rules.units.keys()
+    if unit not in declared:
+        raise ActionRefused(f"unit must be one of {', '.join(declared)}", 400)
     try:
         return referrals.acknowledge(case, unit=unit, name=name.strip()[:200] or who.name, actor=who.name,
                                      via="sms" if who.role == COMMITTEE else "staff")

@@ -85,6 +85,12 @@ class Referrals:
 
     # --- a new case ----------------------------------------------------------------------------------
 
+    def unit_name(self, lang: str | None, unit: str) -> str:
+        """A unit as a villager or committee member reads it: the menu text (`unit.VCPC`: "the village
+        committee"), else the name the rules declare (a deployment's own unit needs no text)."""
+        key = f"unit.{unit}"
+        return self.catalog.text(lang, key) if self.catalog.has(key) else self.rules.units.name(unit)
+
     def plan(self, village_lgd: int, concern: str, urgent: bool, level: str = "village") -> Ladder:
         """The ladder for a report; read from the directory before any write transaction opens."""
         return route(village_lgd, concern, urgent, self.directory, self.rules, level=level)
@@ -268,7 +274,7 @@ class Referrals:
         if contact is None or (contact.phone_tag and session.get(OptOut, contact.phone_tag)):
             return []
         body = self.catalog.text(case.language, "sms.follow_up", ref=case.ref,
-                                 unit=self.catalog.text(case.language, f"unit.{unit}"))
+                                 unit=self.unit_name(case.language, unit))
         message = Message(id=uuid.uuid4().hex, dedupe_key=f"follow_up:{case.id}", case_id=case.id, direction="out",
                           kind="follow_up", priority="bulk", body=body, template="sms.follow_up",
                           dlt_template_id=dlt_id("sms.follow_up"))

@@ -2,9 +2,16 @@
 signs in, finds the case that is past its deadline, escalates it, sees the SMS go out through the
 Africa's Talking stub, looks up the reporter's number and resolves the case.
 
+At a phone's size (390 × 844, touch) and on "a machine with no Indian fonts" (Chromium whose
+fontconfig knows only a Latin font directory): a Protection Officer opens a case from the queue,
+reads its Hindi SMS, acknowledges and adds a note; no page is wider than the screen; Hindi, Bengali
+and Ol Chiki are drawn with the fonts the console serves (read back from Chromium's own
+`CSS.getPlatformFontsForNode`); a page without charts weighs under 100 kB with an empty cache.
+
 The real app runs under uvicorn on a loopback port with a manual clock (started at the wall
 clock, so "time since report" reads as in the field); the background worker is driven by the
-test, as the field harness does. `CPGW_SCREENSHOTS=docs/screenshots` also saves the main pages.
+test, as the field harness does. `CPGW_SCREENSHOTS=docs/screenshots` also saves the main pages
+(desktop: `queue.png` …; phone: `queue-phone.png` …).
 """
 
 from __future__ import annotations
@@ -179,11 +186,13 @@ def test_a_busy_district_queue_directory_import_and_dashboard(live, chromium, tm
     rank = [0 if {"late", "emergency"} <= set(c) else 1 if {"open", "emergency"} <= set(c) else 2 if "late" in c
             else 3 if "open" in c else 4 if "emergency" in c else 5 for c in classes]
     assert rank == sorted(rank) and rank[-1] > rank[0]  # what needs someone now comes first
+    _fits(page)
     _shoot(page, "queue")
 
     page.goto(f"{live.url}/console/directory?district={RANCHI}")
     assert "+917000000110" in page.inner_text("main")  # the phone whose alerts keep failing
     assert "Tilaiya" in page.inner_text("main")  # villages with no committee: a coverage gap
+    _fits(page)
     _shoot(page, "directory")
     page.set_input_files("input[name=contacts]", files=[{"name": "contacts.csv", "mimeType": "text/csv", "buffer": (
         b"name,phone,unit,place_lgd_code,role,language,active\n"
@@ -201,6 +210,7 @@ def test_a_busy_district_queue_directory_import_and_dashboard(live, chromium, tm
     page.goto(f"{live.url}/console/dashboard?district={RANCHI}")
     assert page.locator("svg.chart").count() >= 5  # concern, block, weekly, overdue, one per step
     assert "Step 1" in page.inner_text("main")
+    _fits(page)
     _shoot(page, "dashboard")
     with page.expect_download() as download:
         page.click("a[href^='/console/dashboard/cases.csv']")
@@ -209,3 +219,244 @@ def test_a_busy_district_queue_directory_import_and_dashboard(live, chromium, tm
     lines = saved.read_text().splitlines()
     assert lines[0].startswith("ref,reported_at_utc") and len(lines) == len(refs) + 1
     page.close()
+
+
+# --- At a phone's size, on a machine with no Indian fonts ------------------------------------------
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+LATIN_ONLY = [folder for folder in ("/usr/share/fonts/truetype/dejavu",) if os.path.isdir(folder)]
+WARD_MEMBER_AMTOLA = "+917000000107"  # reads her alerts in Bengali in this test
+HINDI, BENGALI = "बाल सुरक्षा अलर्ट", "শিশু সুরক্ষা সতর্কবার্তা"  # the alert SMS, menus/texts/{hi,bn}.yaml
+OL_CHIKI_NOTE = "The family speaks ᱥᱟᱱᱛᱟᱲᱤ: call back with an interpreter"
+SERVED = {"Devanagari": "CPGW Noto Devanagari", "Bengali": "CPGW Noto Bengali", "Ol Chiki": "CPGW Noto Ol Chiki"}
+# Everything one can tap: at least 44 px high (the queue's cards are tapped as a whole).
+TARGETS = ("button, select, textarea, input:not([type=hidden]):not([type=checkbox]), header nav a, nav.jump a, "
+           "label.check, #queue-rows tr[data-ref], .crumbs a")
+
+
+@pytest.fixture
+def bare_chromium(tmp_path) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """Chromium whose fontconfig sees only Latin fonts: a DCPU office's PC with no Indian fonts."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    conf = tmp_path / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>'
+                    + "".join(f"<dir>{folder}</dir>" for folder in LATIN_ONLY)
+                    + f"<cachedir>{tmp_path / 'fontconfig-cache'}</cachedir></fontconfig>\n")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS,
+                                             env={**os.environ, "FONTCONFIG_FILE": str(conf)})
+        yield browser
+        browser.close()
+
+
+def _fits(page) -> None:  # type: ignore[no-untyped-def]
+    """No horizontal scrolling: the document is no wider than the window (wide tables scroll in their box)."""
+    scroll, client, inner = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth, window.innerWidth]")
+    assert scroll <= client <= inner, f"{page.url}: the page is {scroll}px wide in a {inner}px window"
+
+
+def _touchable(page) -> None:  # type: ignore[no-untyped-def]
+    small = page.eval_on_selector_all(TARGETS, """found => found
+        .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
+        .map(e => [e.outerHTML.slice(0, 80), e.getBoundingClientRect().height])
+        .filter(([, height]) => height < 44)""")
+    assert not small, f"{page.url}: touch targets under 44 px: {small}"
+
+
+def _on_phone(page) -> None:  # type: ignore[no-untyped-def]
+    _fits(page)
+    _touchable(page)
+
+
+def _fonts_of(page, selector: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The fonts Chromium drew the element's text with, from its own inspector (DevTools' "Rendered Fonts")."""
+    page.evaluate("() => document.fonts.ready")
+    cdp = page.context.new_cdp_session(page)
+    try:
+        cdp.send("DOM.enable")
+        cdp.send("CSS.enable")
+        root = cdp.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        assert node, f"nothing matches {selector}"
+        return cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]  # type: ignore[no-any-return]
+    finally:
+        cdp.detach()
+
+
+def _drawn_with_served_fonts(page, selector: str, script: str) -> None:  # type: ignore[no-untyped-def]
+    """Every glyph of the element from a font the page loaded (no system fallback, no box), the
+    script's among them."""
+    used = _fonts_of(page, selector)
+    assert used and all(font["isCustomFont"] for font in used), f"{selector}: {used}"
+    assert any(script in font["familyName"] and font["glyphCount"] > 0 for font in used), f"{selector}: {used}"
+
+
+def _loaded_families(page) -> set[str]:  # type: ignore[no-untyped-def]
+    return set(page.evaluate("""() => document.fonts.ready.then(set => [...set]
+        .filter(face => face.status === 'loaded').map(face => face.family.replace(/"/g, '')))"""))
+
+
+def test_a_protection_officer_on_a_phone_with_no_indian_fonts_reads_the_hindi_sms_acknowledges_and_notes(
+        live, bare_chromium):
+    with Session(live.services.engine) as session:
+        member = session.exec(select(Contact).where(Contact.phone == WARD_MEMBER_AMTOLA)).one()
+        member.language = "bn"
+        session.add(member)
+        session.commit()
+    history.seed(live.services, RANCHI, weeks=3)  # a queue with more than one card
+    with httpx.Client(base_url=live.url, timeout=15) as phone_client:
+        ref = report(phone_client, AMTOLA, number="+919811122206", concern="other")  # "other": VCPC first
+    live.run_worker()
+
+    # The premise: this browser has no font for Hindi of its own.
+    context = bare_chromium.new_context(**PHONE)
+    page = context.new_page()
+    page.set_content(f'<p id="t">{HINDI}</p>')
+    assert not any("Devanagari" in font["familyName"] for font in _fonts_of(page, "#t"))
+
+    page.goto(f"{live.url}/console")
+    assert "/console/login" in page.url
+    _on_phone(page)
+    _shoot(page, "login-phone")
+    page.fill("input[name=username]", "meera")
+    page.fill("input[name=password]", PASSWORD)
+    page.tap("button[type=submit]")
+    page.wait_for_url(f"{live.url}/console")
+
+    # The queue as cards: case and time left, concern, place, step, all inside the screen.
+    _on_phone(page)
+    card = page.locator(f"#queue-rows tr[data-ref='{ref}']")
+    assert card.evaluate("row => getComputedStyle(row).display") == "grid"
+    assert page.locator("table.queue thead").is_hidden()
+    for part in ("ref", "concern", "place", "step", "left"):
+        box = card.locator(f"td.{part}").bounding_box()
+        assert box and box["width"] > 0 and box["x"] + box["width"] <= 390, part
+    assert "Other" in card.inner_text() and "Step 1: VCPC" in card.inner_text()
+    _shoot(page, "queue-phone")
+    page.evaluate("window.cpgwRefreshQueue()")  # the live refresh swaps the cards in as it did the rows
+    page.wait_for_selector("#live:has-text('updated')")
+    assert page.locator(f"#queue-rows tr[data-ref='{ref}']").evaluate("row => getComputedStyle(row).display") == "grid"
+
+    # A tap anywhere on the card opens the case.
+    page.locator(f"#queue-rows tr[data-ref='{ref}'] td.place").tap()
+    page.wait_for_url(f"**/console/cases/{ref}")
+    _on_phone(page)
+    hindi = f"table.timeline tr.sms_out:has-text('{HINDI}') td.text"
+    assert page.locator(hindi).is_visible()
+    _drawn_with_served_fonts(page, hindi, "Devanagari")
+    _drawn_with_served_fonts(page, f"table.timeline tr.sms_out:has-text('{BENGALI}') td.text", "Bengali")
+
+    page.tap("nav.jump a[href='#actions']")
+    page.select_option("form[action$='/acknowledge'] select[name=unit]", "VCPC")
+    page.tap("#acknowledge")
+    page.wait_for_selector("text=Acknowledgement recorded.")
+    page.fill("form[action$='/notes'] textarea[name=text]", OL_CHIKI_NOTE)
+    page.tap("#add-note")
+    page.wait_for_selector("text=Note added.")
+    _on_phone(page)
+    note = f"table.timeline tr.note:has-text('{OL_CHIKI_NOTE}') td.text"
+    assert page.locator(note).is_visible()
+    _drawn_with_served_fonts(page, note, "Ol Chiki")
+    assert set(SERVED.values()) | {"CPGW Noto Sans"} <= _loaded_families(page)
+    _shoot(page, "case-phone")
+
+    with Session(live.services.engine) as session:
+        case = session.exec(select(Case).where(Case.ref == ref)).one()
+        events = session.exec(select(CaseEvent).where(CaseEvent.case_id == case.id)).all()
+    assert case.status == "acknowledged" and case.acknowledged_unit == "VCPC"
+    assert any(e.kind == "note" and e.detail.get("text") == OL_CHIKI_NOTE and e.actor == "Meera Devi (meera)"
+               for e in events)
+    context.close()
+
+
+def test_every_page_fits_a_phone(live, chromium, tmp_path):
+    history.seed(live.services, RANCHI, weeks=10)
+    with httpx.Client(base_url=live.url, timeout=15) as phone_client:
+        ref = report(phone_client, AMTOLA, number="+919811122207", concern="other")
+    live.run_worker()
+    context = chromium.new_context(**PHONE)
+    page = context.new_page()
+    _sign_in(page, live, "admin")
+    _on_phone(page)
+
+    page.goto(f"{live.url}/console/directory?district={RANCHI}")
+    _on_phone(page)
+    # Wide tables scroll inside their own box; the page does not.
+    widest = page.eval_on_selector_all(".scroll", "boxes => Math.max(...boxes.map(b => b.scrollWidth - b.clientWidth))")
+    assert widest > 0
+    _shoot(page, "directory-phone")
+    page.locator("details.villages summary").first.tap()
+    _fits(page)
+    page.click("table.contacts a[href^='/console/directory/contacts/']")
+    page.wait_for_url("**/console/directory/contacts/*")
+    _on_phone(page)
+    page.goto(f"{live.url}/console/directory?district={RANCHI}")
+    page.set_input_files("input[name=contacts]", files=[{"name": "contacts.csv", "mimeType": "text/csv", "buffer": (
+        b"name,phone,unit,place_lgd_code,role,language,active\n"
+        b"DEMO Anganwadi worker Tilaiya,+917000000190,VCPC,9001199,member-secretary,hi,yes\n")}])
+    page.tap("#preview-import")
+    page.wait_for_selector("text=Import preview")
+    _on_phone(page)
+
+    page.goto(f"{live.url}/console/dashboard?district={RANCHI}")
+    _on_phone(page)
+    charts = page.eval_on_selector_all("svg.chart", "svgs => svgs.map(s => s.getBoundingClientRect().right)")
+    assert len(charts) >= 5 and max(charts) <= 390
+    _shoot(page, "dashboard-phone")
+
+    page.goto(f"{live.url}/console/cases/{ref}")
+    _on_phone(page)
+    page.goto(f"{live.url}/console/cases/000000000")  # the error page
+    assert "Not found" in page.inner_text("h1")
+    _on_phone(page)
+    context.close()
+
+
+def _weigh(browser, url: str, state: dict | None) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Bytes transferred (headers and body, as sent) to show `url` with an empty cache, by resource."""
+    context = browser.new_context(**PHONE, storage_state=state)
+    page = context.new_page()
+    finished: list[object] = []
+    page.on("requestfinished", finished.append)
+    page.goto(url)
+    assert _loaded_families(page)  # the fonts the page needs are in
+    page.wait_for_load_state("networkidle")
+    weights: dict[str, int] = {}
+    for request in finished:
+        sizes = request.sizes()  # type: ignore[attr-defined]
+        name = request.url.split("?")[0].rsplit("/", 1)[-1]  # type: ignore[attr-defined]
+        weights[name] = weights.get(name, 0) + sizes["responseBodySize"] + sizes["responseHeadersSize"]
+    context.close()
+    return weights
+
+
+def test_a_page_without_charts_weighs_under_100_kb_on_a_phone_with_an_empty_cache(live, chromium):
+    history.seed(live.services, RANCHI, weeks=10)
+    with Session(live.services.engine) as session:
+        member = session.exec(select(Contact).where(Contact.phone == WARD_MEMBER_AMTOLA)).one()
+        member.language = "bn"
+        session.add(member)
+        session.commit()
+    with httpx.Client(base_url=live.url, timeout=15) as phone_client:
+        ref = report(phone_client, AMTOLA, number="+919811122208", concern="other")
+    live.run_worker()
+    context = chromium.new_context(**PHONE)
+    page = context.new_page()
+    _sign_in(page, live, "meera")
+    page.goto(f"{live.url}/console/cases/{ref}")
+    page.fill("form[action$='/notes'] textarea[name=text]", OL_CHIKI_NOTE)  # all three scripts on one page
+    page.click("#add-note")
+    page.wait_for_selector("text=Note added.")
+    state = context.storage_state()
+    context.close()
+
+    pages = {"login": (f"{live.url}/console/login", None), "queue": (f"{live.url}/console", state),
+             "case": (f"{live.url}/console/cases/{ref}", state),
+             "directory": (f"{live.url}/console/directory", state)}
+    weights = {name: _weigh(chromium, url, given) for name, (url, given) in pages.items()}
+    totals = {name: sum(parts.values()) for name, parts in weights.items()}
+    assert all(total < 100_000 for total in totals.values()), weights
+    # The case page fetched the three Indian faces it shows; the others fetched none of them.
+    assert {"devanagari-400.woff", "bengali-400.woff", "olchiki-400.woff"} <= weights["case"].keys()
+    assert not {name for name in weights["queue"] if name.endswith(".woff") and not name.startswith("latin")}

@@ -18,6 +18,13 @@ from routing.rules import (
 # The smallest complete rules file; each refused case below is one edit of it.
 BASE = """\
 version: 1
+units:
+  VCPC: {name: Village Child Protection Committee, levels: [village, ward]}
+  BCPC: {name: Block Child Protection Committee, levels: [block], hours: "Mon-Sat 10:00-17:30"}
+  DCPU: {name: District Child Protection Unit, levels: [district]}
+  CWC: {name: Child Welfare Committee, levels: [district]}
+  SJPU: {name: Special Juvenile Police Unit, levels: [district], round_the_clock: true}
+  CHILDLINE: {name: Child Help Line, levels: [district], round_the_clock: true}
 fallback: {units: [CHILDLINE, DCPU], ack_within: 30m, repeat_every: 1h}
 rules:
   sexual_abuse:
@@ -122,12 +129,13 @@ def test_overrides_take_precedence_district_then_state_then_default() -> None:
 
 
 # (id, text as it was, text as it becomes, where the error is (a unique marker in the new text), error)
+VCPC = "  VCPC: {name: Village Child Protection Committee, levels: [village, ward]}"
 REFUSED = [
     ("unknown concern", "  trafficking:\n", "  trafficing:\n", "  trafficing:", "unknown concern 'trafficing'"),
     ("concern left out", "  other:\n    any:\n      - {units: [VCPC], ack_within: 24h}\n      - {units: [DCPU], ack_within: 48h, repeat_every: 12h}\n",
      "", "  sexual_abuse:", "no rule for concern 'other'"),
     ("unknown unit", "[DCPU, SJPU], ack_within: 15m, repeat_every: 30m}\n  missing_child",
-     "[DCPU, SJPU, POLICE], ack_within: 15m, repeat_every: 30m}\n  missing_child", "POLICE", "unknown unit 'POLICE'"),
+     "[DCPU, SJPU, POLICE], ack_within: 15m, repeat_every: 30m}\n  missing_child", "POLICE", "unit 'POLICE' is not declared under units:"),
     ("unit listed twice", "[BCPC, DCPU], ack_within: 1h", "[BCPC, DCPU, BCPC], ack_within: 1h", "BCPC], ack_within: 1h",
      "BCPC is listed twice"),
     ("duration in words", "ack_within: 24h}\n      - {units: [BCPC]", "ack_within: 24 hours}\n      - {units: [BCPC]",
@@ -164,16 +172,25 @@ REFUSED = [
     ("fallback without repeat", "ack_within: 30m, repeat_every: 1h}\nrules", "ack_within: 30m}\nrules", "fallback",
      "fallback: missing 'repeat_every'"),
     ("duplicate concern", "  missing_child:\n", "  trafficking: {any: [{units: [SJPU], ack_within: 1m, repeat_every: 1m}]}\n  missing_child:\n",
-     "  trafficking: {any", "'trafficking' appears twice (first on line 7)"),
+     "  trafficking: {any", "'trafficking' appears twice (first on line 14)"),
     ("unknown top-level key", "version: 1\n", "version: 1\nrule: {}\n", "rule: {}", "unknown key 'rule'"),
     ("future version", "version: 1\n", "version: 2\n", "version: 2", "only version 1"),
     ("not YAML", "  child_labour: {any", "\tchild_labour: {any", "\tchild_labour", "not valid YAML"),
+    ("unit renamed to nothing", VCPC, "  VCPC: {name: CWPC, level: [gram_panchayat]}", "level:", "unknown key 'level'"),
+    ("unknown level", VCPC, "  VCPC: {name: CWPC, levels: [hamlet]}", "hamlet", "'hamlet' is not one of"),
+    ("unit with no level", VCPC, "  VCPC: {name: CWPC, levels: []}", "levels: []", "could never be found"),
+    ("unit with no name", VCPC, "  VCPC: {levels: [village]}", "  VCPC: {levels", "VCPC: missing 'name'"),
+    ("unit key in lower case", VCPC, "  vcpc: {name: CWPC, levels: [village]}", "  vcpc", "'vcpc' is not a unit key"),
+    ("hours in words", '"Mon-Sat 10:00-17:30"', '"office hours"', "office hours", "is not working hours like"),
+    ("night cover not a yes/no", "levels: [district], round_the_clock: true}\n  CHILDLINE",
+     "levels: [district], round_the_clock: always}\n  CHILDLINE", "round_the_clock: always", "'always' is not true or false"),
+    ("a rule names an undeclared unit", "[DCPU, SJPU, CWC]", "[DCPU, SJPU, CWC, DCPO]", "DCPO]",
+     "unit 'DCPO' is not declared under units:"),
+    ("no units at all", "units:\n" + VCPC + "\n", "unit_list:\n" + VCPC + "\n", "unit_list", "unknown key 'unit_list'"),
 ]
 APPENDED = [
-    ("unit renamed to nothing", "units:\n  VCPC: {name: CWPC, level: [gram_panchayat]}\n", "level:", "unknown key 'level'"),
-    ("unknown level", "units:\n  VCPC: {levels: [hamlet]}\n", "hamlet", "'hamlet' is not one of"),
-    ("unit with no level", "units:\n  VCPC: {levels: []}\n", "levels: []", "could never be found"),
-    ("unknown unit renamed", "units:\n  VCPCC: {name: CWPC}\n", "VCPCC", "unknown unit 'VCPCC'"),
+    ("a state renames an undeclared unit", "states:\n  19:\n    units:\n      VCPCC: {name: CWPC}\n", "VCPCC",
+     "unit 'VCPCC' is not declared"),
     ("state by name", "states:\n  WB:\n    rules: {}\n", "WB", "'WB' is not an LGD code"),
     ("state moves the DCPU down", "states:\n  19:\n    units:\n      DCPU: {levels: [block]}\n", NEGLECT_LAST,
      "no unit at district or state level in state 19"),
@@ -227,5 +244,5 @@ def test_unreadable_file_is_a_rules_error(tmp_path: Path) -> None:
 def test_load_rules_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "west_bengal.yaml"
     path.write_text(BASE.replace("[DCPU, SJPU, CWC]", "[DCPU, CWC]"), encoding="utf-8")
-    with pytest.raises(RulesError, match=r"west_bengal\.yaml line 6: sexual_abuse"):
+    with pytest.raises(RulesError, match=r"west_bengal\.yaml line 13: sexual_abuse"):
         load_rules(path)

@@ -33,7 +33,8 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 @cache
-def _hashed(name: str, size: int, mtime_ns: int) -> str:  # noqa: ARG001  (the file's identity is the cache key)
+def _hashed(name: str, size: int, mtime_ns: int) -> str:
+    """Size and time are in the cache key only: a file that changes is hashed again."""
     return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
 
 

@@ -215,7 +215,8 @@ async def import_directory(request: Request, who: Principal = Depends(principal)
         raise HTTPException(400, "send a places file, a contacts file, or both")
     svc = _services(request)
     preview = await anyio.to_thread.run_sync(partial(  # a directory import is seconds of SQL: never on the loop
-        imports.run, svc.engine, who, places_csv=places_csv, contacts_csv=contacts_csv, apply=not dry_run))
+        imports.run, svc.engine, who, places_csv=places_csv, contacts_csv=contacts_csv, apply=not dry_run,
+        units=svc.referrals.rules.units.keys()))
     if preview.applied:
         svc.referrals.directory.forget()  # type: ignore[attr-defined]
     body = {"applied": preview.applied, "problems": preview.problems, **{

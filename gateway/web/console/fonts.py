@@ -149,7 +149,8 @@ def _warn_once(key: str, message: str, extra: dict[str, object]) -> None:
 
 def subset(path: Path, codepoints: list[int]) -> bytes:
     """`path` cut to `codepoints` and the glyphs their OpenType features reach, as WOFF."""
-    from fontTools import subset as subsetter  # imported on first use: a process that serves no font pays nothing
+    # Imported on first use: a process that serves no font pays nothing for it.
+    from fontTools import subset as subsetter
 
     options = subsetter.Options()
     options.layout_features = ["*"]  # akhn, half, rphf, pres, abvs, blws… : conjuncts and matras shape as before

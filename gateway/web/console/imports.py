@@ -173,8 +173,10 @@ def _out_of_scope(who: Principal, before: dict[tuple[str, int], dict[str, Any]],
     return problems[:20]
 
 
-def run(engine: Engine, who: Principal, *, places_csv: bytes | None, contacts_csv: bytes | None, apply: bool) -> Preview:
-    """Import in a transaction; commit only when `apply` and nothing is wrong."""
+def run(engine: Engine, who: Principal, *, places_csv: bytes | None, contacts_csv: bytes | None, apply: bool,
+        units: Sequence[str]) -> Preview:
+    """Import in a transaction; commit only when `apply` and nothing is wrong (`units`: those the
+    routing rules in force declare)."""
     for name, data in (("places.csv", places_csv), ("contacts.csv", contacts_csv)):
         if data is not None and len(data) > MAX_BYTES:
             return Preview([f"{name}: larger than {MAX_BYTES // (1024 * 1024)} MB; use `cpgw directory import`"],
@@ -194,7 +196,7 @@ def run(engine: Engine, who: Principal, *, places_csv: bytes | None, contacts_cs
                 places_before = _snapshot_places(connection, place_keys)
                 contacts_before = _snapshot_contacts(connection, contact_keys)
                 try:
-                    import_directory(_Bound(connection), paths["places.csv"], paths["contacts.csv"])  # type: ignore[arg-type]
+                    import_directory(_Bound(connection), paths["places.csv"], paths["contacts.csv"], units)  # type: ignore[arg-type]
                 except DirectoryError as exc:
                     return Preview(exc.problems[:50] + ([f"… and {exc.total - 50} more"] if exc.total > 50 else []),
                                    FileSummary(), FileSummary())

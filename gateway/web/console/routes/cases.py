@@ -18,7 +18,6 @@ from gateway.web.console.reading import read_only
 from gateway.web.console.templating import is_emergency, redirect, render
 from gateway.web.console.users import StaffMember
 from routing.concerns import KEYS
-from routing.units import UNITS
 
 router = APIRouter(prefix="/console")
 REFRESH_S = 20  # how often the queue refreshes itself
@@ -75,7 +74,7 @@ def _case_page(request: Request, member: StaffMember, ref: str, *, status: int =
         context = {
             "case": case, "places": casefile.places_of(session, case), "timeline": casefile.timeline(session, case),
             "ladder": casefile.ladder(case), "emergency": is_emergency(case.concern, case.urgent),
-            "late": queue.is_late(case, now(svc)), "now": now(svc), "units": UNITS,
+            "late": queue.is_late(case, now(svc)), "now": now(svc), "units": svc.referrals.rules.units.keys(),
             "step_units": queue.step_units(case), "can_write": who.can_write,
             "can_see_number": casefile.can_see_number(who) and casefile.has_number(session, case),
             "number": number, "error": error, "done": DONE.get(request.query_params.get("done", ""), ""),

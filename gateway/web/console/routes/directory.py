@@ -26,7 +26,6 @@ from gateway.web.console.places import districts, in_scope, scoped_district
 from gateway.web.console.reading import read_only
 from gateway.web.console.templating import redirect, render
 from gateway.web.console.users import StaffMember
-from routing.units import UNITS
 
 router = APIRouter(prefix="/console")
 
@@ -66,13 +65,14 @@ def directory_page(request: Request, member: StaffMember = Depends(staff)) -> Re
     q = request.query_params
     who = member.principal
     district = scoped_district(who, int_or_none(q.get("district")))
-    unit = q.get("unit") if q.get("unit") in UNITS else None
+    units = svc.referrals.rules.units.keys()
+    unit = q.get("unit") if q.get("unit") in units else None
     active, search = q.get("active", ""), q.get("q", "")[:100]
     with read_only(svc.engine) as session:
         choices = districts(session, who)
         context = {
             "districts": choices, "district": district, "unit": unit, "active": active, "search": search,
-            "units": UNITS, "contacts": contacts.listing(session, district=district, unit=unit, active=active,
+            "units": units, "contacts": contacts.listing(session, district=district, unit=unit, active=active,
                                                         search=search),
             "limit": contacts.LIST_LIMIT, "blocks": _block_table(session, district) if district else [],
             "failing": contacts.failing(session, who, district, now(svc)), "failing_at": contacts.FAILING_AT_LEAST,
@@ -178,7 +178,8 @@ async def directory_import(request: Request, member: StaffMember = Depends(write
     apply = form.get("action") == "apply"
     svc = services(request)
     preview = await anyio.to_thread.run_sync(partial(  # a directory import is seconds of SQL: never on the loop
-        imports.run, svc.engine, member.principal, places_csv=places_csv, contacts_csv=contacts_csv, apply=apply))
+        imports.run, svc.engine, member.principal, places_csv=places_csv, contacts_csv=contacts_csv, apply=apply,
+        units=svc.referrals.rules.units.keys()))
     if preview.applied:
         svc.referrals.directory.forget()  # type: ignore[attr-defined]
     return render(request, "import.html", {
