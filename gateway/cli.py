@@ -361,8 +361,9 @@ def routing_explain(
     village: int = typer.Option(..., help="village LGD code (or an urban ward's, as typed on USSD)"),
     concern: str = typer.Option(..., help="concern key, e.g. child_marriage"),
     urgent: bool = typer.Option(False, "--urgent", help="the child is in danger now"),
+    at: Optional[str] = typer.Option(None, help='local time (IST) "YYYY-MM-DD HH:MM": who is on duty then'),  # noqa: UP007
 ) -> None:
-    """Print the ladder a report would take: units, contacts (names only), deadlines and gaps."""
+    """Print the ladder a report would take: units, contacts (names only), deadlines, why, and gaps."""
     from gateway.record.routing_directory import SqlDirectory
     from routing.concerns import KEYS
     from routing.ladder import explain, route
@@ -377,8 +378,25 @@ def routing_explain(
     if level is None:
         typer.echo(f"No village or ward with LGD code {village} in the directory.", err=True)
         raise typer.Exit(1)
-    for line in explain(route(village, concern, urgent, directory, _rules(settings), level=level)):
+    rules = _rules(settings)
+    when = _local_time(at) if at else None
+    ladder = route(village, concern, urgent, directory, rules, level=level)
+    state = ladder.place("state")
+    for line in explain(ladder, when, rules.days_off(state.lgd_code if state else None)):
         typer.echo(line)
+
+
+def _local_time(text: str):  # type: ignore[no-untyped-def]
+    """ "2026-12-24 23:10" in India's time, or exit 2 with the format expected."""
+    from datetime import datetime
+
+    from routing.lifecycle import IST
+
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M").replace(tzinfo=IST)
+    except ValueError as exc:
+        typer.echo(f'--at {text!r}: give a local time like "2026-12-24 23:10"', err=True)
+        raise typer.Exit(2) from exc
 
 
 @routing_app.command("gaps")

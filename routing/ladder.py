@@ -14,12 +14,15 @@ step at all (`unroutable`) means nobody in the directory can be told: the gatewa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from routing.concerns import BY_KEY
 from routing.directory import ContactRef, Directory, PlaceRef
+from routing.hours import Hours, next_opening, on_duty
+from routing.lifecycle import IST
 from routing.rules import LadderRule, Rules, format_duration
 from routing.units import UnitSpec
 
@@ -56,10 +59,15 @@ class Step:
     contacts: tuple[StepContact, ...]
     ack_within: int  # seconds
     fallback: bool = False  # the rules' state-level fallback, not a step of the rule
+    law: str = ""  # the section(s) of law that put these units here
+    hours: tuple[str, ...] = ()  # the units' working hours when none answers round the clock; () = always
 
     @property
     def unit_keys(self) -> tuple[str, ...]:
         return tuple(unit.unit for unit in self.units)
+
+    def working_hours(self) -> tuple[Hours, ...]:
+        return tuple(Hours.parse(text) for text in self.hours)
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ class Ladder:
     repeat_every: int  # seconds between re-alerts of the last step once its ack_within has passed
     gaps: tuple[Gap, ...]
     rule: str  # which rule applied: "default", "state 19", "district 9101"
+    night: tuple[StepContact, ...] = ()  # the rules' night cover, alerted with an urgent step whose units are off duty
 
     @property
     def village(self) -> PlaceRef:
@@ -98,6 +107,7 @@ class Ladder:
             "version": FORMAT_VERSION, "concern": self.concern, "urgent": self.urgent, "rule": self.rule,
             "repeat_every": self.repeat_every, "chain": [_place_dict(place) for place in self.chain],
             "steps": [_step_dict(step) for step in self.steps], "gaps": [_gap_dict(gap) for gap in self.gaps],
+            "night": [_contact_dict(c) for c in self.night],
         }
 
     @classmethod
@@ -108,6 +118,7 @@ class Ladder:
             concern=data["concern"], urgent=bool(data["urgent"]), rule=data["rule"],
             repeat_every=int(data["repeat_every"]), chain=tuple(_place(item) for item in data["chain"]),
             steps=tuple(_step(item) for item in data["steps"]), gaps=tuple(_gap(item) for item in data["gaps"]),
+            night=tuple(_contact(c) for c in data.get("night", ())),
         )
 
 
@@ -127,7 +138,8 @@ def route(place: int, concern: str, urgent: bool, directory: Directory, rules: R
         if fallback is not None:
             steps.append(fallback)
             repeat_every = rules.fallback.repeat_every
-    return Ladder(concern, urgent, tuple(resolver.chain), tuple(steps), repeat_every, tuple(gaps), origin)
+    return Ladder(concern, urgent, tuple(resolver.chain), tuple(steps), repeat_every, tuple(gaps), origin,
+                  resolver.night())
 
 
 def coverage(place: int, directory: Directory, rules: Rules, *, level: str = "village") -> tuple[Gap, ...]:
@@ -177,6 +189,18 @@ class _Resolver:
             )
         return self._found[unit]
 
+    def hours(self, units: Sequence[UnitAt]) -> tuple[str, ...]:
+        """The step's working hours: none when any unit answers round the clock or keeps no hours."""
+        specs = [self.specs[at.unit] for at in units]
+        if any(spec.round_the_clock or spec.hours is None for spec in specs):
+            return ()
+        return tuple(dict.fromkeys(spec.hours for spec in specs if spec.hours))
+
+    def night(self) -> tuple[StepContact, ...]:
+        """The rules' night cover found on this chain: alerted with an urgent step that is off duty."""
+        found = [(unit, hit[1]) for unit in self.rules.night_cover if (hit := self.find(unit)) is not None]
+        return _contacts(found)
+
     def gap(self, unit: str, step: int | None) -> Gap | None:
         if self.find(unit) is not None:
             return None
@@ -193,7 +217,8 @@ class _Resolver:
             if found:
                 units = tuple(at for _, (at, _) in found)
                 contacts = _contacts((at.unit, contacts) for _, (at, contacts) in found)
-                steps.append(Step(len(steps), units, contacts, step_rule.ack_within))
+                steps.append(Step(len(steps), units, contacts, step_rule.ack_within, law=step_rule.law,
+                                  hours=self.hours(units)))
         return steps, tuple(gaps)
 
     def fallback(self, index: int) -> tuple[Step | None, tuple[Gap, ...]]:
@@ -210,7 +235,8 @@ class _Resolver:
         if not found:
             return None, tuple(gaps)
         contacts = _contacts((at.unit, people) for at, people in found)
-        step = Step(index, tuple(at for at, _ in found), contacts, self.rules.fallback.ack_within, fallback=True)
+        units = tuple(at for at, _ in found)
+        step = Step(index, units, contacts, self.rules.fallback.ack_within, fallback=True, hours=self.hours(units))
         return step, tuple(gaps)
 
 
@@ -226,16 +252,14 @@ def _contacts(groups: Iterable[tuple[str, Sequence[ContactRef]]]) -> tuple[StepC
     return tuple(result)
 
 
-def explain(ladder: Ladder) -> list[str]:
-    """The ladder in words for `cpgw routing explain`: names, never phone numbers."""
+def explain(ladder: Ladder, at: datetime | None = None, days_off: Collection[date] = ()) -> list[str]:
+    """The ladder in words for `cpgw routing explain`: names, never phone numbers; with `at`, who
+    is on duty then and the night cover an urgent report adds."""
     village = ladder.village
     urgency = "urgent" if ladder.urgent else "not urgent"
     lines = [f"{ladder.concern} ({urgency}) at {village.name} ({village.level} {village.lgd_code}), rule: {ladder.rule}"]
     for step in ladder.steps:
-        title = "fallback" if step.fallback else f"step {step.index + 1}"
-        units = ", ".join(f"{at.name} ({at.unit}) at {at.place.name} ({at.place.level})" for at in step.units)
-        lines.append(f"{title}: {units}; acknowledge within {format_duration(step.ack_within)}")
-        lines += [f"    {contact.unit}: {contact.name}" for contact in step.contacts]
+        lines += _explain_step(ladder, step, at, days_off)
     if ladder.steps:
         lines.append(f"then repeat the last step every {format_duration(ladder.repeat_every)} until acknowledged")
     else:
@@ -244,6 +268,24 @@ def explain(ladder: Ladder) -> list[str]:
         place = gap.place
         where = f"{place.name} ({place.level} {place.lgd_code})" if place else "no such place in the chain"
         lines.append(f"gap: no active {gap.unit} contact at {where}")
+    return lines
+
+
+def _explain_step(ladder: Ladder, step: Step, at: datetime | None, days_off: Collection[date]) -> list[str]:
+    title = "fallback" if step.fallback else f"step {step.index + 1}"
+    units = ", ".join(f"{at_.name} ({at_.unit}) at {at_.place.name} ({at_.place.level})" for at_ in step.units)
+    lines = [f"{title}: {units}; acknowledge within {format_duration(step.ack_within)}"]
+    if step.law:
+        lines.append(f"    why: {step.law}")
+    if step.hours:
+        lines.append(f"    hours: {'; '.join(step.hours)}")
+    lines += [f"    {contact.unit}: {contact.name}" for contact in step.contacts]
+    if at is not None and not on_duty(at, step.working_hours(), days_off):
+        opens = next_opening(at, step.working_hours(), days_off)
+        when = opens.astimezone(IST).strftime("%a %d %b %H:%M") if opens else "—"
+        lines.append(f"    OFF DUTY at {at.astimezone(IST):%a %d %b %H:%M}: its deadline runs out when it opens ({when})")
+        if ladder.urgent and ladder.night:
+            lines.append("    night cover alerted at once: " + ", ".join(f"{c.unit}: {c.name}" for c in ladder.night))
     return lines
 
 
@@ -260,16 +302,24 @@ def _step_dict(step: Step) -> dict[str, Any]:
     return {
         "index": step.index, "units": list(step.unit_keys), "ack_within": step.ack_within, "fallback": step.fallback,
         "at": [{"unit": at.unit, "name": at.name, "place": _place_dict(at.place)} for at in step.units],
-        "contacts": [
-            {"unit": c.unit, "name": c.name, "phone": c.phone, "language": c.language} for c in step.contacts
-        ],
+        "contacts": [_contact_dict(c) for c in step.contacts], "law": step.law, "hours": list(step.hours),
     }
 
 
+def _contact_dict(contact: StepContact) -> dict[str, Any]:
+    return {"unit": contact.unit, "name": contact.name, "phone": contact.phone, "language": contact.language}
+
+
+def _contact(data: dict[str, Any]) -> StepContact:
+    return StepContact(data["unit"], data["name"], data["phone"], data["language"])
+
+
 def _step(data: dict[str, Any]) -> Step:
+    """A step as stored on a case; `law` and `hours` are absent from cases routed before issue 16."""
     units = tuple(UnitAt(item["unit"], item["name"], _place(item["place"])) for item in data["at"])
-    contacts = tuple(StepContact(c["unit"], c["name"], c["phone"], c["language"]) for c in data["contacts"])
-    return Step(int(data["index"]), units, contacts, int(data["ack_within"]), bool(data.get("fallback", False)))
+    contacts = tuple(_contact(c) for c in data["contacts"])
+    return Step(int(data["index"]), units, contacts, int(data["ack_within"]), bool(data.get("fallback", False)),
+                data.get("law", ""), tuple(data.get("hours", ())))
 
 
 def _gap_dict(gap: Gap) -> dict[str, Any]:

@@ -37,7 +37,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 import yaml
@@ -70,6 +71,7 @@ class StepRule:
     units: tuple[str, ...]  # alerted together
     ack_within: int  # seconds
     line: int = 0
+    law: str = ""  # the section(s) of law that put these units here, shown by `routing explain`
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,11 @@ class Rules:
     states: Mapping[int, Mapping[Key, LadderRule]]
     districts: Mapping[int, Mapping[Key, LadderRule]]
     source: str = "rules.yaml"
+    night_cover: tuple[str, ...] = ()  # round-the-clock units an urgent step adds while its own are off duty
+    holidays: Mapping[int, frozenset[date]] = field(default_factory=dict)  # by state LGD code
+
+    def days_off(self, state_lgd: int | None) -> frozenset[date]:
+        return self.holidays.get(state_lgd or 0, frozenset())
 
     def ladder(
         self, concern: str, urgent: bool, *, state_lgd: int | None = None, district_lgd: int | None = None
@@ -241,7 +248,7 @@ class _Parser:
     # -- ladders --------------------------------------------------------------------------------
 
     def step(self, node: Node, what: str, last: bool) -> tuple[StepRule, int | None] | None:
-        entries = self.mapping(node, what, ("units", "ack_within", "repeat_every"), ("units", "ack_within"))
+        entries = self.mapping(node, what, ("units", "ack_within", "repeat_every", "law"), ("units", "ack_within"))
         if entries is None:
             return None
         units = self.units(entries["units"][1], f"{what} units") if "units" in entries else None
@@ -254,9 +261,10 @@ class _Parser:
                 repeat = self.duration(entries["repeat_every"][1], f"{what} repeat_every")
         elif last:
             self.problem(node, f"{what} is the last step and needs repeat_every, or an unanswered report goes quiet")
+        law = self.scalar(entries["law"][1], f"{what} law") if "law" in entries else ""
         if units is None or ack is None:
             return None
-        return StepRule(units, ack, _line(node)), repeat
+        return StepRule(units, ack, _line(node), law or ""), repeat
 
     def ladder(self, node: Node, what: str) -> LadderRule | None:
         items = self.sequence(node, what)
@@ -391,6 +399,28 @@ class _Parser:
         repeat = self.duration(entries["repeat_every"][1], "fallback repeat_every")
         return Fallback(units, ack, repeat) if units and ack and repeat else None
 
+    def night_cover(self, node: Node, specs: Mapping[str, UnitSpec]) -> tuple[str, ...]:
+        units = self.units(node, "night_cover") or ()
+        for item, unit in zip(node.value, units, strict=False):
+            if not specs[unit].round_the_clock:
+                self.problem(item, f"night_cover: {unit} is not declared round_the_clock: true")
+        return units
+
+    def holidays(self, node: Node) -> dict[int, frozenset[date]]:
+        found: dict[int, frozenset[date]] = {}
+        for _, (key_node, value_node) in (self.mapping(node, "holidays") or {}).items():
+            code = self.code(key_node, "holidays")
+            days: set[date] = set()
+            for item in self.sequence(value_node, f"holidays {code}") or []:
+                text = self.scalar(item, f"holidays {code}")
+                try:
+                    days.add(date.fromisoformat(text or ""))
+                except ValueError:
+                    self.problem(item, f"holidays {code}: {text!r} is not a date like 2026-12-25")
+            if code is not None:
+                found[code] = frozenset(days)
+        return found
+
     def overrides(self, node: Node, what: str, allowed: tuple[str, ...]) -> dict[int, dict[str, Node]]:
         found: dict[int, dict[str, Node]] = {}
         for _, (key_node, value_node) in (self.mapping(node, what) or {}).items():
@@ -416,7 +446,7 @@ class _Parser:
         if root is None:
             self.problems.append(f"{self.name} line 1: the file is empty")
             return None
-        keys = ("version", "units", "fallback", "rules", "states", "districts")
+        keys = ("version", "units", "night_cover", "holidays", "fallback", "rules", "states", "districts")
         top = self.mapping(root, "the file", keys, ("units", "fallback", "rules"))
         if top is None:
             return None
@@ -431,9 +461,12 @@ class _Parser:
             code: self.concern_rules(entries["rules"], f"district {code} rules", False) if "rules" in entries else {}
             for code, entries in districts.items()
         }
+        night = self.night_cover(top["night_cover"][1], default) if "night_cover" in top else ()
+        holidays = self.holidays(top["holidays"][1]) if "holidays" in top else {}
         if fallback is None:
             return None
-        return Rules(ladders, fallback, UnitTable(default, state_units), state_rules, district_rules, self.name)
+        return Rules(ladders, fallback, UnitTable(default, state_units), state_rules, district_rules, self.name,
+                     night, holidays)
 
 
 def _check_police(parser: _Parser, concern: str, found: Mapping[Key, LadderRule]) -> None:

@@ -39,7 +39,8 @@ from gateway.referrals.outbox import Outbox, Publishable, Queued
 from menus.catalog import Catalog
 from menus.dlt import dlt_id
 from routing.directory import Directory
-from routing.ladder import Ladder, route
+from routing.hours import deadline, on_duty
+from routing.ladder import Ladder, StepContact, route
 from routing.rules import Rules
 
 log = logging.getLogger("cpgw.referrals")
@@ -95,12 +96,27 @@ class Referrals:
         """The ladder for a report; read from the directory before any write transaction opens."""
         return route(village_lgd, concern, urgent, self.directory, self.rules, level=level)
 
+    def due(self, ladder: Ladder, step: int, now: float, seconds: int | None = None) -> float:
+        """When a step's deadline (or, for a repeat, `seconds`) runs out, counting only the hours its
+        units work: an office that is closed is not paged every half hour until morning."""
+        current = ladder.steps[step]
+        state = ladder.place("state")
+        days_off = self.rules.days_off(state.lgd_code if state else None)
+        start = as_datetime(now)
+        return deadline(start, current.ack_within if seconds is None else seconds, current.working_hours(),
+                        days_off).timestamp()
+
+    def off_duty(self, ladder: Ladder, step: int, now: float) -> bool:
+        state = ladder.place("state")
+        days_off = self.rules.days_off(state.lgd_code if state else None)
+        return not on_duty(as_datetime(now), ladder.steps[step].working_hours(), days_off)
+
     def prepare(self, case: Case, ladder: Ladder, now: float) -> None:
         """Copy the ladder onto a case, with its first deadline (before the case is written)."""
         case.ladder = ladder.to_dict()
         case.step, case.round = 0, 0
         case.overdue = ladder.unroutable
-        case.due_at = None if ladder.unroutable else as_datetime(now + ladder.steps[0].ack_within)
+        case.due_at = None if ladder.unroutable else as_datetime(self.due(ladder, 0, now))
 
     def first_alerts(self, case: Case, ladder: Ladder, village: PlaceNames | None) -> Rows:
         """The events and alerts of a case just prepared and inserted: gaps, then its first step."""
@@ -140,7 +156,8 @@ class Referrals:
         template = "sms.reminder" if round_ else ("sms.alert_urgent" if case.urgent else "sms.alert")
         now = utcnow()
         messages = []
-        for contact in current.contacts:
+        night = self._night_cover(case, ladder, step)
+        for contact in (*current.contacts, *night):
             lang = contact.language
             body = self.catalog.text(
                 lang, template, ref=case.ref, concern=self.catalog.text(lang, f"concern.{case.concern}"),
@@ -156,8 +173,17 @@ class Referrals:
         event = event_row(case.id, kind, {
             "step": step, "round": round_, "units": list(current.unit_keys), "reason": reason,
             "contacts": [contact.name for contact in current.contacts],
-            "due_at": case.due_at.isoformat() if case.due_at else None})
+            "due_at": case.due_at.isoformat() if case.due_at else None,
+            **({"night_cover": [f"{c.unit}: {c.name}" for c in night]} if night else {})})
         return Rows(messages, [event])
+
+    def _night_cover(self, case: Case, ladder: Ladder, step: int) -> tuple[StepContact, ...]:
+        """An urgent step whose units are all off duty also goes, at once, to the round-the-clock units
+        the rules name as night cover (1098, the police), those not already in the step."""
+        if not case.urgent or not ladder.night or not self.off_duty(ladder, step, self.clock.now()):
+            return ()
+        phones = {contact.phone for contact in ladder.steps[step].contacts}
+        return tuple(contact for contact in ladder.night if contact.phone not in phones)
 
     # --- escalation ----------------------------------------------------------------------------------
 
@@ -180,15 +206,15 @@ class Referrals:
             now = self.clock.now()
             if to_step is not None and step < to_step < len(ladder.steps):
                 new_step, new_round, kind = to_step, 0, "reassigned"
-                due = now + ladder.steps[new_step].ack_within
+                due = self.due(ladder, new_step, now)
                 overdue = case.overdue
             elif step + 1 < len(ladder.steps):
                 new_step, new_round, kind = step + 1, 0, "escalated"
-                due = now + ladder.steps[new_step].ack_within
+                due = self.due(ladder, new_step, now)
                 overdue = case.overdue
             else:
                 new_step, new_round, kind = step, round_ + 1, "reminded"
-                due = now + ladder.repeat_every
+                due = self.due(ladder, step, now, ladder.repeat_every)
                 overdue = True
             moved = session.execute(
                 update(Case)
