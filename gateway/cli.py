@@ -182,6 +182,21 @@ def directory_import_lgd(
                f"({sum(result.added.values())} added, {sum(result.changed.values())} changed).")
 
 
+@directory_app.command("import-coverage")
+def directory_import_coverage(coverage_csv: Path) -> None:
+    """Which villages, panchayats or blocks each police station covers (place_level,place_code,covers_level,covers_lgd_code)."""
+    from gateway.record.coverage import import_coverage
+    from gateway.record.directory import DirectoryError
+
+    engine = _engine(_settings())
+    try:
+        summary = import_coverage(engine, coverage_csv)
+    except DirectoryError as exc:
+        typer.echo(f"Nothing imported:\n{exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Coverage of {summary.jurisdictions} jurisdictions imported ({summary.rows} places covered).")
+
+
 @directory_app.command("demo")
 def directory_demo(
     if_empty: bool = typer.Option(False, "--if-empty", help="only when the directory has no places yet"),

@@ -31,12 +31,20 @@ class ContactRef:
 class Directory(Protocol):
     def chain(self, place_lgd: int, level: str = "village") -> Sequence[PlaceRef]:
         """The place (a village or a ward) and those above it, nearest first (village, gram
-        panchayat if any, block, district, state); empty when there is no such place."""
+        panchayat if any, block, district, state), with the jurisdictions (police stations) that
+        cover any of them, the one covering the nearest place first; empty when there is no such place."""
         ...
 
     def active_contacts(self, unit: str, place: PlaceRef) -> Sequence[ContactRef]:
         """Active contacts of `unit` registered at exactly that place, in a stable order."""
         ...
+
+
+def with_jurisdictions(chain: Sequence[PlaceRef], covering: Sequence[PlaceRef]) -> list[PlaceRef]:
+    """The chain with the jurisdictions covering it, each level's in the order given (the one that
+    covers the nearest place first), the whole sorted by level as routing walks it."""
+    seen = list(dict.fromkeys([*chain, *covering]))
+    return sorted(seen, key=lambda place: LEVELS.index(place.level))
 
 
 @dataclass
@@ -56,6 +64,12 @@ class MemoryDirectory:
     def __init__(self) -> None:
         self._places: dict[tuple[str, int], _Place] = {}
         self._contacts: dict[tuple[str, int], list[tuple[ContactRef, bool, str | None]]] = {}
+        self._covers: dict[tuple[str, int], list[tuple[str, int]]] = {}  # covered place → jurisdictions
+
+    def add_coverage(self, level: str, code: int, covers_level: str, covers_code: int) -> MemoryDirectory:
+        """The jurisdiction (level, code) — a police station — covers that place and all below it."""
+        self._covers.setdefault((covers_level, covers_code), []).append((level, code))
+        return self
 
     def add_place(self, lgd_code: int, level: str, name: str = "", parent: int | None = None,
                   parent_level: str | None = None) -> MemoryDirectory:
@@ -85,7 +99,9 @@ class MemoryDirectory:
         while current is not None and len(found) <= len(LEVELS):  # a cycle cannot hang a test
             found.append(current.ref)
             current = self._parent(current)
-        return found
+        covering = [self._places[key].ref for place in found for key in self._covers.get((place.level, place.lgd_code), [])
+                    if key in self._places]
+        return with_jurisdictions(found, covering)
 
     def _parent(self, place: _Place) -> _Place | None:
         if place.parent is None:

@@ -153,6 +153,7 @@ def parse_rules(text: str, name: str = "rules.yaml") -> Rules:
     if parser.problems or rules is None:
         raise RulesError(parser.problems or [f"{name} line 1: no rules"])
     _check_tops(parser, rules)
+    _check_police(parser, rules)
     if parser.problems:
         raise RulesError(parser.problems)
     return rules
@@ -311,7 +312,6 @@ class _Parser:
             for word in ("urgent", "not_urgent"):
                 if word not in entries:
                     self.problem(node, f"{concern}: no rule for {word.replace('_', ' ')} reports")
-        _check_police(self, concern, found)
         return found
 
     # -- units, fallback, overrides -------------------------------------------------------------
@@ -344,7 +344,7 @@ class _Parser:
         return specs
 
     def unit_fields(self, node: Node, what: str, base: UnitSpec | None) -> UnitSpec | None:
-        keys = ("name", "levels", "round_the_clock", "hours")
+        keys = ("name", "levels", "round_the_clock", "hours", "police")
         fields = self.mapping(node, what, keys, () if base else ("name", "levels"))
         if fields is None or (base is None and not {"name", "levels"} <= set(fields)):
             return None
@@ -352,12 +352,14 @@ class _Parser:
         levels = self.levels(fields["levels"][1], f"{what} levels") if "levels" in fields else None
         night = self.flag(fields["round_the_clock"][1], f"{what} round_the_clock") if "round_the_clock" in fields else None
         hours = self.hours(fields["hours"][1], f"{what} hours") if "hours" in fields else None
+        police = self.flag(fields["police"][1], f"{what} police") if "police" in fields else None
         if base is None:
             if name is None or levels is None:
                 return None
             base = UnitSpec(what, name, levels)
-        return replace(override(base, name=name, levels=levels),
-                       round_the_clock=base.round_the_clock if night is None else night, hours=hours or base.hours)
+        return replace(override(base, name=name, levels=levels), hours=hours or base.hours,
+                       round_the_clock=base.round_the_clock if night is None else night,
+                       police=base.police if police is None else police)
 
     def flag(self, node: Node, what: str) -> bool | None:
         text = self.scalar(node, what)
@@ -469,18 +471,18 @@ class _Parser:
                      night, holidays)
 
 
-def _check_police(parser: _Parser, concern: str, found: Mapping[Key, LadderRule]) -> None:
+def _check_police(parser: _Parser, rules: Rules) -> None:
     """POCSO s.19/21 and the FIR duty: police must hear at once, not after a committee sat on it."""
-    if not BY_KEY[concern].police:
-        return
+    police = {unit for unit, spec in rules.units.default.items() if spec.police}
     reported: set[int] = set()
-    for ladder in found.values():
-        first = ladder.steps[0]
-        if "SJPU" not in first.units and first.line not in reported:
-            reported.add(first.line)  # `any` is one ladder for both urgencies: say it once
-            parser.problems.append(
-                f"{parser.name} line {first.line}: {concern}: the law ({BY_KEY[concern].law}) requires SJPU at step 1"
-            )
+    for scope in (rules.ladders, *rules.states.values(), *rules.districts.values()):
+        for (concern, _), ladder in scope.items():
+            first = ladder.steps[0]
+            if BY_KEY[concern].police and not police & set(first.units) and first.line not in reported:
+                reported.add(first.line)  # `any` is one ladder for both urgencies: say it once
+                parser.problems.append(f"{parser.name} line {first.line}: {concern}: the law ({BY_KEY[concern].law}) "
+                                       f"requires police ({', '.join(sorted(police)) or 'a unit with police: true'}) "
+                                       "at step 1")
 
 
 def _check_tops(parser: _Parser, rules: Rules) -> None:

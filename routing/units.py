@@ -20,8 +20,13 @@ from dataclasses import dataclass, field, replace
 # sub-district), the urban one (ward, urban local body), then district and state. LGD numbers each
 # level separately, so a place is (level, code) everywhere.
 LEVELS: tuple[str, ...] = (
-    "village", "ward", "gram_panchayat", "urban_local_body", "block", "sub_district", "district", "state",
+    "village", "ward", "gram_panchayat", "urban_local_body", "police_station", "block", "sub_district",
+    "district", "state",
 )
+# Jurisdictions LGD does not describe: a police station (its Child Welfare Police Officer) covers
+# villages, panchayats or blocks that a coverage file names (`cpgw directory import-coverage`); its
+# code is the deployment's own, its parent a district.
+JURISDICTION_LEVELS: tuple[str, ...] = ("police_station",)
 # The levels a place's parent may be at, in the order a parent code is looked up when a file does
 # not say: a village sits under its gram panchayat, or a block or sub-district where no panchayat
 # is known (or, in a small pilot's own file, straight under its district).
@@ -34,6 +39,7 @@ PARENT_LEVELS: Mapping[str, tuple[str, ...]] = {
     "gram_panchayat": ("block",),
     "village": ("gram_panchayat", "block", "sub_district", "district"),
     "ward": ("urban_local_body",),
+    "police_station": ("district",),
 }
 # Where a child can be: the places a villager reports from (a code typed on USSD or SMS).
 REPORTABLE_LEVELS: tuple[str, ...] = ("village", "ward")
@@ -53,6 +59,7 @@ class UnitSpec:
     levels: tuple[str, ...]
     round_the_clock: bool = False  # answers at night and on holidays (1098, police, a control room)
     hours: str | None = None  # "Mon-Sat 10:00-17:30": when the unit works, if not round the clock
+    police: bool = False  # police (SJPU, a station's CWPO): what POCSO s.19 and an FIR need at step 1
 
     @property
     def is_top(self) -> bool:

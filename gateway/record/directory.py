@@ -98,7 +98,7 @@ class ImportSummary:
     contacts: int = 0
 
 
-class _Problems:
+class Problems:
     """Problems found so far in either file: the first MAX_REPORTED kept, the rest only counted."""
 
     def __init__(self) -> None:
@@ -124,7 +124,7 @@ class _Writer:
     instead of written: checking goes on (to report up to MAX_REPORTED problems) at reading speed.
     """
 
-    def __init__(self, connection: Connection, table: Table, keys: Sequence[str], problems: _Problems,
+    def __init__(self, connection: Connection, table: Table, keys: Sequence[str], problems: Problems,
                  kept: Sequence[str] = ()) -> None:
         self.connection, self.table, self.keys, self.problems = connection, table, keys, problems
         self.kept = kept  # columns the file does not carry: an existing row keeps its values
@@ -146,7 +146,7 @@ class _Writer:
 # --- reading -----------------------------------------------------------------------------------
 
 
-def _rows(path: Path, required: Sequence[str], problems: _Problems) -> Iterator[tuple[int, Row]]:
+def read_rows(path: Path, required: Sequence[str], problems: Problems) -> Iterator[tuple[int, Row]]:
     """The file's non-blank rows as (line number, column → stripped value), streamed.
 
     Shaped like `csv.DictReader`'s rows (short rows padded with "", extra values reported), so the
@@ -163,7 +163,7 @@ def _rows(path: Path, required: Sequence[str], problems: _Problems) -> Iterator[
         raise problems.error() from exc
 
 
-def _csv_rows(name: str, reader: Any, required: Sequence[str], problems: _Problems) -> Iterator[tuple[int, Row]]:
+def _csv_rows(name: str, reader: Any, required: Sequence[str], problems: Problems) -> Iterator[tuple[int, Row]]:
     header = [column.strip() for column in next(reader, [])]
     if header:
         header[0] = header[0].lstrip("\ufeff").strip()
@@ -210,7 +210,7 @@ def _utf8_problem(path: Path) -> str | None:
             offset += len(chunk)
 
 
-def _as_code(value: str) -> int | None:
+def as_code(value: str) -> int | None:
     return int(value) if value.isdigit() and 0 < int(value) < 10**12 else None
 
 
@@ -281,7 +281,7 @@ def _row_problem(row: Row, level: str, code: int | None, parent: int | None, par
     return None
 
 
-def _index_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], problems: _Problems) -> set[int]:
+def _index_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], problems: Problems) -> set[int]:
     """Pass 1: check each row on its own and add it to `known` (file rows replace database ones).
 
     Returns the keys of places already in the directory whose parent the file changes: their
@@ -289,8 +289,8 @@ def _index_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, i
     """
     moved: set[int] = set()
     for line, row in rows:
-        code, level, parent_level = _as_code(row["lgd_code"]), row["level"].lower(), row.get("parent_level", "").lower()
-        parent = _as_code(row["parent_lgd_code"]) if row["parent_lgd_code"] else None
+        code, level, parent_level = as_code(row["lgd_code"]), row["level"].lower(), row.get("parent_level", "").lower()
+        parent = as_code(row["parent_lgd_code"]) if row["parent_lgd_code"] else None
         problem = _row_problem(row, level, code, parent, parent_level)
         key = place_key(LEVEL_INDEX[level], code) if problem is None else 0  # type: ignore[arg-type]
         first = known.get(key) if key else None
@@ -329,7 +329,7 @@ def _write_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, i
     """
     refused: set[int] = set()
     for line, row in rows:
-        code, level = _as_code(row["lgd_code"]), LEVEL_INDEX.get(row["level"].lower())
+        code, level = as_code(row["lgd_code"]), LEVEL_INDEX.get(row["level"].lower())
         key = place_key(level, code) if code is not None and level is not None else None
         packed = known.get(key) if key is not None else None
         if packed is None or _unpack(packed)[0] != line:
@@ -384,12 +384,12 @@ def _ancestors(key: int, known: dict[int, int]) -> dict[str, int]:
     return chain
 
 
-def _import_places(connection: Connection, path: Path, known: dict[int, int], problems: _Problems) -> tuple[int, set[int]]:
+def _import_places(connection: Connection, path: Path, known: dict[int, int], problems: Problems) -> tuple[int, set[int]]:
     """Both passes over the places file: how many were written, and the keys refused by pass 2."""
-    moved = _index_places(_rows(path, PLACE_COLUMNS, problems), path.name, known, problems)
+    moved = _index_places(read_rows(path, PLACE_COLUMNS, problems), path.name, known, problems)
     _resolve_parents(known)
     writer = _Writer(connection, Place.__table__, ["level", "lgd_code"], problems)  # type: ignore[attr-defined]
-    again = _rows(path, PLACE_COLUMNS, _Problems())  # its reading problems were reported by pass 1
+    again = read_rows(path, PLACE_COLUMNS, Problems())  # its reading problems were reported by pass 1
     refused = _write_places(again, path.name, known, writer)
     if not problems:
         _follow_moves(connection, moved, known)
@@ -428,7 +428,7 @@ def _contact_key(phone: str, unit: int, place: int) -> int | tuple[str, int, int
 
 def _contact_place(row: Row, is_place: Callable[[int], bool]) -> int | str:
     """The key of the contact's place, or what is wrong: a code alone must name one place."""
-    code, level = _as_code(row["place_lgd_code"]), row.get("place_level", "").lower()
+    code, level = as_code(row["place_lgd_code"]), row.get("place_level", "").lower()
     if code is None:
         return f"place_lgd_code {row['place_lgd_code']!r} is not a place in the directory"
     if level:
@@ -471,12 +471,12 @@ def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: d
     }
 
 
-def _import_contacts(connection: Connection, path: Path, is_place: Callable[[int], bool], problems: _Problems,
+def _import_contacts(connection: Connection, path: Path, is_place: Callable[[int], bool], problems: Problems,
                      units: Mapping[str, int]) -> int:
     writer = _Writer(connection, Contact.__table__, ["phone", "unit", "place_level", "place_lgd_code"],  # type: ignore[attr-defined]
                      problems, kept=[column for column in OPTIONAL_CONTACT_COLUMNS if column not in _header(path)])
     seen: dict[Any, int] = {}
-    for line, row in _rows(path, REQUIRED_CONTACT_COLUMNS, problems):
+    for line, row in read_rows(path, REQUIRED_CONTACT_COLUMNS, problems):
         checked = _check_contact(line, row, is_place, seen, units)
         if isinstance(checked, str):
             problems.add(path.name, line, checked)
@@ -526,7 +526,7 @@ def import_directory(engine: Engine, places_csv: Path | None, contacts_csv: Path
     shipped rules')."""
     declared = {unit: index for index, unit in enumerate(units if units is not None else load_rules().units.keys())}
     _check_readable([places_csv, contacts_csv])
-    problems = _Problems()
+    problems = Problems()
     with engine.begin() as connection:
         known = existing_places(connection)
         places, refused = _import_places(connection, places_csv, known, problems) if places_csv else (0, set())
@@ -541,7 +541,13 @@ def import_directory(engine: Engine, places_csv: Path | None, contacts_csv: Path
 
 
 def import_demo(engine: Engine, units: Sequence[str] | None = None) -> ImportSummary:
-    return import_directory(engine, DEMO_DIR / "places.csv", DEMO_DIR / "contacts.csv", units)
+    """The demo directory, and which places its police stations cover."""
+    from gateway.record.coverage import import_coverage  # it reads files as this module does
+
+    summary = import_directory(engine, DEMO_DIR / "places.csv", DEMO_DIR / "contacts.csv", units)
+    if (DEMO_DIR / "coverage.csv").exists():
+        import_coverage(engine, DEMO_DIR / "coverage.csv")
+    return summary
 
 
 def places_by_key(session: Session, keys: Iterable[PlaceKey | None]) -> dict[PlaceKey, Place]:

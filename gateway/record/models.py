@@ -64,6 +64,21 @@ class Contact(SQLModel, table=True):
     active: bool = True
 
 
+class Coverage(SQLModel, table=True):
+    """A jurisdiction LGD does not describe (a police station) and a place it covers, with all below it.
+
+    Routing finds, for a village, the stations covering it, its panchayat or its block
+    (`record.routing_directory`); `cpgw directory import-coverage` writes these rows.
+    """
+
+    __table_args__ = (Index("ix_coverage_covers", "covers_lgd_code", "covers_level"),)
+
+    place_level: str = Field(max_length=16, primary_key=True)
+    place_code: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    covers_level: str = Field(max_length=16, primary_key=True)
+    covers_lgd_code: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+
+
 def at_place() -> Any:
     """The join of a contact to its place: (level, code), since LGD numbers each level apart."""
     return and_(Place.level == Contact.place_level, Place.lgd_code == Contact.place_lgd_code)

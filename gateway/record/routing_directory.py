@@ -1,7 +1,8 @@
 """`routing.directory.Directory` over SQL: the router's two questions, each answered by an index.
 
 A chain is one primary-key lookup of the place (its ancestors are denormalised on the row at
-import) and one `IN` lookup of those ancestors' codes on the primary key (code, level); contacts come through the
+import), one `IN` lookup of those ancestors' codes on the primary key (code, level), and one of the
+police stations covering them (`ix_coverage_covers`); contacts come through the
 `(place_lgd_code, place_level, unit)` index. Nothing scans, so a decision costs the same at 600 villages and at
 640,000 (see `bench/routing_bench.py`).
 
@@ -18,13 +19,15 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 
 from cachetools import TTLCache
-from sqlalchemy import Connection, Engine, select, true
+from sqlalchemy import Connection, Engine, and_, select, true
 
-from gateway.record.models import Contact, Place
-from routing.directory import ContactRef, PlaceRef
+from gateway.record.models import Contact, Coverage, Place
+from routing.directory import ContactRef, PlaceRef, with_jurisdictions
 from routing.units import LEVELS
 
-PLACE = Place.__table__.c  # type: ignore[attr-defined]
+PLACE_TABLE = Place.__table__  # type: ignore[attr-defined]
+PLACE = PLACE_TABLE.c
+COVERAGE = Coverage.__table__.c  # type: ignore[attr-defined]
 CONTACT = Contact.__table__.c  # type: ignore[attr-defined]
 ANCESTOR_LEVELS = ("gram_panchayat", "urban_local_body", "block", "sub_district", "district", "state")
 ANCESTORS = tuple(PLACE[f"{level}_lgd"] for level in ANCESTOR_LEVELS)
@@ -99,9 +102,22 @@ class SqlDirectory:
             # lgd_code leads the primary key; places that share a code at another level are dropped below.
             above = connection.execute(select(PLACE.lgd_code, PLACE.level, PLACE.name).where(
                 PLACE.lgd_code.in_(codes))).all() if keys else []
-        places = [PlaceRef(row.lgd_code, row.level, row.name)]
-        places += [PlaceRef(*item) for item in above if (item[0], item[1]) in keys]
-        return sorted(places, key=lambda place: LEVELS.index(place.level))
+            places = [PlaceRef(row.lgd_code, row.level, row.name)]
+            places += [PlaceRef(*item) for item in above if (item[0], item[1]) in keys]
+            places.sort(key=lambda place: LEVELS.index(place.level))
+            covering = self._covering(connection, places)
+        return with_jurisdictions(places, covering)
+
+    @staticmethod
+    def _covering(connection: Connection, chain: list[PlaceRef]) -> list[PlaceRef]:
+        """The police stations covering any place of the chain, the one covering the nearest first."""
+        rank = {(place.level, place.lgd_code): n for n, place in enumerate(chain)}
+        rows = connection.execute(
+            select(COVERAGE.covers_level, COVERAGE.covers_lgd_code, PLACE.lgd_code, PLACE.level, PLACE.name)
+            .join(PLACE_TABLE, and_(PLACE.level == COVERAGE.place_level, PLACE.lgd_code == COVERAGE.place_code))
+            .where(COVERAGE.covers_lgd_code.in_(sorted({place.lgd_code for place in chain})))).all()
+        found = sorted((rank[(r[0], r[1])], r[2], r[3], r[4]) for r in rows if (r[0], r[1]) in rank)
+        return [PlaceRef(code, level, name) for _, code, level, name in found]
 
     def _contacts(self, unit: str, place: PlaceRef) -> list[ContactRef]:
         query = (

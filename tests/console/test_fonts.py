@@ -8,9 +8,10 @@ import io
 import logging
 import re
 import threading
+from itertools import groupby
 
 import pytest
-from fontTools.pens.recordingPen import RecordingPen
+from fontTools.pens.recordingPen import DecomposingRecordingPen
 from fontTools.ttLib import TTFont
 
 from gateway.web.console import fonts, static_url
@@ -70,7 +71,7 @@ def _shaped(font: TTFont, text: str) -> list[tuple[list, int, int, int]]:
     shaped = []
     for info, position in zip(buffer.glyph_infos, buffer.glyph_positions, strict=True):
         assert info.codepoint != 0, f"{text!r}: .notdef (a box) for cluster {info.cluster}"
-        pen = RecordingPen()
+        pen = DecomposingRecordingPen(glyphs)  # outlines, not component names (the subset renames)
         glyphs[order[info.codepoint]].draw(pen)
         shaped.append((pen.value, position.x_advance, position.x_offset, position.y_offset))
     return shaped
@@ -116,8 +117,12 @@ def test_the_cut_faces_shape_text_exactly_as_the_full_fonts(name):
     version, data = fonts.woff(face)  # type: ignore[misc]
     assert version == fonts.version(face)
     full, cut = TTFont(fonts.font_dir() / face.file), _woff_to_ttf(data)
-    text = SAMPLES[name]
-    assert _shaped(cut, text) == _shaped(full, text)
+    # The runs the browser gives this face: spaces, ASCII digits and commas come from the Latin one.
+    ours = set(face.codepoints()) & set(full.getBestCmap())  # a glyph the font lacks falls back in the browser too
+    runs = ["".join(run) for inside, run in groupby(SAMPLES[name], key=lambda c: ord(c) in ours) if inside]
+    assert runs
+    for run in runs:
+        assert _shaped(cut, run) == _shaped(full, run), run
 
 
 def test_a_face_is_built_once_per_process_even_when_asked_for_at_once(monkeypatch):

@@ -29,7 +29,7 @@ def test_pages_from_our_own_pages_or_the_address_bar_are_compressed(browser, cas
         assert response.status_code == 200 and response.headers.get("content-encoding") == "gzip", url
         assert "accept-encoding" in response.headers["vary"].lower()
         assert response.headers["cache-control"] == "no-store"  # still never cached
-        assert _sent(response) * 3 < len(response.content), url
+        assert _sent(response) * 2 < len(response.content), url
 
 
 @pytest.mark.parametrize("site", ["cross-site", "same-site", None])
@@ -68,11 +68,12 @@ def test_the_webhooks_and_metrics_are_never_compressed(client, monkeypatch):
 
 def test_the_queue_refresh_of_a_busy_district_costs_a_few_kilobytes(client, browser):
     """What the queue's script fetches every 20 s while the page is visible: the rows, gzipped
-    (docs/architecture.md states the figure)."""
+    (docs/architecture.md states the figures)."""
     refs = history.seed(client.app.state.services, RANCHI, weeks=10)
     meera = browser("ranchi")
-    rows = meera.get("/console/queue/rows", headers=OURS)
+    rows = meera.get("/console/queue/rows?status=all", headers=OURS)  # every case: the biggest refresh
     assert rows.status_code == 200 and rows.headers.get("content-encoding") == "gzip"
     shown = rows.text.count("data-ref=")
     assert shown > 20 and all(ref in refs for ref in re.findall(r'data-ref="(\d+)"', rows.text))
-    assert _sent(rows) < 200 * shown, (_sent(rows), shown)
+    # Measured: 64 cases, 36.6 kB of rows sent as 2.2 kB (the ten active ones of this district: 0.7 kB).
+    assert _sent(rows) < 60 * shown and _sent(rows) * 10 < len(rows.content), (_sent(rows), len(rows.content), shown)

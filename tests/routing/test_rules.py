@@ -23,7 +23,7 @@ units:
   BCPC: {name: Block Child Protection Committee, levels: [block], hours: "Mon-Sat 10:00-17:30"}
   DCPU: {name: District Child Protection Unit, levels: [district]}
   CWC: {name: Child Welfare Committee, levels: [district]}
-  SJPU: {name: Special Juvenile Police Unit, levels: [district], round_the_clock: true}
+  SJPU: {name: Special Juvenile Police Unit, levels: [district], round_the_clock: true, police: true}
   CHILDLINE: {name: Child Help Line, levels: [district], round_the_clock: true}
 fallback: {units: [CHILDLINE, DCPU], ack_within: 30m, repeat_every: 1h}
 rules:
@@ -163,10 +163,10 @@ REFUSED = [
      "repeat_every: 1h}\n      - {units: [DCPU], ack_within: 72h", "only the last step repeats"),
     ("escalation without a top", NEGLECT_LAST, "      - {units: [VCPC, BCPC], ack_within: 72h, repeat_every: 12h}",
      "      - {units: [VCPC, BCPC], ack_within: 72h", "no unit at district or state level"),
-    ("police left out of POCSO", "[DCPU, SJPU, CWC]", "[DCPU, CWC]", "[DCPU, CWC], ack_within: 15m", "requires SJPU at step 1"),
+    ("police left out of POCSO", "[DCPU, SJPU, CWC]", "[DCPU, CWC]", "[DCPU, CWC], ack_within: 15m", "requires police (SJPU) at step 1"),
     ("police only at step 2", TRAFFICKING_STEP,
      "      - {units: [DCPU], ack_within: 15m}\n      - {units: [SJPU], ack_within: 15m, repeat_every: 30m}\n  missing_child",
-     "      - {units: [DCPU], ack_within: 15m}", "requires SJPU at step 1"),
+     "      - {units: [DCPU], ack_within: 15m}", "requires police (SJPU) at step 1"),
     ("no fallback", "fallback: {units: [CHILDLINE, DCPU], ack_within: 30m, repeat_every: 1h}\n", "", "version", "missing 'fallback'"),
     ("fallback with nobody", "fallback: {units: [CHILDLINE, DCPU]", "fallback: {units: []", "fallback", "fallback units lists no units"),
     ("fallback without repeat", "ack_within: 30m, repeat_every: 1h}\nrules", "ack_within: 30m}\nrules", "fallback",
@@ -182,8 +182,8 @@ REFUSED = [
     ("unit with no name", VCPC, "  VCPC: {levels: [village]}", "  VCPC: {levels", "VCPC: missing 'name'"),
     ("unit key in lower case", VCPC, "  vcpc: {name: CWPC, levels: [village]}", "  vcpc", "'vcpc' is not a unit key"),
     ("hours in words", '"Mon-Sat 10:00-17:30"', '"office hours"', "office hours", "is not working hours like"),
-    ("night cover not a yes/no", "levels: [district], round_the_clock: true}\n  CHILDLINE",
-     "levels: [district], round_the_clock: always}\n  CHILDLINE", "round_the_clock: always", "'always' is not true or false"),
+    ("night cover not a yes/no", "levels: [district], round_the_clock: true, police: true}\n  CHILDLINE",
+     "levels: [district], round_the_clock: always, police: true}\n  CHILDLINE", "round_the_clock: always", "'always' is not true or false"),
     ("a rule names an undeclared unit", "[DCPU, SJPU, CWC]", "[DCPU, SJPU, CWC, DCPO]", "DCPO]",
      "unit 'DCPO' is not declared under units:"),
     ("no units at all", "units:\n" + VCPC + "\n", "unit_list:\n" + VCPC + "\n", "unit_list", "unknown key 'unit_list'"),
@@ -195,7 +195,7 @@ APPENDED = [
     ("state moves the DCPU down", "states:\n  19:\n    units:\n      DCPU: {levels: [block]}\n", NEGLECT_LAST,
      "no unit at district or state level in state 19"),
     ("district drops the police", "districts:\n  9101:\n    rules:\n      missing_child: {urgent: [{units: [DCPU], ack_within: 5m, repeat_every: 5m}]}\n",
-     "{units: [DCPU], ack_within: 5m", "missing_child: the law (FIR mandatory) requires SJPU"),
+     "{units: [DCPU], ack_within: 5m", "missing_child: the law (FIR mandatory) requires police (SJPU)"),
     ("district ends low", "districts:\n  9101:\n    rules:\n      begging: {any: [{units: [VCPC], ack_within: 5m, repeat_every: 5m}]}\n",
      "{units: [VCPC], ack_within: 5m", "begging: the last step (VCPC) has no unit at district or state level"),
     ("districts may not rename units", "districts:\n  9101:\n    units: {}\n", "    units: {}", "unknown key 'units'"),

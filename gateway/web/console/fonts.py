@@ -10,7 +10,8 @@ built on its first request and kept in memory for the life of the process.
     /console/fonts/fonts.css?v=…      the @font-face rules, one per face whose file is present
     /console/fonts/NAME.woff?v=…      a face; `v` changes when the file or the subsetting does
 
-Each face has its own family name ("CPGW Noto Devanagari"), a `unicode-range` (the browser fetches
+Hinting is dropped: it made the files half as large again, and Chromium and Firefox draw Noto well
+without it on Linux, Android and Windows (DirectWrite). Each face has its own family name ("CPGW Noto Devanagari"), a `unicode-range` (the browser fetches
 only the scripts a page shows) and `font-display: swap` (text shows at once in a fallback font).
 Versioned URLs are cached for a year (`immutable`); a URL whose `v` is not the current one gets the
 current bytes with `no-cache`, so a stale link never pins the wrong font. When a file is missing its
@@ -47,12 +48,13 @@ LATIN = ((0x0000, 0x00FF), (0x0131, 0x0131), (0x0152, 0x0153), (0x02BB, 0x02BC),
          (0x02DA, 0x02DA), (0x02DC, 0x02DC), (0x0304, 0x0304), (0x0308, 0x0308), (0x0329, 0x0329),
          (0x2000, 0x206F), (0x20AC, 0x20AC), (0x20B9, 0x20B9), (0x2122, 0x2122), (0x2190, 0x2193),
          (0x2212, 0x2212), (0x2215, 0x2215), (0xFEFF, 0xFEFF), (0xFFFD, 0xFFFD))
-# An Indian script's own block (with its digits and, for Devanagari, the dandas Bengali writes too),
-# the joiners that pick a conjunct's form, and the dotted circle a shaper draws under a lone matra.
-# ASCII digits and punctuation are not here: they come from the Latin face, so an English-only page
-# never downloads an Indian one.
+# An Indian script's own block (with its digits, and the dandas that Bengali borrows from
+# Devanagari's), the joiners that pick a conjunct's form, and the dotted circle a shaper draws under
+# a lone matra. Not the Vedic and cantillation blocks: SMS and notes do not use them. ASCII digits
+# and punctuation are not here either: they come from the Latin face, so an English-only page never
+# downloads an Indian one.
 JOINERS = ((0x200C, 0x200D), (0x25CC, 0x25CC))
-DEVANAGARI = ((0x0900, 0x097F), (0x1CD0, 0x1CF9), (0xA830, 0xA839), (0xA8E0, 0xA8FF), *JOINERS)
+DEVANAGARI = ((0x0900, 0x097F), *JOINERS)
 BENGALI = ((0x0964, 0x0965), (0x0980, 0x09FF), *JOINERS)
 OL_CHIKI = ((0x1C50, 0x1C7F), *JOINERS)
 
@@ -64,6 +66,10 @@ class Face:
     file: str  # in the font directory
     weight: int
     ranges: tuple[tuple[int, int], ...]
+    # OpenType features kept: every one for the Indian scripts (akhn, half, rphf, pres, abvs, blws…:
+    # conjuncts and matras shape as with the full font); fontTools' default list for Latin (kern,
+    # liga, marks: English needs no small capitals or old-style figures, a third of the file).
+    features: tuple[str, ...] = ("*",)
 
     def codepoints(self) -> list[int]:
         return [code for low, high in self.ranges for code in range(low, high + 1)]
@@ -75,8 +81,8 @@ class Face:
 # Indian scripts in one weight: bold Hindi is rare on these pages, and the browser thickens the
 # regular face for it rather than fetch a second one. Headings and table headers are bold Latin.
 FACES = (
-    Face("latin-400", "CPGW Noto Sans", "NotoSans-Regular.ttf", 400, LATIN),
-    Face("latin-700", "CPGW Noto Sans", "NotoSans-Bold.ttf", 700, LATIN),
+    Face("latin-400", "CPGW Noto Sans", "NotoSans-Regular.ttf", 400, LATIN, features=()),
+    Face("latin-700", "CPGW Noto Sans", "NotoSans-Bold.ttf", 700, LATIN, features=()),
     Face("devanagari-400", "CPGW Noto Devanagari", "NotoSansDevanagari-Regular.ttf", 400, DEVANAGARI),
     Face("bengali-400", "CPGW Noto Bengali", "NotoSansBengali-Regular.ttf", 400, BENGALI),
     Face("olchiki-400", "CPGW Noto Ol Chiki", "NotoSansOlChiki-Regular.ttf", 400, OL_CHIKI),
@@ -147,13 +153,16 @@ def _warn_once(key: str, message: str, extra: dict[str, object]) -> None:
     log.warning(message, extra=extra)
 
 
-def subset(path: Path, codepoints: list[int]) -> bytes:
-    """`path` cut to `codepoints` and the glyphs their OpenType features reach, as WOFF."""
+def subset(path: Path, codepoints: list[int], features: tuple[str, ...] = ("*",)) -> bytes:
+    """`path` cut to `codepoints` and the glyphs that `features` (empty: fontTools' default list)
+    reach from them, unhinted, as WOFF."""
     # Imported on first use: a process that serves no font pays nothing for it.
     from fontTools import subset as subsetter
 
     options = subsetter.Options()
-    options.layout_features = ["*"]  # akhn, half, rphf, pres, abvs, blws… : conjuncts and matras shape as before
+    if features:
+        options.layout_features = list(features)
+    options.hinting = False
     options.flavor = "woff"
     font = subsetter.load_font(str(path), options)
     try:
@@ -179,7 +188,7 @@ def woff(face: Face) -> tuple[str, bytes] | None:
         if cached is not None and cached[0] == current:
             return cached
         try:
-            data = subset(folder / face.file, face.codepoints())
+            data = subset(folder / face.file, face.codepoints(), face.features)
         except Exception:  # noqa: BLE001  (a damaged file can fail anywhere in fontTools; the page must not)
             _warn_once(f"broken:{folder / face.file}:{current}", "console font unreadable: pages fall back to the "
                        "browser's fonts", {"font_file": str(folder / face.file)})

@@ -100,7 +100,7 @@ def test_lookups_are_indexed_and_few(demo) -> None:  # type: ignore[no-untyped-d
         directory.chain(AMTOLA)
         directory.active_contacts("VCPC", at("village", AMTOLA))
     seen[:] = [(sql, parameters) for sql, parameters in seen if sql.lstrip().upper().startswith("SELECT")]
-    assert len(seen) == 3, seen  # the village, its ancestors, one unit's contacts
+    assert len(seen) == 4, seen  # the village, its ancestors, the stations covering them, one unit's contacts
     if demo.dialect.name != "sqlite":
         return
     with demo.connect() as connection:
