@@ -350,7 +350,11 @@ def test_a_protection_officer_on_a_phone_with_no_indian_fonts_reads_the_hindi_sm
     assert page.locator(f"#queue-rows tr[data-ref='{ref}']").evaluate("row => getComputedStyle(row).display") == "grid"
 
     # A tap anywhere on the card opens the case.
-    page.locator(f"#queue-rows tr[data-ref='{ref}'] td.place").tap()
+    place = page.locator(f"#queue-rows tr[data-ref='{ref}'] td.place")
+    place.scroll_into_view_if_needed()
+    box = place.bounding_box()
+    assert box
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # on the place, not the link
     page.wait_for_url(f"**/console/cases/{ref}")
     _on_phone(page)
     hindi = f"table.timeline tr.sms_out:has-text('{HINDI}') td.text"

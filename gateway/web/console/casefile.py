@@ -118,6 +118,7 @@ class StepView:
     within: str
     current: bool
     passed: bool
+    law: str = ""  # why these units are alerted: the section of law the rule cites
 
 
 def ladder(case: Case) -> list[StepView]:
@@ -127,7 +128,7 @@ def ladder(case: Case) -> list[StepView]:
             index=i, units=", ".join(f"{at['unit']} at {at['place']['name']}" for at in step.get("at", [])),
             contacts=[f"{c['name']} ({c['unit']})" for c in step.get("contacts", [])],
             within=span(step.get("ack_within", 0)), current=i == case.step and case.status != "resolved",
-            passed=i < case.step,
+            passed=i < case.step, law=step.get("law", ""),
         )
         for i, step in enumerate(steps)
     ]

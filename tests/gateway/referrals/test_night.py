@@ -1,0 +1,54 @@
+"""At night the offices sleep: an urgent report reaches the round-the-clock night cover at once,
+and the committees' deadlines wait for morning instead of paging them every half hour."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from routing.concerns import KEYS
+from routing.hours import next_opening
+from routing.ladder import Ladder, Step
+from routing.lifecycle import IST
+
+AMTOLA = 9001111
+FRIDAY_2300 = 9.5  # hours from the field's start (Friday 13:30 IST)
+
+
+def office_first(field) -> tuple[str, Ladder]:  # type: ignore[no-untyped-def]
+    """An urgent concern whose first step keeps office hours only, under the rules in force."""
+    referrals = field.services.referrals
+    for concern in KEYS:
+        ladder = referrals.plan(AMTOLA, concern, True)
+        if ladder.steps and ladder.steps[0].hours and ladder.night:
+            return concern, ladder
+    pytest.fail("no urgent ladder starts with office-hours units only, or no night cover: nothing to test")
+
+
+def phones(step: Step) -> set[str]:
+    return {contact.phone for contact in step.contacts}
+
+
+def test_an_urgent_report_at_night_reaches_the_night_cover_and_waits_for_morning(field):
+    field.advance(hours=FRIDAY_2300)
+    concern, ladder = office_first(field)
+    ref = field.report(village=AMTOLA, concern=concern, urgent=True, callback=False)
+    night = [c.phone for c in ladder.night if c.phone not in phones(ladder.steps[0])]
+    assert night, "the night cover must add someone the first step does not have"
+    for phone in [*phones(ladder.steps[0]), *night]:
+        field.expect_sms(phone, ref)
+    opens = next_opening(datetime.fromtimestamp(field.clock.now(), IST), ladder.steps[0].working_hours())
+    assert field.case(ref).due_at == opens  # Saturday 10:00 IST, not in half an hour
+    field.advance(hours=4)  # 3 am: nobody is paged again
+    field.assert_quiet()
+
+
+def test_by_day_the_same_report_reaches_only_its_step(field):
+    concern, ladder = office_first(field)
+    ref = field.report(village=AMTOLA, concern=concern, urgent=True, callback=False)
+    for phone in phones(ladder.steps[0]):
+        field.expect_sms(phone, ref)
+    for contact in ladder.night:
+        if contact.phone not in phones(ladder.steps[0]):
+            field.expect_no_sms(contact.phone)
