@@ -34,7 +34,7 @@ REQUIRED_KEYS = (
     "resume.title", "resume.continue", "resume.restart", "where.title", "where.code", "where.list",
     "village_code.prompt", "village_code.not_found", "place.any", "place.empty", "concern.title",
     "urgent.title", "callback.title", "callback.no", "answer.yes", "answer.no", "confirm.title",
-    "confirm.urgent", "confirm.send", "sent", "sent.urgent", "failed", "check.prompt", "check.bad_ref",
+    "confirm.urgent", "confirm.send", "sent", "sent.urgent", "sent.later", "failed", "check.prompt", "check.bad_ref",
     "check.not_found", "check.status", "help.text", "expired", "invalid", "more", "back", "limited",
 ) + tuple(f"place.{level}" for level in (
     "state", "district", "sub_district", "block", "gram_panchayat", "village", "urban_local_body", "ward"))
@@ -175,10 +175,19 @@ class Limited:
     """The effect was not carried out: this phone has used its allowance (gateway.infra.limits)."""
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A report stored; `opens` ("10:00") when it is not urgent and the office it goes to is closed:
+    the villager is told when it will be seen, and where to call if the child is in danger now."""
+
+    ref: str
+    opens: str | None = None
+
+
 LIMITED = Limited()
 
 
-def finish(state: State, ctx: Context, result: str | Limited | None) -> Outcome:
+def finish(state: State, ctx: Context, result: Stored | str | Limited | None) -> Outcome:
     """The closing screen once the caller has carried out the effect `step` asked for.
 
     `result`: the case reference or status, None when it failed, `LIMITED` when the phone has
@@ -192,9 +201,12 @@ def finish(state: State, ctx: Context, result: str | Limited | None) -> Outcome:
         if result is None:
             lines = [ctx.t(state, "failed", helplines=ctx.helplines)]
         else:
-            lines = [ctx.t(state, "sent", ref=result)]
+            stored = result if isinstance(result, Stored) else Stored(str(result))
+            lines = [ctx.t(state, "sent", ref=stored.ref)]
             if state.draft.urgent:
                 lines.append(ctx.t(state, "sent.urgent", helplines=ctx.helplines))
+            elif stored.opens:
+                lines.append(ctx.t(state, "sent.later", opens=stored.opens, helplines=ctx.helplines))
     else:
         lines = [_check_result(state, ctx, result)]
     return Outcome(message(END, lines, ctx.budget), done)

@@ -94,7 +94,11 @@ def demo(engine):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def client(settings: Settings, demo) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    with TestClient(create_app(settings)) as test_client:
+    """The app on a clock stopped on a Friday at 13:30 IST: offices open, whatever day the suite
+    runs (office hours change who is alerted and what a villager is told)."""
+    from gateway.infra.clock import ManualClock
+
+    with TestClient(create_app(settings, clock=ManualClock())) as test_client:
         yield test_client
 
 

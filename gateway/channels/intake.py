@@ -32,6 +32,7 @@ log = logging.getLogger("cpgw.intake")
 class Taken:
     case: Case
     duplicate: bool  # True: linked to an earlier open case, no new alerts
+    opens: str | None = None  # "10:00": not urgent, and the office it goes to opens then
 
 
 @dataclass
@@ -58,7 +59,7 @@ class Intake:
             self._publish(case, alerts, dup_key)
         except redis.RedisError:
             unpublished(case.ref)
-        return Taken(case, duplicate=False)
+        return Taken(case, duplicate=False, opens=self.referrals.opens(case) if self.referrals else None)
 
     def _open_case(self, case_id: str | None) -> Case | None:
         if not case_id:

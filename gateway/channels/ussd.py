@@ -70,7 +70,7 @@ class Hop:
     text: str
 
 
-Result = str | menu.Limited | None  # an effect's result: a reference or status; None: it failed
+Result = menu.Stored | str | menu.Limited | None  # a report stored, a status looked up; None: it failed
 
 
 class RecentHop(NamedTuple):
@@ -245,7 +245,8 @@ class UssdService:
             return menu.LIMITED
         with self._failures(effect):
             if isinstance(effect, menu.Submit):
-                return self.intake.submit(*self._report(effect.draft, pending.hop, pending.outcome.state)).case.ref
+                taken = self.intake.submit(*self._report(effect.draft, pending.hop, pending.outcome.state))
+                return menu.Stored(taken.case.ref, taken.opens)
             case = find_by_ref(self.engine, effect.reference)
             return case.status if case else None
         return None

@@ -98,7 +98,7 @@ class VillagerSms:
         return "conversation"
 
     def _carry_out(self, effect: menu.Effect, sms_id: str, phone: str, tag: str,
-                   state: menu.State) -> str | menu.Limited | None:
+                   state: menu.State) -> menu.Stored | str | menu.Limited | None:
         if isinstance(effect, menu.Lookup):
             if not self.limiter.allow("status", tag):
                 return menu.LIMITED
@@ -115,7 +115,7 @@ class VillagerSms:
                 reporter_phone=phone if draft.callback else None), sender=phone)
         except UnknownVillage:
             return None
-        return taken.case.ref
+        return menu.Stored(taken.case.ref, taken.opens)
 
     # --- keywords ------------------------------------------------------------------------------------
 

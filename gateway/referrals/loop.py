@@ -39,8 +39,9 @@ from gateway.referrals.outbox import Outbox, Publishable, Queued
 from menus.catalog import Catalog
 from menus.dlt import dlt_id
 from routing.directory import Directory
-from routing.hours import deadline, on_duty
+from routing.hours import deadline, next_opening, on_duty
 from routing.ladder import Ladder, StepContact, route
+from routing.lifecycle import IST
 from routing.rules import Rules
 
 log = logging.getLogger("cpgw.referrals")
@@ -110,6 +111,21 @@ class Referrals:
         state = ladder.place("state")
         days_off = self.rules.days_off(state.lgd_code if state else None)
         return not on_duty(as_datetime(now), ladder.steps[step].working_hours(), days_off)
+
+    def opens(self, case: Case) -> str | None:
+        """"10:00" when a report that is not urgent waits for its first step's office to open (the
+        villager is told so); None when someone is at work now, or the report is urgent (the night
+        cover and the helplines answer)."""
+        if case.urgent or not case.ladder or not case.ladder.get("steps"):
+            return None
+        ladder = Ladder.from_dict(case.ladder)
+        now = self.clock.now()
+        if not self.off_duty(ladder, 0, now):
+            return None
+        state = ladder.place("state")
+        opening = next_opening(as_datetime(now), ladder.steps[0].working_hours(),
+                               self.rules.days_off(state.lgd_code if state else None))
+        return opening.astimezone(IST).strftime("%H:%M") if opening else None
 
     def prepare(self, case: Case, ladder: Ladder, now: float) -> None:
         """Copy the ladder onto a case, with its first deadline (before the case is written)."""
