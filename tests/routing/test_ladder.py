@@ -55,6 +55,18 @@ def world() -> MemoryDirectory:
     d.add_contact("VCPC", IDLE, "AWW Chandpur (left)", "+917000000110", active=False)
     d.add_contact("VCPC", TILAIYA, "AWW Tilaiya", "+917000000111")
     d.add_contact("VCPC", NO_BCPC, "AWW Amtola O", "+917000000112")
+    # Ranchi also has every unit the law names (issue 16); its one police station covers Kanke and
+    # one panchayat of Ormanjhi, and Ormanjhi has no CMPO or BEO.
+    d.add_place(7001, "police_station", "Kanke PS", 9001, "district")
+    d.add_coverage("police_station", 7001, "block", 90011).add_coverage("police_station", 7001, "gram_panchayat", 900121)
+    d.add_contact("POLICE_STATION", 7001, "CWPO Kanke PS", "+917000000401", "hi", level="police_station")
+    for unit, name, phone in (("DCPO", "DCPO Ranchi in person", "+917000000402"), ("DM", "DM office Ranchi", "+917000000403"),
+                              ("LABOUR", "Labour inspector Ranchi", "+917000000407"), ("AHTU", "AHTU Ranchi", "+917000000408"),
+                              ("OSC", "One Stop Centre Ranchi", "+917000000409"), ("CHILDLINE", "Childline Ranchi", "+917000000410")):
+        d.add_contact(unit, 9001, name, phone, "hi", level="district")
+    d.add_contact("CMPO", 90011, "CMPO Kanke", "+917000000405", "hi", level="block")
+    d.add_contact("BEO", 90011, "BEO Kanke", "+917000000406", "hi", level="block")
+    d.add_contact("SCPS", 20, "SCPS Jharkhand", "+917000000404", "hi", level="state")  # West Bengal has none
     # Dumka: no DCPU contact.
     d.add_place(9002, "district", "Dumka", 20).add_place(90021, "block", "Jama", 9002)
     d.add_place(900211, "gram_panchayat", "Pipra", 90021).add_place(NO_DCPU, "village", "Amtola", 900211)
@@ -84,7 +96,7 @@ districts:
     rules:
       begging:
         any:
-          - {units: [CHILDLINE, DCPU], ack_within: 20m, repeat_every: 40m}
+          - {units: [SJPU, CHILDLINE, DCPU], ack_within: 20m, repeat_every: 40m}
 """
 
 
@@ -93,54 +105,77 @@ def rule_sets() -> dict[str, Rules]:
     return {"default": load_rules(), "wb": parse_rules(DEFAULT_RULES.read_text(encoding="utf-8") + WEST_BENGAL)}
 
 
-EMERGENCY = [(("DCPU", "SJPU"), "15m")]
-ROUTINE = [(("VCPC",), "24h"), (("BCPC",), "48h"), (("DCPU",), "72h")]
+# Every ladder tops out past the DCPU: the DCPO in person, then the DM's office and the SCPS.
+TOP_E, TOP_U, TOP_R = ([(("DCPO",), a), (("DM", "SCPS"), b)] for a, b in (("30m", "1h"), ("1h", "2h"), ("24h", "48h")))
+POCSO = [(("POLICE_STATION", "SJPU", "DCPU", "CWC", "OSC"), "15m"), *TOP_E]
+TRAFFICKING = [(("POLICE_STATION", "SJPU", "AHTU", "DCPU", "CWC"), "15m"), *TOP_E]
+ROUTINE = [(("VCPC",), "24h"), (("BCPC", "BEO"), "48h"), (("DCPU", "CWC"), "72h"), *TOP_R]
 FALLBACK = (("CHILDLINE",), "30m")
+# Units with nobody above an empty district: West Bengal has no SCPS contact, so the fallback answers.
+EMPTY_TOP = [("DCPO", 9101), ("DM", 9101), ("SCPS", 19), ("DCPU", 19)]
 
 # (id, rules, village, concern, urgent, [(units, ack_within) per step], repeat_every, [(unit, place) gaps])
 TABLE = [
     ("routine climbs", "default", OK, "neglect_dropout", False, ROUTINE, "12h", []),
-    ("routine, in danger now", "default", OK, "neglect_dropout", True, [(("VCPC", "BCPC", "DCPU"), "30m")], "1h", []),
-    ("other climbs too", "default", OK, "other", False, ROUTINE, "12h", []),
-    ("orphan: VCPC then DCPU", "default", OK, "orphan_support", False, [(("VCPC",), "24h"), (("DCPU",), "48h")], "12h", []),
-    ("school: BCPC then DCPU", "default", OK, "corporal_punishment", False, [(("BCPC",), "24h"), (("DCPU",), "48h")], "12h", []),
-    ("POCSO: police and CWC at once", "default", OK, "sexual_abuse", True, [(("DCPU", "SJPU", "CWC"), "15m")], "30m", []),
-    ("POCSO even when not urgent", "default", OK, "sexual_abuse", False, [(("DCPU", "SJPU", "CWC"), "15m")], "30m", []),
-    ("trafficking", "default", OK, "trafficking", False, EMERGENCY, "30m", []),
-    ("missing child", "default", OK, "missing_child", True, EMERGENCY, "30m", []),
-    ("found child, in danger", "default", OK, "abandoned_child", True, [(("DCPU", "CWC", "SJPU"), "15m")], "30m", []),
-    ("found child", "default", OK, "abandoned_child", False, [(("DCPU", "CWC"), "30m")], "1h", []),
-    ("marriage imminent", "default", OK, "child_marriage", True, [(("BCPC", "DCPU", "SJPU"), "15m")], "30m", []),
-    ("marriage planned", "default", OK, "child_marriage", False, [(("BCPC", "DCPU"), "12h")], "6h", []),
-    ("violence, injured", "default", OK, "physical_violence", True, EMERGENCY, "30m", []),
-    ("violence", "default", OK, "physical_violence", False, [(("DCPU",), "4h")], "4h", []),
-    ("labour", "default", OK, "child_labour", False, [(("DCPU",), "4h")], "4h", []),
-    ("begging", "default", OK, "begging", True, [(("DCPU", "CWC"), "30m")], "1h", []),
+    ("routine, in danger now", "default", OK, "neglect_dropout", True, [(("VCPC", "BCPC", "DCPU", "CWC"), "30m"), *TOP_U], "1h", []),
+    ("other climbs too", "default", OK, "other", False, [(("VCPC",), "24h"), (("BCPC",), "48h"), (("DCPU",), "72h"), *TOP_R], "12h", []),
+    ("orphan: VCPC and CWC, then DCPU", "default", OK, "orphan_support", False, [(("VCPC", "CWC"), "24h"), (("DCPU",), "48h"), *TOP_R],
+     "12h", []),
+    ("school: BEO and BCPC, then DCPU", "default", OK, "corporal_punishment", False, [(("BEO", "BCPC"), "24h"), (("DCPU",), "48h"), *TOP_R],
+     "12h", []),
+    ("POCSO: police, CWC and OSC at once", "default", OK, "sexual_abuse", True, POCSO, "30m", []),
+    ("POCSO even when not urgent", "default", OK, "sexual_abuse", False, POCSO, "30m", []),
+    ("trafficking", "default", OK, "trafficking", False, TRAFFICKING, "30m", []),
+    ("missing child", "default", OK, "missing_child", True, [(("POLICE_STATION", "SJPU", "CHILDLINE", "DCPU", "CWC"), "15m"), *TOP_E],
+     "30m", []),
+    ("found child, in danger", "default", OK, "abandoned_child", True, [(("CHILDLINE", "POLICE_STATION", "CWC", "DCPU"), "15m"), *TOP_E],
+     "30m", []),
+    ("found child", "default", OK, "abandoned_child", False, [(("CHILDLINE", "CWC", "DCPU"), "30m"), *TOP_U], "1h", []),
+    ("marriage imminent", "default", OK, "child_marriage", True, [(("CMPO", "POLICE_STATION", "DCPU", "CWC"), "15m"), *TOP_E], "30m", []),
+    ("marriage planned", "default", OK, "child_marriage", False,
+     [(("VCPC", "CMPO", "CWC"), "12h"), (("BCPC", "DCPU"), "12h"), (("DCPO",), "24h"), (("DM", "SCPS"), "24h")], "12h", []),
+    ("violence, injured", "default", OK, "physical_violence", True, [(("POLICE_STATION", "DCPU", "CWC"), "15m"), *TOP_E], "30m", []),
+    ("violence", "default", OK, "physical_violence", False, [(("DCPU", "CWC"), "4h"), (("DCPO",), "8h"), (("DM", "SCPS"), "24h")], "12h", []),
+    ("labour", "default", OK, "child_labour", False, [(("LABOUR", "DCPU", "CWC"), "8h"), *TOP_R[:1], (("DM", "SCPS"), "48h")], "12h", []),
+    ("begging", "default", OK, "begging", True, [(("POLICE_STATION", "SJPU", "DCPU", "CWC"), "30m"), *TOP_U], "1h", []),
     ("one VCPC member inactive", "default", HALF, "neglect_dropout", False, ROUTINE, "12h", []),
     ("every VCPC member inactive", "default", IDLE, "neglect_dropout", False, ROUTINE[1:], "12h", [("VCPC", IDLE)]),
-    ("VCPC inactive, in danger", "default", IDLE, "other", True, [(("BCPC", "DCPU"), "30m")], "1h", [("VCPC", IDLE)]),
-    ("VCPC inactive, emergency unaffected", "default", IDLE, "trafficking", True, EMERGENCY, "30m", []),
+    ("VCPC inactive, in danger", "default", IDLE, "other", True, [(("BCPC", "DCPU"), "30m"), *TOP_U], "1h", [("VCPC", IDLE)]),
+    ("VCPC inactive, emergency unaffected", "default", IDLE, "trafficking", True, TRAFFICKING, "30m", []),
     ("no gram panchayat", "default", TILAIYA, "neglect_dropout", False, ROUTINE, "12h", []),
-    ("no gram panchayat, emergency", "default", TILAIYA, "sexual_abuse", True, [(("DCPU", "SJPU", "CWC"), "15m")], "30m", []),
-    ("BCPC missing", "default", NO_BCPC, "neglect_dropout", False, [ROUTINE[0], ROUTINE[2]], "12h", [("BCPC", 90012)]),
-    ("BCPC missing, school", "default", NO_BCPC, "corporal_punishment", False, [(("DCPU",), "48h")], "12h", [("BCPC", 90012)]),
-    ("BCPC missing, marriage", "default", NO_BCPC, "child_marriage", True, [(("DCPU", "SJPU"), "15m")], "30m", [("BCPC", 90012)]),
-    ("no DCPU: police and CWC still", "default", NO_DCPU, "sexual_abuse", True, [(("SJPU", "CWC"), "15m")], "30m", [("DCPU", 9002)]),
-    ("no DCPU: state tops the climb", "default", NO_DCPU, "neglect_dropout", False, [*ROUTINE[:2], FALLBACK], "1h",
-     [("DCPU", 9002), ("DCPU", 20)]),
-    ("no DCPU: state after the BCPC", "default", NO_DCPU, "child_marriage", False, [(("BCPC",), "12h"), FALLBACK], "1h",
-     [("DCPU", 9002), ("DCPU", 20)]),
-    ("no DCPU, labour: state only", "default", NO_DCPU, "child_labour", False, [FALLBACK], "1h", [("DCPU", 9002), ("DCPU", 20)]),
+    ("no gram panchayat, emergency", "default", TILAIYA, "sexual_abuse", True, POCSO, "30m", []),
+    ("BCPC missing", "default", NO_BCPC, "neglect_dropout", False, [ROUTINE[0], *ROUTINE[2:]], "12h", [("BCPC", 90012), ("BEO", 90012)]),
+    ("BCPC missing, school", "default", NO_BCPC, "corporal_punishment", False, [(("DCPU",), "48h"), *TOP_R], "12h",
+     [("BEO", 90012), ("BCPC", 90012)]),
+    ("no CMPO in the block, marriage", "default", NO_BCPC, "child_marriage", True, [(("POLICE_STATION", "DCPU", "CWC"), "15m"), *TOP_E],
+     "30m", [("CMPO", 90012)]),
+    ("no DCPU: police and CWC still", "default", NO_DCPU, "sexual_abuse", True, [(("SJPU", "CWC"), "15m"), (("SCPS",), "1h")], "30m",
+     [("POLICE_STATION", None), ("DCPU", 9002), ("OSC", 9002), ("DCPO", 9002), ("DM", 9002)]),
+    ("no DCPU: state tops the climb", "default", NO_DCPU, "neglect_dropout", False,
+     [(("VCPC",), "24h"), (("BCPC",), "48h"), (("CWC",), "72h"), (("SCPS",), "48h")], "12h",
+     [("BEO", 90021), ("DCPU", 9002), ("DCPO", 9002), ("DM", 9002)]),
+    ("no DCPU: state after the BCPC", "default", NO_DCPU, "child_marriage", False,
+     [(("VCPC", "CWC"), "12h"), (("BCPC",), "12h"), (("SCPS",), "24h")], "12h",
+     [("CMPO", 90021), ("DCPU", 9002), ("DCPO", 9002), ("DM", 9002)]),
+    ("no DCPU, labour: the CWC, then the state", "default", NO_DCPU, "child_labour", False, [(("CWC",), "8h"), (("SCPS",), "48h")], "12h",
+     [("LABOUR", 9002), ("DCPU", 9002), ("DCPO", 9002), ("DM", 9002)]),
     ("nobody in the district", "default", EMPTY, "neglect_dropout", False, [FALLBACK], "1h",
-     [("VCPC", EMPTY), ("BCPC", 91011), ("DCPU", 9101), ("DCPU", 19)]),
+     [("VCPC", EMPTY), ("BCPC", 91011), ("BEO", 91011), ("DCPU", 9101), ("CWC", 9101), *EMPTY_TOP]),
     ("nobody in the district, POCSO", "default", EMPTY, "sexual_abuse", True, [FALLBACK], "1h",
-     [("DCPU", 9101), ("SJPU", 9101), ("CWC", 9101), ("DCPU", 19)]),
+     [("POLICE_STATION", None), ("SJPU", 9101), ("DCPU", 9101), ("CWC", 9101), ("OSC", 9101), *EMPTY_TOP]),
+    ("nobody in the district, found child: the state's 1098 desk", "default", EMPTY, "abandoned_child", False,
+     [(("CHILDLINE",), "30m")], "1h", [("CWC", 9101), ("DCPU", 9101), *EMPTY_TOP[:3]]),
     ("nobody up to the state", "default", NOWHERE, "missing_child", True, [], "30m",
-     [("DCPU", 9201), ("SJPU", 9201), ("CHILDLINE", 8), ("DCPU", 8)]),
-    ("panchayat committee, not configured", "default", GP_VCPC, "neglect_dropout", False, ROUTINE[1:], "12h", [("VCPC", GP_VCPC)]),
-    ("panchayat committee, configured", "wb", GP_VCPC, "neglect_dropout", False, ROUTINE, "12h", []),
-    ("district rule: Childline missing", "wb", GP_VCPC, "begging", False, [(("DCPU",), "20m")], "40m", [("CHILDLINE", 9102)]),
-    ("state rule elsewhere unchanged", "wb", OK, "begging", False, [(("DCPU", "CWC"), "4h")], "4h", []),
+     [("POLICE_STATION", None), ("SJPU", 9201), ("CHILDLINE", 9201), ("DCPU", 9201), ("CWC", 9201), ("DCPO", 9201), ("DM", 9201),
+      ("SCPS", 8), ("CHILDLINE", 8), ("DCPU", 8)]),
+    ("panchayat committee, not configured", "default", GP_VCPC, "neglect_dropout", False, [(("BCPC",), "48h"), (("DCPU",), "72h")], "12h",
+     [("VCPC", GP_VCPC), ("BEO", 91021), ("CWC", 9102), ("DCPO", 9102), ("DM", 9102), ("SCPS", 19)]),
+    ("panchayat committee, configured", "wb", GP_VCPC, "neglect_dropout", False, [(("VCPC",), "24h"), (("BCPC",), "48h"), (("DCPU",), "72h")],
+     "12h", [("BEO", 91021), ("CWC", 9102), ("DCPO", 9102), ("DM", 9102), ("SCPS", 19)]),
+    ("district rule: Childline from the state's desk, SJPU missing", "wb", GP_VCPC, "begging", False, [(("CHILDLINE", "DCPU"), "20m")],
+     "40m", [("SJPU", 9102)]),
+    ("state rule elsewhere unchanged", "wb", OK, "begging", False,
+     [(("POLICE_STATION", "SJPU", "DCPU", "CWC"), "4h"), (("DCPO",), "8h"), (("DM", "SCPS"), "24h")], "12h", []),
 ]
 
 
@@ -177,9 +212,10 @@ def test_inactive_members_are_not_alerted(rule_sets: dict[str, Rules]) -> None:
 def test_units_are_found_where_they_sit(rule_sets: dict[str, Rules]) -> None:
     ladder = route(TILAIYA, "neglect_dropout", False, world(), rule_sets["default"])
     assert [(at.unit, at.place.lgd_code, at.place.level) for step in ladder.steps for at in step.units] == [
-        ("VCPC", TILAIYA, "village"), ("BCPC", 90011, "block"), ("DCPU", 9001, "district"),
+        ("VCPC", TILAIYA, "village"), ("BCPC", 90011, "block"), ("BEO", 90011, "block"), ("DCPU", 9001, "district"),
+        ("CWC", 9001, "district"), ("DCPO", 9001, "district"), ("DM", 9001, "district"), ("SCPS", 20, "state"),
     ]
-    assert [place.level for place in ladder.chain] == ["village", "block", "district", "state"]
+    assert [place.level for place in ladder.chain] == ["village", "police_station", "block", "district", "state"]
     assert ladder.place("block") is not None and ladder.place("gram_panchayat") is None
 
 
@@ -201,7 +237,7 @@ def test_one_alert_per_phone_in_a_step(rule_sets: dict[str, Rules]) -> None:
     directory = world().add_contact("CWC", 9001, "DCPO Ranchi", "+917000000101", "hi")
     ladder = route(OK, "sexual_abuse", True, directory, rule_sets["default"])
     phones = [contact.phone for contact in ladder.steps[0].contacts]
-    assert len(phones) == len(set(phones)) == 4  # two DCPU, the CWC chair, SJPU
+    assert len(phones) == len(set(phones)) == 6  # the station's CWPO, SJPU, two DCPU, the CWC chair, the OSC
 
 
 def test_a_case_keeps_its_ladder_through_json(rule_sets: dict[str, Rules]) -> None:
@@ -210,7 +246,8 @@ def test_a_case_keeps_its_ladder_through_json(rule_sets: dict[str, Rules]) -> No
         data = json.loads(json.dumps(ladder.to_dict()))
         assert Ladder.from_dict(data) == ladder
     assert data["steps"] == [] and data["gaps"]
-    assert route(OK, "trafficking", True, world(), rule_sets["default"]).to_dict()["steps"][0]["units"] == ["DCPU", "SJPU"]
+    assert route(OK, "trafficking", True, world(), rule_sets["default"]).to_dict()["steps"][0]["units"] == [
+        "POLICE_STATION", "SJPU", "AHTU", "DCPU", "CWC"]
 
 
 def test_a_directory_change_does_not_touch_a_decided_ladder(rule_sets: dict[str, Rules]) -> None:
@@ -236,8 +273,11 @@ def test_from_dict_refuses_another_format() -> None:
 
 @pytest.mark.parametrize(
     ("village", "gaps"),
-    [(OK, []), (IDLE, [("VCPC", IDLE)]), (NO_BCPC, [("BCPC", 90012)]), (NO_DCPU, [("DCPU", 9002)]),
-     (EMPTY, [("SJPU", 9101), ("DCPU", 9101), ("CWC", 9101), ("BCPC", 91011), ("VCPC", EMPTY)])],
+    [(OK, []), (IDLE, [("VCPC", IDLE)]), (NO_BCPC, [("BCPC", 90012), ("CMPO", 90012), ("BEO", 90012)]),
+     (NO_DCPU, [("DCPU", 9002), ("DCPO", 9002), ("POLICE_STATION", 0), ("AHTU", 9002), ("CMPO", 90021), ("LABOUR", 9002),
+                ("BEO", 90021), ("OSC", 9002), ("DM", 9002)]),
+     (EMPTY, [("SJPU", 9101), ("DCPU", 9101), ("CWC", 9101), ("BCPC", 91011), ("VCPC", EMPTY), ("DCPO", 9101), ("POLICE_STATION", 0),
+              ("AHTU", 9101), ("CMPO", 91011), ("LABOUR", 9101), ("BEO", 91011), ("OSC", 9101), ("DM", 9101), ("SCPS", 19)])],
 )
 def test_coverage_lists_each_missing_unit_once(rule_sets: dict[str, Rules], village: int, gaps: list[tuple[str, int]]) -> None:
     found = coverage(village, world(), rule_sets["default"])
@@ -246,7 +286,7 @@ def test_coverage_lists_each_missing_unit_once(rule_sets: dict[str, Rules], vill
 
 def test_explain_names_people_never_phones(rule_sets: dict[str, Rules]) -> None:
     text = "\n".join(explain(route(NO_DCPU, "neglect_dropout", False, world(), rule_sets["default"])))
-    assert "AWW Jama" in text and "Jharkhand SCPS control room" in text and "+91" not in text
+    assert "AWW Jama" in text and "SCPS Jharkhand" in text and "+91" not in text
     assert "acknowledge within 1d" in text and "gap: no active DCPU contact at Dumka (district 9002)" in text
     nobody = "\n".join(explain(route(NOWHERE, "other", False, world(), rule_sets["default"])))
     assert "NOBODY CAN BE TOLD" in nobody

@@ -40,7 +40,7 @@ rules:
   child_marriage: {any: [{units: [BCPC, DCPU], ack_within: 1h, repeat_every: 1h}]}
   physical_violence: {any: [{units: [DCPU], ack_within: 1h, repeat_every: 1h}]}
   child_labour: {any: [{units: [DCPU], ack_within: 1h, repeat_every: 1h}]}
-  begging: {any: [{units: [DCPU, CWC], ack_within: 1h, repeat_every: 1h}]}
+  begging: {any: [{units: [SJPU, DCPU, CWC], ack_within: 1h, repeat_every: 1h}]}
   corporal_punishment: {any: [{units: [BCPC, DCPU], ack_within: 1h, repeat_every: 1h}]}
   orphan_support: {any: [{units: [VCPC, DCPU], ack_within: 1h, repeat_every: 1h}]}
   neglect_dropout:
@@ -54,6 +54,10 @@ rules:
     any:
       - {units: [VCPC], ack_within: 24h}
       - {units: [DCPU], ack_within: 48h, repeat_every: 12h}
+  runaway: {any: [{units: [SJPU, DCPU], ack_within: 15m, repeat_every: 30m}]}
+  labour_migration: {any: [{units: [SJPU, DCPU], ack_within: 15m, repeat_every: 30m}]}
+  substance_abuse: {any: [{units: [DCPU, CWC], ack_within: 1h, repeat_every: 1h}]}
+  disability_neglect: {any: [{units: [VCPC, DCPU], ack_within: 1h, repeat_every: 1h}]}
 """
 NEGLECT_LAST = "      - {units: [DCPU], ack_within: 72h, repeat_every: 12h}"
 TRAFFICKING_STEP = "      - {units: [DCPU, SJPU], ack_within: 15m, repeat_every: 30m}\n  missing_child"
@@ -84,9 +88,9 @@ def test_shipped_rules_cover_every_concern_and_follow_the_law() -> None:
                 assert "SJPU" in first, (concern, urgent)
     assert "CWC" in rules.ladder("sexual_abuse", False)[0].steps[0].units
     assert "CWC" in rules.ladder("abandoned_child", False)[0].steps[0].units
-    assert rules.ladder("child_marriage", True)[0].steps[0].units == ("BCPC", "DCPU", "SJPU")
+    assert rules.ladder("child_marriage", True)[0].steps[0].units == ("CMPO", "POLICE_STATION", "DCPU", "CWC")
     routine = rules.ladder("neglect_dropout", False)[0]
-    assert [step.units for step in routine.steps] == [("VCPC",), ("BCPC",), ("DCPU",)]
+    assert [step.units for step in routine.steps] == [("VCPC",), ("BCPC", "BEO"), ("DCPU", "CWC"), ("DCPO",), ("DM", "SCPS")]
 
 
 @pytest.mark.parametrize(
@@ -111,7 +115,7 @@ def test_overrides_take_precedence_district_then_state_then_default() -> None:
         "    units:\n"
         "      VCPC: {name: CWPC, levels: [village, gram_panchayat]}\n"
         "    rules:\n"
-        "      begging: {any: [{units: [CHILDLINE, DCPU], ack_within: 20m, repeat_every: 1h}]}\n"
+        "      begging: {any: [{units: [CHILDLINE, SJPU, DCPU], ack_within: 20m, repeat_every: 1h}]}\n"
         "districts:\n"
         "  9101:\n"
         "    rules:\n"
@@ -195,7 +199,7 @@ APPENDED = [
     ("state moves the DCPU down", "states:\n  19:\n    units:\n      DCPU: {levels: [block]}\n", NEGLECT_LAST,
      "no unit at district or state level in state 19"),
     ("district drops the police", "districts:\n  9101:\n    rules:\n      missing_child: {urgent: [{units: [DCPU], ack_within: 5m, repeat_every: 5m}]}\n",
-     "{units: [DCPU], ack_within: 5m", "missing_child: the law (FIR mandatory) requires police (SJPU)"),
+     "{units: [DCPU], ack_within: 5m", f"missing_child: the law ({BY_KEY['missing_child'].law}) requires police (SJPU)"),
     ("district ends low", "districts:\n  9101:\n    rules:\n      begging: {any: [{units: [VCPC], ack_within: 5m, repeat_every: 5m}]}\n",
      "{units: [VCPC], ack_within: 5m", "begging: the last step (VCPC) has no unit at district or state level"),
     ("districts may not rename units", "districts:\n  9101:\n    units: {}\n", "    units: {}", "unknown key 'units'"),
