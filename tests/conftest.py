@@ -66,14 +66,34 @@ def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, redis_url: str, redis_client: redis.Redis, database_url: str) -> Settings:
+    """The shipped rules with every unit at work round the clock: a test must not depend on the hour
+    or the day the suite runs. Tests of office hours use `office_hours_settings`."""
     return load_settings(
         {
             "CPGW_DATA_DIR": str(tmp_path),
             "CPGW_DATABASE_URL": database_url,
             "CPGW_REDIS_URL": redis_url,
             "CPGW_SECRET_KEY": "test-secret-key-0123456789abcdef",
+            "CPGW_ROUTING_RULES": str(day_and_night_rules(tmp_path / "rules.yaml")),
         }
     )
+
+
+@pytest.fixture
+def office_hours_settings(settings: Settings) -> Settings:
+    """The shipped rules as they are, office hours included (with a `ManualClock`, never the wall clock)."""
+    from routing.rules import DEFAULT_RULES
+
+    return settings.model_copy(update={"routing_rules": str(DEFAULT_RULES)})
+
+
+def day_and_night_rules(target: Path) -> Path:
+    import re
+
+    from routing.rules import DEFAULT_RULES
+
+    target.write_text(re.sub(r',\s*hours:\s*"[^"]*"', "", DEFAULT_RULES.read_text(encoding="utf-8")), encoding="utf-8")
+    return target
 
 
 @pytest.fixture
@@ -94,11 +114,7 @@ def demo(engine):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def client(settings: Settings, demo) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
-    """The app on a clock stopped on a Friday at 13:30 IST: offices open, whatever day the suite
-    runs (office hours change who is alerted and what a villager is told)."""
-    from gateway.infra.clock import ManualClock
-
-    with TestClient(create_app(settings, clock=ManualClock())) as test_client:
+    with TestClient(create_app(settings)) as test_client:
         yield test_client
 
 
@@ -154,6 +170,12 @@ def _field(settings: Settings, at_stub, production: bool):  # type: ignore[no-un
 def field(settings: Settings, demo, at_stub):  # type: ignore[no-untyped-def]
     """The field harness: the real SDK to the AT stub, a manual clock, the demo directory."""
     yield from _field(settings, at_stub, production=False)
+
+
+@pytest.fixture
+def office_field(office_hours_settings: Settings, demo, at_stub):  # type: ignore[no-untyped-def]
+    """The field harness under the shipped office hours, its clock starting on a Friday at 13:30 IST."""
+    yield from _field(office_hours_settings, at_stub, production=False)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,23 +57,11 @@ class Live:
         Worker(self.services, name="e2e", audit_every=10**9).drain()
 
 
-def working_morning() -> float:
-    """The last Tuesday 11:00 IST before now: times read as in the field (days, not years, ago), and
-    the committees' office hours (Mon–Sat) cover the test's 25 hours whatever day the suite runs."""
-    from datetime import datetime, timedelta
-
-    from routing.lifecycle import IST
-
-    now = datetime.now(IST)
-    tuesday = (now - timedelta(days=(now.weekday() - 1) % 7 or 7)).replace(hour=11, minute=0, second=0, microsecond=0)
-    return tuesday.timestamp()
-
-
 @pytest.fixture
 def live(settings, demo, users, at_stub) -> Iterator[Live]:  # type: ignore[no-untyped-def]
     wired = settings.model_copy(update={
         "at_username": "cpgw-test", "at_api_key": "test-key", "at_api_url": at_stub.url, "sms_timeout_s": 1.0})
-    clock = ManualClock(start=working_morning())
+    clock = ManualClock(start=time.time())
     app = create_app(wired, clock=clock)
     with serving(app) as url:
         yield Live(url, app, clock, at_stub)

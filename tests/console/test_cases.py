@@ -88,7 +88,8 @@ def test_bad_action_values_are_refused(browser, cases):
 
 
 def test_reassign_moves_to_a_later_step_and_alerts_it(browser, client, engine):
-    ref = report(client, AMTOLA, number="+919812300031", concern="neglect_dropout", callback=False)  # VCPC, BCPC, DCPU
+    # not urgent: VCPC; BCPC, BEO; DCPU, CWC; DCPO; DM, SCPS
+    ref = report(client, AMTOLA, number="+919812300031", concern="neglect_dropout", callback=False)
     admin = browser("admin")
     admin.get(f"/console/cases/{ref}")
     assert admin.post(f"/console/cases/{ref}/reassign", {"to_step": "1", "reason": "back"}).status_code == 400
@@ -98,11 +99,12 @@ def test_reassign_moves_to_a_later_step_and_alerts_it(browser, client, engine):
         case = session.exec(select(Case).where(Case.ref == ref)).one()
         alerts = session.exec(select(Message).where(Message.case_id == case.id, Message.step == 2)).all()
     assert (case.step, case.round, case.status) == (2, 0, "open")
-    assert alerts and {m.unit for m in alerts} == {"DCPU"}  # the DCPU now, never the BCPC in between
+    assert alerts and {m.unit for m in alerts} == {"DCPU", "CWC"}  # step 3 now, never the BCPC in between
     kinds = [(e.kind, e.actor) for e in events(engine, ref)]
     assert ("reassigned", "system") in kinds and ("note", "Asha Admin (admin)") in kinds
-    # At the last step there is nothing later to reassign to.
+    # Nothing earlier nor the same, and nothing past the last step, to reassign to.
     assert admin.post(f"/console/cases/{ref}/reassign", {"to_step": "3", "reason": "again"}).status_code == 400
+    assert admin.post(f"/console/cases/{ref}/reassign", {"to_step": "9", "reason": "again"}).status_code == 400
 
 
 def test_the_reporters_number_needs_consent_a_role_and_leaves_a_trace(browser, cases, engine):

@@ -20,17 +20,23 @@ from routing.rules import load_rules
 RANCHI, KANKE, PIPRA, AMTOLA, CHANDPUR_BARHI, TILAIYA = 9001, 90011, 900111, 9001111, 9001123, 9001199
 
 
+KANKE_PS = 7001  # the demo's police station covering Kanke block
+
+
 def demo_in_memory() -> MemoryDirectory:
     directory = MemoryDirectory()
     with (DEMO_DIR / "places.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             parent = int(row["parent_lgd_code"]) if row["parent_lgd_code"] else None
-            directory.add_place(int(row["lgd_code"]), row["level"], row["name"], parent)
+            directory.add_place(int(row["lgd_code"]), row["level"], row["name"], parent, row["parent_level"] or None)
     with (DEMO_DIR / "contacts.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
-            directory.add_contact(
-                row["unit"], int(row["place_lgd_code"]), row["name"], row["phone"], row["language"], row["active"] == "yes"
-            )
+            directory.add_contact(row["unit"], int(row["place_lgd_code"]), row["name"], row["phone"], row["language"],
+                                  row["active"] == "yes", level=row["place_level"])
+    with (DEMO_DIR / "coverage.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            directory.add_coverage(row["place_level"], int(row["place_code"]), row["covers_level"],
+                                   int(row["covers_lgd_code"]))
     return directory
 
 
@@ -51,18 +57,19 @@ def statements(engine) -> Iterator[list[tuple[str, object]]]:  # type: ignore[no
 def test_chain_from_village_to_state(demo) -> None:  # type: ignore[no-untyped-def]
     chain = SqlDirectory(demo).chain(AMTOLA)
     assert [(p.lgd_code, p.level, p.name) for p in chain] == [
-        (AMTOLA, "village", "Amtola"), (PIPRA, "gram_panchayat", "Pipra"), (KANKE, "block", "Kanke"),
+        (AMTOLA, "village", "Amtola"), (PIPRA, "gram_panchayat", "Pipra"), (KANKE_PS, "police_station", "Kanke PS"),
+        (KANKE, "block", "Kanke"),
         (RANCHI, "district", "Ranchi"), (20, "state", "Jharkhand"),
     ]
 
 
 def test_chain_of_a_village_directly_under_its_block(demo) -> None:  # type: ignore[no-untyped-def]
     chain = SqlDirectory(demo).chain(TILAIYA)
-    assert [p.level for p in chain] == ["village", "block", "district", "state"]
-    assert chain[1].lgd_code == KANKE
+    assert [p.level for p in chain] == ["village", "police_station", "block", "district", "state"]
+    assert (chain[1].lgd_code, chain[2].lgd_code) == (KANKE_PS, KANKE)  # the station covering its block
 
 
-@pytest.mark.parametrize(("code", "levels"), [(RANCHI, ["district", "state"]), (20, ["state"]), (PIPRA, ["gram_panchayat", "block", "district", "state"]), (123, [])])
+@pytest.mark.parametrize(("code", "levels"), [(RANCHI, ["district", "state"]), (20, ["state"]), (PIPRA, ["gram_panchayat", "police_station", "block", "district", "state"]), (123, [])])
 def test_chain_of_other_places(demo, code: int, levels: list[str]) -> None:  # type: ignore[no-untyped-def]
     assert [p.level for p in SqlDirectory(demo).chain(code, levels[0] if levels else "village")] == levels
 
@@ -90,7 +97,7 @@ def test_routes_as_the_memory_directory_does(demo) -> None:  # type: ignore[no-u
 
 def test_tilaiya_has_no_committee_of_its_own(demo) -> None:  # type: ignore[no-untyped-def]
     ladder = route(TILAIYA, "neglect_dropout", False, SqlDirectory(demo), load_rules())
-    assert [step.unit_keys for step in ladder.steps] == [("BCPC",), ("DCPU",)]
+    assert [step.unit_keys for step in ladder.steps] == [("BCPC", "BEO"), ("DCPU", "CWC"), ("DCPO",), ("DM", "SCPS")]
     assert [(gap.unit, gap.place.lgd_code if gap.place else None) for gap in ladder.gaps] == [("VCPC", TILAIYA)]
 
 
@@ -134,4 +141,4 @@ def test_an_unknown_village_is_not_remembered(demo, tmp_path) -> None:  # type: 
     assert directory.chain(9001198) == []
     (tmp_path / "places.csv").write_text("lgd_code,level,name,parent_lgd_code\n9001198,village,Nayagaon,90011\n", encoding="utf-8")
     import_directory(demo, tmp_path / "places.csv", None)
-    assert [place.lgd_code for place in directory.chain(9001198)] == [9001198, KANKE, RANCHI, 20]
+    assert [place.lgd_code for place in directory.chain(9001198)] == [9001198, KANKE_PS, KANKE, RANCHI, 20]

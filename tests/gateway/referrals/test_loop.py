@@ -10,6 +10,7 @@ from sqlmodel import Session, select
 from gateway.record.models import CaseEvent
 
 AMTOLA, KANKE, RANCHI = 9001111, 90011, 9001
+KANKE_PS = 7001  # the demo's police station covering Kanke block
 
 
 @pytest.fixture
@@ -50,29 +51,27 @@ def test_silence_climbs_the_ladder_and_an_ack_stops_it(field, phones):
     assert events(field, ref)[:4] == ["reported", "alerted", "escalated", "acknowledged"]
 
 
-def test_emergencies_alert_dcpu_and_police_at_once(field, phones):
+def test_emergencies_alert_police_dcpu_and_cwc_at_once_then_climb_to_the_dcpo(field, phones):
     ref = field.report(village=AMTOLA, concern="sexual_abuse", urgent=True, callback=False)
-    for phone in phones["dcpu"] + phones["sjpu"] + phones["cwc"]:
+    station, dcpo = field.contacts("POLICE_STATION", KANKE_PS), field.contacts("DCPO", RANCHI)
+    for phone in phones["dcpu"] + phones["sjpu"] + phones["cwc"] + station + field.contacts("OSC", RANCHI):
         field.expect_sms(phone, ref)
-    for phone in phones["vcpc"] + phones["bcpc"]:
+    for phone in phones["vcpc"] + phones["bcpc"] + dcpo:
         field.expect_no_sms(phone)
-    field.advance(minutes=16)  # the only step: reminded, and the case is overdue
-    for phone in phones["dcpu"] + phones["sjpu"] + phones["cwc"]:
+    field.advance(minutes=16)  # step 1's 15 minutes: the District Child Protection Officer in person
+    for phone in dcpo:
         field.expect_sms(phone, ref)
-    assert field.case(ref).overdue
-    field.advance(minutes=31)
-    for phone in phones["dcpu"] + phones["sjpu"] + phones["cwc"]:
-        field.expect_sms(phone, ref)
-    field.reply(phones["sjpu"][0], "ack")  # a bare ACK: the contact's single open alert
+    field.reply(phones["sjpu"][0], f"ACK {ref}")  # a unit of an earlier step may still take it up
     field.expect_sms(phones["sjpu"][0], ref)
     assert field.case(ref).acknowledged_unit == "SJPU"
+    field.advance(hours=6)
     field.assert_quiet()
 
 
 def test_alerts_carry_only_reference_concern_and_village(field, phones):
     reporter = "+919811100002"
     ref = field.report(village=AMTOLA, concern="child_marriage", urgent=False, phone=reporter)
-    for phone in phones["bcpc"] + phones["dcpu"]:
+    for phone in phones["vcpc"] + phones["cwc"] + field.contacts("CMPO", KANKE):
         text = field.expect_sms(phone, ref)
         assert "9811100002" not in text
         assert len(text) <= 70 * 2  # Hindi contacts: at most two UCS-2 segments

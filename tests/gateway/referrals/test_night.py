@@ -30,9 +30,10 @@ def phones(step: Step) -> set[str]:
     return {contact.phone for contact in step.contacts}
 
 
-def test_an_urgent_report_at_night_reaches_the_night_cover_and_waits_for_morning(field):
+def test_an_urgent_report_at_night_reaches_the_night_cover_and_waits_for_morning(office_field):
+    field = office_field
     field.advance(hours=FRIDAY_2300)
-    concern, ladder = office_first(field)
+    concern, ladder = office_first(office_field)
     ref = field.report(village=AMTOLA, concern=concern, urgent=True, callback=False)
     night = [c.phone for c in ladder.night if c.phone not in phones(ladder.steps[0])]
     assert night, "the night cover must add someone the first step does not have"
@@ -44,8 +45,9 @@ def test_an_urgent_report_at_night_reaches_the_night_cover_and_waits_for_morning
     field.assert_quiet()
 
 
-def test_by_day_the_same_report_reaches_only_its_step(field):
-    concern, ladder = office_first(field)
+def test_by_day_the_same_report_reaches_only_its_step(office_field):
+    field = office_field
+    concern, ladder = office_first(office_field)
     ref = field.report(village=AMTOLA, concern=concern, urgent=True, callback=False)
     for phone in phones(ladder.steps[0]):
         field.expect_sms(phone, ref)

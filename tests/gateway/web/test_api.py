@@ -77,7 +77,7 @@ def test_staff_actions_are_audited_with_the_callers_name(client, engine, reporte
     body = client.post(f"/api/v1/cases/{ref}/notes", json={"text": "called the anganwadi worker"}, headers=admin).json()
     assert body["events"][-1] == {**body["events"][-1], "kind": "note", "actor": "Meera (DCPO)"}
     escalated = client.post(f"/api/v1/cases/{ref}/escalate", json={"reason": "no answer"}, headers=admin).json()
-    assert escalated["status"] == "open" and escalated["overdue"] is True  # a single-step ladder repeats
+    assert escalated["status"] == "open" and escalated["step"]["index"] == 1  # the next step: the DCPO in person
     acked = client.post(f"/api/v1/cases/{ref}/acknowledge", json={"unit": "DCPU"}, headers=admin).json()
     assert acked["acknowledged_by"] == {"unit": "DCPU", "name": "Meera (DCPO)"}
     assert client.post(f"/api/v1/cases/{ref}/acknowledge", json={}, headers=admin).status_code == 409

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from gateway.infra.settings import load_settings
 from gateway.record.models import Contact, Message
+from routing.ladder import Ladder
 from tests.conftest import WEBHOOK_TOKEN
 
 AMTOLA, RANCHI = 9001111, 9001
@@ -131,19 +132,35 @@ def test_only_the_unit_that_acknowledged_can_close_a_case(production_field):
 def test_esc_cannot_be_used_to_page_a_step_again_and_again(production_field):
     field = production_field
     ref = field.report(village=AMTOLA, concern="sexual_abuse", urgent=True, callback=False)
-    step = sorted(field.contacts("DCPU", RANCHI) + field.contacts("SJPU", RANCHI) + field.contacts("CWC", RANCHI))
-    dcpu = step[0]
-    for phone in step:
+    ladder = Ladder.from_dict(field.case(ref).ladder)
+    first = sorted({c.phone for c in ladder.steps[0].contacts})
+    dcpu = field.contacts("DCPU", RANCHI)[0]
+    assert dcpu in first
+    for phone in first:
         field.expect_sms(phone, ref)
-    field.reply(dcpu, f"ESC {ref}")  # at the top of the ladder, before its deadline: nobody is re-paged
-    field.expect_sms(dcpu, ref)
     field.reply(dcpu, f"ACK {ref}")
     field.expect_sms(dcpu, ref)
-    for _ in range(3):  # three ESC sent 12 alerts and re-opened the case
+    for _ in range(3):  # three ESC re-opened the case and paged three steps
         field.reply(dcpu, f"ESC {ref} need the police")
     alerts = [m for m in field.messages(ref) if m.kind in ("alert", "reminder")]
-    assert len(alerts) == 2 * len(step)  # the first alerts, and one round for the one ESC allowed
-    assert field.case(ref).status == "open"
+    assert len(alerts) == len(first) + len(ladder.steps[1].contacts)  # the first alerts, and one step for the one ESC
+    assert field.case(ref).status == "open" and field.case(ref).step == 1
+    field.stub.clear()
+
+
+def test_esc_at_the_top_before_its_deadline_pages_nobody_again(production_field):
+    field = production_field
+    ref = field.report(village=AMTOLA, concern="sexual_abuse", urgent=True, callback=False)
+    ladder = Ladder.from_dict(field.case(ref).ladder)
+    for step in ladder.steps[:-1]:  # let every step's deadline pass: the case climbs to the top
+        field.advance(minutes=step.ack_within / 60 + 1)
+    top = ladder.steps[-1]
+    assert field.case(ref).step == top.index
+    member = top.contacts[0].phone
+    before = len([m for m in field.messages(ref) if m.kind in ("alert", "reminder")])
+    field.reply(member, f"ESC {ref}")
+    field.expect_sms(member, ref)  # the reply, and no second round of the top step
+    assert len([m for m in field.messages(ref) if m.kind in ("alert", "reminder")]) == before
     field.stub.clear()
 
 
