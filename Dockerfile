@@ -15,7 +15,7 @@ RUN /opt/cpgw/bin/pip install --no-cache-dir --no-deps --no-build-isolation .
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 CPGW_DATA_DIR=/data PATH=/opt/cpgw/bin:$PATH
 COPY --from=build /opt/cpgw /opt/cpgw
-# Noto fonts for `cpgw posters` (Devanagari, Bengali, Ol Chiki and the other Indian scripts).
+# Noto fonts for `cpgw posters` and the fonts the console serves (Devanagari, Bengali, Ol Chiki and the other Indian scripts).
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-noto-core \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /data --create-home cpgw

@@ -22,12 +22,12 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from gateway.infra.fonts import font_dir as default_font_dir
 from menus.catalog import CatalogError
 from menus.posters import POSTER_LANGUAGES, PosterTexts, load_poster_texts
 
 __all__ = ["POSTER_LANGUAGES", "PosterBlock", "PosterError", "PosterPanchayat", "PosterVillage", "render_posters"]
 
-DEFAULT_FONT_DIR = Path("/usr/share/fonts/truetype/noto")
 LATIN_FAMILY = "NotoSans"
 # Unicode blocks of the scripts India writes its place names in, and the Noto family for each.
 SCRIPT_FAMILIES: tuple[tuple[int, int, str], ...] = (
@@ -121,7 +121,7 @@ def render_posters(block: PosterBlock, lang: str, out: Path, *, ussd_code: str, 
     if not block.panchayats:
         raise PosterError(f"block {block.code} ({block.name}) has no gram panchayats in the directory: nothing to print")
     texts = _texts(lang)
-    font_dir = font_dir or Path(os.environ.get("CPGW_FONT_DIR") or DEFAULT_FONT_DIR)
+    font_dir = font_dir or default_font_dir()
     needed = {LATIN_FAMILY} | {_family(text) for text in _strings(block, lang, texts, ussd_code, sms_number)}
     pdf = _document(block, lang, font_dir, sorted(needed))
     poster = _Poster(pdf, block, lang, texts[lang], texts["en"], ussd_code, sms_number)

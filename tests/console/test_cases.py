@@ -160,3 +160,9 @@ def test_what_staff_and_files_type_is_shown_as_text_never_run(browser, cases):
     meera.post(f"/console/cases/{cases['ranchi']}/notes", {"text": "<script>alert('x')</script>"})
     page = meera.get(f"/console/cases/{cases['ranchi']}").text
     assert "<script>alert" not in page and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
+
+
+def test_the_case_page_says_why_each_step_is_alerted(browser, client):
+    ref = report(client, AMTOLA, number="+919812300041", concern="child_marriage", callback=False)
+    page = browser("ranchi").get(f"/console/cases/{ref}").text.split('id="ladder"')[1].split("</section>")[0]
+    assert "Rule: default" in page and "Why: " in page and "PCMA 2006" in page

@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
 
-from gateway.channels.posters import DEFAULT_FONT_DIR
+from gateway.infra.fonts import font_dir
 
 log = logging.getLogger("cpgw.console")
 
@@ -88,11 +87,6 @@ FACES = (
     Face("olchiki-400", "CPGW Noto Ol Chiki", "NotoSansOlChiki-Regular.ttf", 400, OL_CHIKI),
 )
 BY_NAME = {face.name: face for face in FACES}
-
-
-def font_dir() -> Path:
-    """Where the Noto files are: `CPGW_FONT_DIR`, as for the posters, else Debian's directory."""
-    return Path(os.environ.get("CPGW_FONT_DIR") or DEFAULT_FONT_DIR)
 
 
 def _digest(*parts: object) -> str:

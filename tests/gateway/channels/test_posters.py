@@ -4,7 +4,6 @@ printer see it (pdfium's text and pixels), Indian scripts shaped, the same bytes
 from __future__ import annotations
 
 import ctypes
-import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,7 +16,6 @@ from fpdf import FPDF
 from PIL import ImageChops
 
 from gateway.channels.posters import (
-    DEFAULT_FONT_DIR,
     POSTER_LANGUAGES,
     PosterBlock,
     PosterError,
@@ -27,10 +25,11 @@ from gateway.channels.posters import (
     _columns,
     render_posters,
 )
+from gateway.infra.fonts import font_dir
 from menus.catalog import CatalogError
 from menus.posters import POSTERS_FILE, load_poster_texts
 
-FONT_DIR = Path(os.environ.get("CPGW_FONT_DIR") or DEFAULT_FONT_DIR)
+FONT_DIR = font_dir()
 needs_fonts = pytest.mark.skipif(
     not (FONT_DIR / "NotoSansDevanagari-Regular.ttf").is_file(),
     reason=f"no Noto fonts in {FONT_DIR}: apt-get install fonts-noto-core (make test does)")

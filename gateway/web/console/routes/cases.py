@@ -73,7 +73,7 @@ def _case_page(request: Request, member: StaffMember, ref: str, *, status: int =
             raise ConsoleError(404, "No such case.") from None
         context = {
             "case": case, "places": casefile.places_of(session, case), "timeline": casefile.timeline(session, case),
-            "ladder": casefile.ladder(case), "emergency": is_emergency(case.concern, case.urgent),
+            "ladder": casefile.ladder(case), "rule": (case.ladder or {}).get("rule", ""), "emergency": is_emergency(case.concern, case.urgent),
             "late": queue.is_late(case, now(svc)), "now": now(svc), "units": svc.referrals.rules.units.keys(),
             "step_units": queue.step_units(case), "can_write": who.can_write,
             "can_see_number": casefile.can_see_number(who) and casefile.has_number(session, case),
