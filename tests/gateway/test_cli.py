@@ -65,3 +65,21 @@ def test_doctor_lists_the_unsafe_settings_still_on(cli, monkeypatch, settings):
     assert production.exit_code == 1 and "CPGW_TRUSTED_PROXIES is '*'" in production.output
     assert ("SQL is SQLite" in production.output) == settings.resolved_database_url.startswith("sqlite")
     assert "CPGW_WEBHOOK_TOKEN" not in production.output
+
+
+def test_routing_explain_gives_the_lawful_ladder_of_every_concern_by_day_and_by_night(cli, demo):
+    from routing.concerns import KEYS
+
+    for concern in KEYS:
+        for urgent in ([], ["--urgent"]):
+            day = cli("routing", "explain", "--village", "9001111", "--concern", concern, *urgent,
+                      "--at", "2026-12-23 11:00")  # a Wednesday morning
+            assert day.exit_code == 0 and "why: " in day.output and "OFF DUTY" not in day.output, day.output
+            assert "DCPO" in day.output and ("DM" in day.output or "SCPS" in day.output)
+    night = cli("routing", "explain", "--village", "9001111", "--concern", "neglect_dropout", "--urgent",
+                "--at", "2026-12-25 23:10")  # Christmas night in Jharkhand
+    assert "OFF DUTY at Fri 25 Dec 23:10" in night.output and "its deadline runs out when it opens (Sat 26 Dec 10:00)" in night.output
+    assert "night cover alerted at once: " in night.output and "CHILDLINE" in night.output
+    holiday = cli("routing", "explain", "--village", "9001111", "--concern", "other", "--at", "2026-12-25 11:00")
+    assert "OFF DUTY" in holiday.output and "night cover" not in holiday.output  # not urgent: it waits
+    assert cli("routing", "explain", "--village", "9001111", "--concern", "other", "--at", "tonight").exit_code == 2
