@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     # SMS handed to the provider per second, all workers together. AT documents no limit; Indian
     # aggregators sell 50–200 a second: set it to the contract. 100 keeps the first alerts of a
     # burst of reports (20 a second, four contacts each) within a second or two.
-    sms_rate_per_second: int = Field(100, alias="CPGW_SMS_RATE", ge=1, le=1000)
+    sms_rate_per_second: int = Field(200, alias="CPGW_SMS_RATE", ge=1, le=1000)
     sms_timeout_s: float = Field(9.0, alias="CPGW_SMS_TIMEOUT", gt=0, le=60)
     # Addresses of the reverse proxies whose X-Forwarded-For/-Proto headers are believed
     # (uvicorn's forwarded_allow_ips): comma-separated IPs or networks, "*" for any (unsafe).
