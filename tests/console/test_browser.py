@@ -381,14 +381,20 @@ def test_a_protection_officer_on_a_phone_with_no_indian_fonts_reads_the_hindi_sm
     context.close()
 
 
-def test_every_page_fits_a_phone(live, chromium):
+def _a_case_on_a_phone(live, chromium, number: str, who: str):  # type: ignore[no-untyped-def]
+    """Ten weeks of history, a new report from `number`, and `who` signed in on a phone-sized page."""
     history.seed(live.services, RANCHI, weeks=10)
     with httpx.Client(base_url=live.url, timeout=15) as phone_client:
-        ref = report(phone_client, AMTOLA, number="+919811122207", concern="other")
+        ref = report(phone_client, AMTOLA, number=number, concern="other")
     live.run_worker()
     context = chromium.new_context(**PHONE)
     page = context.new_page()
-    _sign_in(page, live, "admin")
+    _sign_in(page, live, who)
+    return ref, context, page
+
+
+def test_every_page_fits_a_phone(live, chromium):
+    ref, context, page = _a_case_on_a_phone(live, chromium, "+919811122207", "admin")
     _on_phone(page)
 
     page.goto(f"{live.url}/console/directory?district={RANCHI}")
@@ -450,13 +456,7 @@ def test_a_page_without_charts_weighs_under_100_kb_on_a_phone(live, chromium):
     cache, of which 36 kB are the two Latin faces; 2–4 kB each time after. An Indian script adds its
     face once (Devanagari 54 kB, Bengali 54 kB, Ol Chiki 6 kB)."""
     _reads_bengali(live, WARD_MEMBER_AMTOLA)
-    history.seed(live.services, RANCHI, weeks=10)
-    with httpx.Client(base_url=live.url, timeout=15) as phone_client:
-        ref = report(phone_client, AMTOLA, number="+919811122208", concern="other")
-    live.run_worker()
-    context = chromium.new_context(**PHONE)
-    page = context.new_page()
-    _sign_in(page, live, "meera")
+    ref, context, page = _a_case_on_a_phone(live, chromium, "+919811122208", "meera")
     page.goto(f"{live.url}/console/cases/{ref}")
     page.fill("form[action$='/notes'] textarea[name=text]", OL_CHIKI_NOTE)  # all three scripts on one page
     page.click("#add-note")
