@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import redis
@@ -98,19 +98,20 @@ class Referrals:
         return route(village_lgd, concern, urgent, self.directory, self.rules, level=level)
 
     def due(self, ladder: Ladder, step: int, now: float, seconds: int | None = None) -> float:
-        """When a step's deadline (or, for a repeat, `seconds`) runs out, counting only the hours its
-        units work: an office that is closed is not paged every half hour until morning."""
+        """When a step's deadline (or, for a repeat, `seconds`) runs out: one that would run out while
+        the step's units are off duty runs out when they open, so a closed office is not paged every
+        half hour until morning (routing.hours)."""
         current = ladder.steps[step]
-        state = ladder.place("state")
-        days_off = self.rules.days_off(state.lgd_code if state else None)
-        start = as_datetime(now)
-        return deadline(start, current.ack_within if seconds is None else seconds, current.working_hours(),
-                        days_off).timestamp()
+        return deadline(as_datetime(now), current.ack_within if seconds is None else seconds,
+                        current.working_hours(), self._days_off(ladder)).timestamp()
 
     def off_duty(self, ladder: Ladder, step: int, now: float) -> bool:
+        return not on_duty(as_datetime(now), ladder.steps[step].working_hours(), self._days_off(ladder))
+
+    def _days_off(self, ladder: Ladder) -> frozenset[date]:
+        """The holidays of the state the case is in."""
         state = ladder.place("state")
-        days_off = self.rules.days_off(state.lgd_code if state else None)
-        return not on_duty(as_datetime(now), ladder.steps[step].working_hours(), days_off)
+        return self.rules.days_off(state.lgd_code if state else None)
 
     def opens(self, case: Case) -> str | None:
         """"10:00" when a report that is not urgent waits for its first step's office to open (the
@@ -122,9 +123,7 @@ class Referrals:
         now = self.clock.now()
         if not self.off_duty(ladder, 0, now):
             return None
-        state = ladder.place("state")
-        opening = next_opening(as_datetime(now), ladder.steps[0].working_hours(),
-                               self.rules.days_off(state.lgd_code if state else None))
+        opening = next_opening(as_datetime(now), ladder.steps[0].working_hours(), self._days_off(ladder))
         return opening.astimezone(IST).strftime("%H:%M") if opening else None
 
     def prepare(self, case: Case, ladder: Ladder, now: float) -> None:
