@@ -12,6 +12,7 @@ import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from gateway.devtools.processes import day_and_night_rules
 from gateway.infra.settings import Settings, load_settings
 from gateway.record import db
 from gateway.web.app import create_app
@@ -85,15 +86,6 @@ def office_hours_settings(settings: Settings) -> Settings:
     from routing.rules import DEFAULT_RULES
 
     return settings.model_copy(update={"routing_rules": str(DEFAULT_RULES)})
-
-
-def day_and_night_rules(target: Path) -> Path:
-    import re
-
-    from routing.rules import DEFAULT_RULES
-
-    target.write_text(re.sub(r',\s*hours:\s*"[^"]*"', "", DEFAULT_RULES.read_text(encoding="utf-8")), encoding="utf-8")
-    return target
 
 
 @pytest.fixture

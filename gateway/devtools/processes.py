@@ -36,6 +36,17 @@ def cpgw_binary() -> str:
     return str(beside) if beside.exists() else "cpgw"
 
 
+def round_the_clock(text: str) -> str:
+    """Rules text with every unit's office `hours` taken out: at work day and night, every day."""
+    return re.sub(r',\s*hours:\s*"[^"]*"', "", text)
+
+
+def day_and_night_rules(target: Path) -> Path:
+    """The shipped rules, every unit round the clock: what a test gets whatever day it runs."""
+    target.write_text(round_the_clock(DEFAULT_RULES.read_text(encoding="utf-8")), encoding="utf-8")
+    return target
+
+
 def short_rules(target: Path) -> Path:
     """The shipped rules with every deadline cut to seconds (the clock is Redis TIME: real seconds), and
     every unit at work round the clock: a fault run at night or on a Sunday must escalate as by day."""
@@ -49,8 +60,7 @@ def short_rules(target: Path) -> Path:
     text = DEFAULT_RULES.read_text()
     text = re.sub(r"(ack_within:\s*)(\d+)([smhd])", ack, text)
     text = re.sub(r"(repeat_every:\s*)(\d+)([smhd])", r"\g<1>20s", text)
-    text = re.sub(r',\s*hours:\s*"[^"]*"', "", text)
-    target.write_text(text)
+    target.write_text(round_the_clock(text))
     return target
 
 

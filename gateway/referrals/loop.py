@@ -117,9 +117,10 @@ class Referrals:
         """"10:00" when a report that is not urgent waits for its first step's office to open (the
         villager is told so); None when someone is at work now, or the report is urgent (the night
         cover and the helplines answer)."""
-        if case.urgent or not case.ladder or not case.ladder.get("steps"):
-            return None
-        ladder = Ladder.from_dict(case.ladder)
+        steps = (case.ladder or {}).get("steps")
+        if case.urgent or not steps or not steps[0].get("hours"):
+            return None  # (on the storing hop: no ladder parsed for a first step that never closes)
+        ladder = Ladder.from_dict(case.ladder)  # type: ignore[arg-type]
         now = self.clock.now()
         if not self.off_duty(ladder, 0, now):
             return None
