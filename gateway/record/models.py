@@ -242,3 +242,31 @@ class ConsoleAudit(SQLModel, table=True):
     actor: str = Field(max_length=200)
     action: str = Field(max_length=32)
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- missed calls (issue 19) -----------------------------------------------------------------------
+
+
+class MissedCall(SQLModel, table=True):
+    """A missed call to the reporting number: the caller got the SMS that starts a report, and the
+    DCPU of `district_lgd` sees a call-back request until someone marks it called back.
+
+    The caller's number is kept as a reporter's is: encrypted, with a keyed hash to find it again.
+    `source_key` makes a provider's re-post of the same call one row.
+    """
+
+    __table_args__ = (Index("ix_missedcall_district_status", "district_lgd", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_key: str = Field(max_length=160, unique=True)
+    provider: str = Field(max_length=24)  # generic, exotel, africastalking
+    phone_encrypted: str = Field(max_length=500)
+    phone_tag: str = Field(max_length=64, index=True)
+    called_number: str | None = Field(default=None, max_length=20)
+    district_lgd: int | None = Field(default=None, sa_column=Column(BigInteger))
+    language: str = Field(default="en", max_length=16)
+    status: str = Field(default="open", max_length=16)  # open | called_back
+    reply_message_id: str | None = Field(default=None, max_length=32)
+    created_at: datetime = Field(default_factory=utcnow)
+    called_back_at: datetime | None = None
+    called_back_by: str | None = Field(default=None, max_length=200)
