@@ -8,7 +8,7 @@ codec (httpx costs several times more CPU per request than a uvicorn "hello" end
 Every session walks the same scripted English report, one hop at a time, whatever the target,
 so both targets receive byte-for-byte the same kind of requests. Against the gateway
 (`--expect-flow`) each screen is also checked: `CON` on every hop but the last, and on the last
-`END` with the case's reference ("Report sent. Your number: …").
+`END` with the case's reference ("Report sent. Your report number: …").
 
 Two ways to load:
 

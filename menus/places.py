@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from menus.catalog import place_name
 from menus.engine import REPORTABLE, PlaceInfo, PlaceKey
 
 Parent = PlaceKey | int | None  # a bare code names the first place listed with that code
@@ -31,7 +32,7 @@ class StaticPlaces:
 
     def _info(self, key: PlaceKey, lang: str) -> PlaceInfo:
         names = self._by_key[key]
-        return PlaceInfo(key[1], key[0], names.get(lang) or names["en"])
+        return PlaceInfo(key[1], key[0], place_name(names, lang, names["en"]))
 
     def children(self, parent: PlaceKey | None, lang: str) -> Sequence[PlaceInfo]:
         infos = [self._info(key, lang) for key in self._children.get(parent, [])]

@@ -47,6 +47,7 @@ from sqlmodel import select as model_select
 from gateway.infra.phones import to_e164
 from gateway.record.db import READ_ONLY
 from gateway.record.models import Contact, Place
+from menus.catalog import place_name
 from menus.engine import PlaceInfo, PlaceKey
 from routing.rules import load_rules
 from routing.units import LEVELS, PARENT_LEVELS, REPORTABLE_LEVELS
@@ -591,7 +592,7 @@ class SqlPlaces:
             return cached
         with self._engine.connect().execution_options(**{READ_ONLY: True}) as connection:
             rows = connection.execute(_children_query(parent))
-            infos = [PlaceInfo(code, level, (names or {}).get(lang) or name) for code, level, name, names in rows]
+            infos = [PlaceInfo(code, level, place_name(names, lang, name)) for code, level, name, names in rows]
         infos.sort(key=lambda place: place.name)
         with self._lock:
             self._lists[key] = infos
@@ -611,7 +612,7 @@ class SqlPlaces:
         if not rows:
             return None  # not cached: a code imported a moment later must work at once
         found, name, names = rows[0]  # a village before a ward that shares its code
-        info = PlaceInfo(lgd_code, found, (names or {}).get(lang) or name)
+        info = PlaceInfo(lgd_code, found, place_name(names, lang, name))
         with self._lock:
             self._villages[key] = info
         return info

@@ -119,7 +119,7 @@ def test_invalid_input_reshows_the_screen_with_a_hint(walk):
     w = walk("en").press("1")
     before = w.text
     w.press("7")
-    assert w.text.startswith("CON Wrong choice.\n") and w.text.endswith(before[4:])
+    assert w.text.startswith("CON Please type a listed number.\n") and w.text.endswith(before[4:])
     w.press("abc")
     assert w.state.screen == "where"
 

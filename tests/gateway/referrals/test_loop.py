@@ -114,7 +114,7 @@ def test_stale_ack_gets_the_current_state(field, phones):
     field.reply(first, f"ACK {ref}")
     field.expect_sms(first, ref)
     field.reply(second, f"ACK {ref}")
-    field.expect_sms(second, ref, "ग्राम समिति")  # "already taken up by the village committee at …", in Hindi
+    field.expect_sms(second, ref, "ग्राम बाल संरक्षण समिति")  # "already taken up by the village committee at …", in Hindi
     field.reply(second, f"STATUS {ref}")
     field.expect_sms(second, ref)
     field.reply(first, f"DONE {ref} child back in school")
