@@ -15,6 +15,8 @@ db_app = typer.Typer(help="SQL schema", no_args_is_help=True)
 directory_app = typer.Typer(help="Places and contacts", no_args_is_help=True)
 token_app = typer.Typer(help="API bearer tokens", no_args_is_help=True)
 user_app = typer.Typer(help="Console logins", no_args_is_help=True)
+texts_app = typer.Typer(help="Menu texts: the translators' CSV out and back", no_args_is_help=True)
+app.add_typer(texts_app, name="texts")
 app.add_typer(db_app, name="db")
 app.add_typer(directory_app, name="directory")
 routing_app = typer.Typer(help="Who hears about a report", no_args_is_help=True)
@@ -100,8 +102,8 @@ def reconcile() -> None:
     finally:
         services.close()
     typer.echo(
-        f"Routed {report['routed']} unrouted cases, rescheduled {report['deadlines']} deadlines, "
-        f"requeued {report['messages']} messages, took over {report['taken_over']} abandoned sends."
+        f"Routed {report['routed']} unrouted cases, rescheduled {report['deadlines']} deadlines "
+        f"and {report['duties']} duties, requeued {report['messages']} messages, took over {report['taken_over']} abandoned sends."
     )
 
 
@@ -369,6 +371,85 @@ def _rules(settings: Settings):  # type: ignore[no-untyped-def]
     except RulesError as exc:
         typer.echo(f"Routing rules refused:\n{exc}", err=True)
         raise typer.Exit(2) from exc
+
+
+def _texts_context(settings: Settings):  # type: ignore[no-untyped-def]
+    """The catalog as the gateway would load it, and the longest values its texts carry here."""
+    from gateway.record.texts import longest_values
+    from gateway.services import menu_catalog
+    from menus.catalog import CatalogError
+
+    try:
+        catalog = menu_catalog(settings)
+    except CatalogError as exc:
+        typer.echo(f"Menu texts refused: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    try:
+        engine = db.make_engine(settings.resolved_database_url)
+        db.upgrade(engine)
+    except Exception:  # noqa: BLE001 - no database yet: measure with the demo directory's names
+        engine = None
+    return catalog, longest_values(engine, _rules(settings))
+
+
+@texts_app.command("export")
+def texts_export(lang: str = typer.Option(..., "--lang", help="language code, e.g. hi, bn, sat_olck")) -> None:
+    """A language's texts as CSV on stdout: key, English, text, screen or SMS, budget, characters
+    left (with the longest village, reference and unit), reviewed yes/no."""
+    from menus.translations import export_rows, to_csv
+    from routing.concerns import KEYS
+
+    settings = _settings()
+    catalog, values = _texts_context(settings)
+    if not (lang == "en" or (len(lang) >= 2 and lang.replace("_", "").isalpha() and lang.islower())):
+        typer.echo(f"Not a language code: {lang!r}", err=True)
+        raise typer.Exit(2)
+    if lang not in catalog.languages:
+        typer.echo(f"No texts in {lang!r} yet: every text column is empty (known: {', '.join(catalog.codes)})", err=True)
+    typer.echo(to_csv(export_rows(catalog, lang, values, KEYS)), nl=False)
+
+
+@texts_app.command("import")
+def texts_import(
+    csv_file: Path = typer.Argument(..., exists=True, dir_okay=False, help="a sheet made by `cpgw texts export`"),
+    lang: Optional[str] = typer.Option(None, "--lang", help="the sheet's language (default: the file's name, hi.csv → hi)"),  # noqa: UP007
+    out: Optional[Path] = typer.Option(None, "--out", help="write the YAML here instead of CPGW_TEXTS_DIR/<lang>.yaml"),  # noqa: UP007
+) -> None:
+    """Check a translated sheet row by row (placeholders kept, no blank, every screen and SMS within
+    its budget with the longest values) and write it to the texts directory; nothing is written
+    when a row is wrong, and each error names its line."""
+    import re
+
+    from gateway.record.texts import write_language
+    from menus.catalog import FALLBACK
+    from menus.translations import dump_language, read_csv
+    from routing.concerns import KEYS
+
+    code = lang or csv_file.stem
+    if not re.fullmatch(r"[a-z]{2,3}(_[a-z]{4})?", code):
+        typer.echo(f"Cannot tell the language from {csv_file.name!r}: name the file hi.csv or pass --lang", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    catalog, values = _texts_context(settings)
+    try:
+        text = csv_file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        typer.echo(f"{csv_file.name}: not UTF-8 (save the sheet as CSV UTF-8): {exc}", err=True)
+        raise typer.Exit(1) from exc
+    imported = read_csv(text, code, catalog, values, KEYS, where=csv_file.name)
+    if imported.problems:
+        typer.echo("\n".join(imported.problems), err=True)
+        typer.echo(f"Nothing written: {len(imported.problems)} problem(s) in {csv_file.name}.", err=True)
+        raise typer.Exit(1)
+    yaml_text = dump_language(imported.language, list(catalog.languages[FALLBACK].texts))
+    if out is not None:
+        out.write_text(yaml_text, encoding="utf-8")
+        written = out
+    else:
+        written = write_language(settings.resolved_texts_dir, code, yaml_text)
+    unread = len(imported.language.unreviewed)
+    typer.echo(f"{len(imported.language.texts)} texts in {code!r} written to {written} "
+               f"({unread} awaiting review); the gateway reads them at its next start.")
 
 
 @routing_app.command("explain")

@@ -37,15 +37,19 @@ SMS_KEYS = (
     "sms.already_ack", "sms.already_done", "sms.which", "sms.none_open", "sms.not_found", "sms.bad_ref",
     "sms.help", "sms.follow_up", "sms.report_usage", "sms.unknown_village", "sms.duplicate", "sms.limited",
     "sms.stopped", "sms.done_not_yours", "sms.esc_wait",
+    "sms.missed_call",  # issue 19: the answer to a missed call
+    "sms.closure_proposed", "sms.duty_ok", "sms.duty_not_yours", "sms.duty_unknown", "sms.duty_usage", "sms.duty_due",
+    "sms.duty_escalated", "sms.reopened", "sms.sent_back", "sms.assigned",
 )
 
 
-def menu_catalog() -> Catalog:
-    """The menu texts, checked against every key the engine, the concerns and the SMS use."""
+def menu_catalog(settings: Settings | None = None) -> Catalog:
+    """The menu texts, checked against every key the engine, the concerns and the SMS use; with
+    `settings`, the deployment's texts directory (`CPGW_TEXTS_DIR`) laid over the shipped files."""
     required = [
         *REQUIRED_KEYS, *SMS_KEYS, *(f"concern.{key}" for key in KEYS), *(f"status.{s}" for s in STATUSES),
     ]
-    catalog = load_catalog(required=required)
+    catalog = load_catalog(required=required, overlay=settings.resolved_texts_dir if settings else None)
     unregistered = [key for key, value in load_dlt(known=frozenset(catalog.languages["en"].texts)).items() if not value]
     if unregistered:
         log.warning("SMS templates without a DLT template id (menus/dlt.yaml)", extra={"templates": unregistered})
@@ -94,7 +98,7 @@ def open_services(
     metrics = Metrics()
     cipher = PhoneCipher(secret_key(settings), previous_secret_keys(settings))
     clock = clock or RedisClock(client)
-    catalog = menu_catalog()
+    catalog = menu_catalog(settings)
     if not settings.webhook_token:
         log.warning("CPGW_WEBHOOK_TOKEN is not set: webhooks accept any caller")
     outbox = Outbox(

@@ -1,18 +1,19 @@
 """Committee members' SMS commands (CONTRACT): ACK, DONE, ESC, STATUS, HELP, in English, Hindi
-(Devanagari and Latin letters) and Bengali; case-insensitive, stray spaces and punctuation tolerated.
+(Devanagari and Latin letters), Bengali and Santali (Latin letters, Ol Chiki, Bengali script); case-insensitive, stray spaces and punctuation tolerated.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from menus.digits import normalise
 from menus.refs import parse_reference
 
-Verb = Literal["ACK", "DONE", "ESC", "STATUS", "HELP"]
+Verb = Literal["ACK", "DONE", "ESC", "STATUS", "HELP", "DUTY"]
 
 KEYWORDS: dict[str, Verb] = {
     # English, and what people type instead
@@ -39,25 +40,39 @@ KEYWORDS: dict[str, Verb] = {
     "উপরে": "ESC", "এগিয়ে": "ESC",
     "অবস্থা": "STATUS",
     "সাহায্য": "HELP",
+    # Santali, in Latin letters, Ol Chiki and Bengali script (hatao: take up, caba: finished,
+    # cetan: up, halot: how it stands, goro: help) — a draft awaiting a native speaker, like the texts
+    "hatao": "ACK", "caba": "DONE", "chaba": "DONE", "cetan": "ESC", "chetan": "ESC", "halot": "STATUS",
+    "goro": "HELP",
+    "ᱦᱟᱛᱟᱣ": "ACK", "ᱪᱟᱵᱟ": "DONE", "ᱪᱮᱛᱟᱱ": "ESC", "ᱦᱟᱞᱚᱫ": "STATUS", "ᱦᱟᱞᱚᱛ": "STATUS", "ᱜᱚᱲᱚ": "HELP",
+    "হাতাও": "ACK", "চাবা": "DONE", "চেতান": "ESC", "হালোত": "STATUS", "গোড়ো": "HELP",
 }
-_WORD = re.compile(r"[\w\u0900-\u097F\u0980-\u09FF?]+", re.UNICODE)
+_WORD = re.compile(r"[\w\u0900-\u097F\u0980-\u09FF\u1C50-\u1C7F?]+", re.UNICODE)
+# Messages are compared in NFC, which splits some Bengali letters (ড় is ড + ়): so are the keywords.
+KEYWORDS = {unicodedata.normalize("NFC", word): value for word, value in KEYWORDS.items()}
 
 
 @dataclass(frozen=True)
 class Command:
     verb: Verb
     ref: str | None  # canonical reference, None when none was given
-    note: str  # what followed the reference (DONE's note, ESC's reason)
+    note: str  # what followed the reference (DONE's note, ESC's reason, a duty's details)
     bad_ref: bool = False  # digits were given but are not a valid reference
+    duty: str | None = None  # DUTY: the duty key its keyword records (`FIR 123456789 45/2026`)
 
 
-def parse(text: str) -> Command | None:
-    """The command in an SMS, or None when it starts with no known keyword."""
+def parse(text: str, duties: Mapping[str, str] | None = None) -> Command | None:
+    """The command in an SMS, or None when it starts with no known keyword.
+
+    `duties` maps the rules' duty keywords (folded: NFC, lower case) to duty keys
+    (`routing.duties.Duties.keywords`); they are data, so they come from the caller."""
     cleaned = unicodedata.normalize("NFC", normalise(text))
     words = _WORD.findall(cleaned)
     if not words:
         return None
-    verb = KEYWORDS.get(words[0].lower())
+    first = words[0].lower()
+    duty = (duties or {}).get(first) if first not in KEYWORDS else None
+    verb: Verb | None = "DUTY" if duty else KEYWORDS.get(first)
     if verb is None:
         return None
     rest = words[1:]
@@ -67,4 +82,4 @@ def parse(text: str) -> Command | None:
     ref = parse_reference(digits) if digits else None
     note_start = cleaned.find(rest[0]) if rest else -1
     note = cleaned[note_start:].strip() if note_start >= 0 else ""
-    return Command(verb, ref, note[:500], bad_ref=bool(digits) and ref is None)
+    return Command(verb, ref, note[:500], bad_ref=bool(digits) and ref is None, duty=duty)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 
 # open: alerts are out and the ladder climbs until someone acknowledges; acknowledged: a unit took
-# it up; resolved: closed with one of OUTCOMES.
-STATUSES: tuple[str, ...] = ("open", "acknowledged", "resolved")
+# it up (its duties run, routing.duties); closure_proposed: a committee says it is done and the
+# district checks; resolved: closed with one of OUTCOMES. How a case moves: routing.casework.
+STATUSES: tuple[str, ...] = ("open", "acknowledged", "closure_proposed", "resolved")
 
 # How a case may be closed (key → the console's label). "other" needs a note saying what happened.
 OUTCOMES: dict[str, str] = {

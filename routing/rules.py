@@ -45,6 +45,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from routing.concerns import BY_KEY, KEYS
+from routing.duties import Duties, parse_duties
 from routing.units import HOURS, LEVELS, UnitSpec, UnitTable, override
 
 DEFAULT_RULES = Path(__file__).with_name("rules.yaml")
@@ -100,6 +101,7 @@ class Rules:
     source: str = "rules.yaml"
     night_cover: tuple[str, ...] = ()  # round-the-clock units an urgent step adds while its own are off duty
     holidays: Mapping[int, frozenset[date]] = field(default_factory=dict)  # by state LGD code
+    duties: Duties = field(default_factory=lambda: Duties({}))  # what the law asks after an acknowledgement
 
     def days_off(self, state_lgd: int | None) -> frozenset[date]:
         return self.holidays.get(state_lgd or 0, frozenset())
@@ -448,7 +450,7 @@ class _Parser:
         if root is None:
             self.problems.append(f"{self.name} line 1: the file is empty")
             return None
-        keys = ("version", "units", "night_cover", "holidays", "fallback", "rules", "states", "districts")
+        keys = ("version", "units", "night_cover", "holidays", "fallback", "rules", "states", "districts", "duties")
         top = self.mapping(root, "the file", keys, ("units", "fallback", "rules"))
         if top is None:
             return None
@@ -465,10 +467,11 @@ class _Parser:
         }
         night = self.night_cover(top["night_cover"][1], default) if "night_cover" in top else ()
         holidays = self.holidays(top["holidays"][1]) if "holidays" in top else {}
+        duties = parse_duties(self, top["duties"][1], tuple(default)) if "duties" in top else Duties({})
         if fallback is None:
             return None
         return Rules(ladders, fallback, UnitTable(default, state_units), state_rules, district_rules, self.name,
-                     night, holidays)
+                     night, holidays, duties)
 
 
 def _check_police(parser: _Parser, rules: Rules) -> None:

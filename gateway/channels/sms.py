@@ -37,6 +37,7 @@ log = logging.getLogger("cpgw.sms")
 RETRY_UNFINISHED_AFTER = timedelta(seconds=45)  # longer than any live try (SQLite waits 30 s)
 FINAL_FAILURES = {"Failed", "Rejected", "AbsentSubscriber", "Expired"}
 IN_FLIGHT = {"Sent", "Submitted", "Buffered", "Queued"}
+ALERTED = ("alert", "reminder", "duty", "notice")  # what makes a contact one who may act on a case
 _RANK = {"queued": 0, "sending": 0, "sent": 1, "delivered": 2, "failed": 2}
 
 
@@ -51,8 +52,9 @@ class IncomingSms:
 @dataclass(frozen=True)
 class DeliveryReport:
     provider_id: str
-    status: str
+    status: str  # Africa's Talking's words (Kannel's DLR codes are mapped onto them: channels/kannel.py)
     failure_reason: str = ""
+    message_id: str = ""  # ours, when the provider reports by it (Kannel's dlr-url carries it)
 
 
 @dataclass
@@ -74,7 +76,7 @@ class SmsService:
             # Only active contacts act: a deactivated member's number (or a recycled SIM) is a villager's.
             contacts = session.exec(select(Contact).where(Contact.phone == phone, col(Contact.active).is_(True))
                                     ).all() if phone else []
-        command = parse(sms.text)
+        command = parse(sms.text, self.referrals.rules.duties.keywords)
         first = words(sms.text)[:1]
         if first and intent(first[0])[0] == "report":
             contacts = []  # a one-line report, even from a committee member: the villagers' channel
@@ -161,6 +163,8 @@ class SmsService:
             return "bad_ref", "sms.bad_ref", {}, None
         alerted = self._alerted_cases(phone, units)
         if command.ref is None:
+            if command.verb == "DUTY":
+                return "help", "sms.duty_usage", {}, None
             if command.verb != "ACK":
                 return "help", "sms.help", {}, None
             open_cases = [case for case in alerted.values() if case.status == "open"]
@@ -187,11 +191,17 @@ class SmsService:
                 actions.acknowledge(self.referrals, case, unit=unit, name=name, who=who)
                 return "acknowledged", "sms.ack_ok", values, case
             if command.verb == "DONE":
-                actions.resolve(self.referrals, case, outcome="other", note=command.note or "closed by SMS", who=who)
-                return "resolved", "sms.done_ok", values, case
+                actions.propose_closure(self.referrals, case, note=command.note or "closed by SMS", who=who)
+                return "closure_proposed", "sms.closure_proposed", values, case
             if command.verb == "ESC":
                 return self._escalate(case, phone, who, command)
+            if command.verb == "DUTY" and command.duty:
+                return self._duty(case, lang, who, command)
         except actions.ActionRefused as exc:
+            if exc.reason == "not_yours" and command.verb == "DUTY":
+                return "duty_refused", "sms.duty_not_yours", {**values, **self._duty_values(case, lang, command)}, case
+            if exc.reason == "unknown":
+                return "duty_unknown", "sms.duty_unknown", values, case
             if exc.reason == "not_yours":
                 return "done_refused", "sms.done_not_yours", values, case
             if exc.reason == "early":
@@ -209,21 +219,34 @@ class SmsService:
         self.limiter.allow("escalate", allowance)  # counted once it went through: a refused ESC costs nothing
         return "escalated", "sms.esc_ok", {"ref": case.ref}, case
 
+    def _duty(self, case: Case, lang: str, who: Principal, command: Command
+              ) -> tuple[str, str, dict[str, object], Case | None]:
+        """`FIR 123456789 45/2026`: the duty the keyword names, recorded with what followed the number."""
+        assert command.duty is not None
+        actions.record_duty(self.referrals, case, command.duty, details=command.note, who=who)
+        return "duty_recorded", "sms.duty_ok", {"ref": case.ref, **self._duty_values(case, lang, command)}, case
+
+    def _duty_values(self, case: Case, lang: str, command: Command) -> dict[str, object]:
+        rule = self.referrals.rules.duties.rule(case.concern, command.duty or "")
+        name = rule.name if rule else command.duty or ""
+        return {"duty": self.referrals.desk.duty_name(lang, command.duty or "", name)}
+
     def _state_reply(self, case: Case, lang: str) -> tuple[str, dict[str, object]]:
         """The case's state in the contact's language: "already taken up by the block committee at …"."""
         if case.status == "acknowledged" and case.acknowledged_unit:
             at = case.updated_at.astimezone(IST).strftime("%d %b %H:%M") if case.updated_at else ""
             unit = self.referrals.unit_name(lang, case.acknowledged_unit)
             return "sms.already_ack", {"ref": case.ref, "unit": unit, "time": at}
-        if case.status == "resolved":
+        if case.status in ("resolved", "closure_proposed"):
             return "sms.already_done", {"ref": case.ref}
         return "sms.status", {"ref": case.ref, "status": self.catalog.text(lang, f"status.{case.status}")}
 
     def _alerted_cases(self, phone: str, units: set[str]) -> dict[int, Case]:
-        """Cases this number was alerted for as a member of a unit it is still an active contact of."""
+        """Cases this number was alerted for (or chased about a duty) as a member of a unit it is still
+        an active contact of."""
         with Session(self.engine) as session:
             ids = session.exec(select(Message.case_id).where(
-                col(Message.to_phone) == phone, col(Message.kind).in_(("alert", "reminder")),
+                col(Message.to_phone) == phone, col(Message.kind).in_(ALERTED),
                 col(Message.unit).in_(units))).all()
             cases = session.exec(select(Case).where(col(Case.id).in_(set(ids)))).all() if ids else []
         return {case.id or 0: case for case in cases}
@@ -232,7 +255,7 @@ class SmsService:
         with Session(self.engine) as session:
             alert = session.exec(select(Message).where(
                 col(Message.case_id) == case.id, col(Message.to_phone) == phone, col(Message.unit).in_(units),
-                col(Message.kind).in_(("alert", "reminder"))).order_by(col(Message.created_at).desc())).first()
+                col(Message.kind).in_(ALERTED)).order_by(col(Message.created_at).desc())).first()
         return (alert.unit or "", alert.contact_name or "") if alert else ("", "")
 
     def _fresh(self, case: Case) -> Case:
@@ -259,7 +282,8 @@ class SmsService:
         status = "delivered" if report.status == "Success" else "failed" if report.status in FINAL_FAILURES else (
             "sent" if report.status in IN_FLIGHT else None)
         with Session(self.engine, expire_on_commit=False) as session:
-            message = session.exec(select(Message).where(Message.provider_id == report.provider_id)).first()
+            message = session.get(Message, report.message_id) if report.message_id else session.exec(
+                select(Message).where(Message.provider_id == report.provider_id)).first()
             if message is None:
                 return "unknown message"
             if status is None:

@@ -40,6 +40,10 @@ DEADLINES = PREFIX + "deadlines"
 # Deadlines a worker has claimed and is escalating, scored by when its lease runs out.
 DEADLINES_CLAIMED = PREFIX + "deadlines:claimed"
 DEADLINE_LEASE_S = 120
+# Duties owed after an acknowledgement (routing.duties): members "duty_id:round", scored by when
+# the duty falls due (or is chased next); claimed like deadlines.
+DUTY_DEADLINES = PREFIX + "duties"
+DUTY_DEADLINES_CLAIMED = PREFIX + "duties:claimed"
 # Inbound SMS ids already handled: AT re-posts every minute for 12 hours until it gets a 200.
 SMS_SEEN = PREFIX + "sms:seen:{sms_id}"
 SMS_SEEN_TTL_S = 13 * 3600
@@ -47,6 +51,10 @@ SMS_SEEN_TTL_S = 13 * 3600
 
 def deadline_member(case_id: int, step: int, round_: int) -> str:
     return f"{case_id}:{step}:{round_}"
+
+
+def duty_member(duty_id: int, round_: int) -> str:
+    return f"{duty_id}:{round_}"
 
 # Per-phone limits: a counter per window. RATE_NOTICE remembers that the phone was told it is
 # limited, so a flood gets one polite reply, not a hundred.

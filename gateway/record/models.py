@@ -110,6 +110,7 @@ class Case(CaseBase, table=True):
     overdue: bool = Field(default=False, index=True)  # the last step's deadline has passed
     acknowledged_unit: str | None = Field(default=None, max_length=16)
     acknowledged_name: str | None = Field(default=None, max_length=200)
+    assigned_to: str | None = Field(default=None, max_length=64, index=True)  # a console user's username
     updated_at: datetime = Field(default_factory=utcnow)
 
     def place_keys(self) -> dict[str, tuple[str, int] | None]:
@@ -125,6 +126,32 @@ class ReporterContact(SQLModel, table=True):
     case_id: int = Field(foreign_key="case.id", primary_key=True)
     phone_encrypted: str = Field(max_length=500)
     phone_tag: str | None = Field(default=None, max_length=64, index=True)  # keyed hash, for STOP
+
+
+class CaseDuty(SQLModel, table=True):
+    """A duty the law sets after an acknowledgement (routing.duties): FIR, CWC production, a visit.
+
+    Planned once, at the first acknowledgement; `round` counts how often an overdue duty has been
+    chased (0: not yet), so each chase is deduplicated like an alert.
+    """
+
+    __table_args__ = (UniqueConstraint("case_id", "key", name="uq_case_duty"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="case.id", index=True)
+    key: str = Field(max_length=32)
+    name: str = Field(max_length=200)
+    owners: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    keyword: str = Field(max_length=32)
+    law: str = Field(default="", max_length=300)
+    due_at: datetime
+    status: str = Field(default="open", max_length=16, index=True)  # open | done | not_applicable
+    done_at: datetime | None = None
+    done_by: str | None = Field(default=None, max_length=200)
+    details: str = Field(default="", max_length=500)
+    round: int = 0
+    repeat_every: int = 12 * 3600
+    overdue: bool = Field(default=False, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class CaseEvent(SQLModel, table=True):
@@ -223,6 +250,7 @@ class User(SQLModel, table=True):
     session_epoch: int = 0
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
+    phone: str | None = Field(default=None, max_length=20)  # E.164: SMS reminders for the cases assigned to them
 
 
 class LoginThrottle(SQLModel, table=True):

@@ -2,7 +2,9 @@
 
 The JSON API, the console's forms and committee members' SMS commands (`ACK`, `ESC`, `DONE`) all
 come here, so that a rule holds whichever way a case is touched: one list of outcomes, one check
-of who may close a case, one audit entry naming who did it. Each action refuses with
+of who may close a case, one audit entry naming who did it. The states a case moves through, and
+who may move it, are `routing.casework`'s: a committee's `DONE` proposes closure, a district or
+admin user confirms it (resolve) or sends it back, and reopens a resolved case with a reason. Each action refuses with
 `ActionRefused`, whose `status` is the HTTP answer and whose `reason` lets the SMS channel pick
 its reply in the contact's language.
 
@@ -25,9 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlmodel import Session, col, select
+
 from gateway.infra.clock import as_datetime
-from gateway.record.models import Case
+from gateway.record.models import Case, CaseDuty, User
+from gateway.referrals.duties import DutyRefused
 from gateway.referrals.loop import CaseNotOpen, Referrals
+from routing import casework
 from routing.ladder import Ladder
 from routing.lifecycle import OUTCOMES
 
@@ -139,20 +145,104 @@ def note(referrals: Referrals, case: Case, *, text: str, who: Principal) -> None
 
 
 def resolve(referrals: Referrals, case: Case, *, outcome: str, note: str, who: Principal) -> Case:
-    """Close the case with one of OUTCOMES; "other" needs a note saying what happened."""
+    """Close the case with one of OUTCOMES (staff), or confirm a committee's proposal; "other"
+    needs a note saying what happened, and so does a case that still owes duties."""
     _writable(who)
     if outcome not in OUTCOMES:
         raise ActionRefused(f"outcome must be one of {', '.join(OUTCOMES)}", 400)
     if outcome == "other" and not note.strip():
         raise ActionRefused("say what happened in the note", 400)
-    if case.status == "resolved":
-        raise ActionRefused("the case is already resolved")
-    if who.role == COMMITTEE and (case.status != "acknowledged" or case.acknowledged_unit != who.unit):
-        raise ActionRefused("only the unit that took the case up can close it", 403, reason="not_yours")
+    _allowed(case, "resolve", who)
+    if casework.resolve_reason_needed(open_duties(referrals, case), note):
+        raise ActionRefused("the case still owes duties: say in the note why it can close", 400)
     try:
         return referrals.resolve(case, outcome=outcome, note=note.strip()[:2000], actor=who.name)
     except CaseNotOpen as exc:
         raise ActionRefused("the case is already resolved") from exc
+
+
+def propose_closure(referrals: Referrals, case: Case, *, note: str, who: Principal) -> Case:
+    """`DONE` from the unit that took the case up: the district confirms before it closes."""
+    _writable(who)
+    if who.role == COMMITTEE and (case.status != "acknowledged" or case.acknowledged_unit != who.unit):
+        raise ActionRefused("only the unit that took the case up can close it", 403, reason="not_yours")
+    _allowed(case, "propose_closure", who)
+    try:
+        return referrals.propose_closure(case, note=note.strip()[:2000], actor=who.name)
+    except CaseNotOpen as exc:
+        raise ActionRefused("the case moved on meanwhile") from exc
+
+
+def send_back(referrals: Referrals, case: Case, *, note: str, who: Principal) -> Case:
+    _writable(who)
+    if not note.strip():
+        raise ActionRefused("say why the closure is not accepted", 400)
+    _allowed(case, "send_back", who)
+    try:
+        return referrals.send_back(case, note=note.strip()[:2000], actor=who.name)
+    except CaseNotOpen as exc:
+        raise ActionRefused("the case moved on meanwhile") from exc
+
+
+def reopen(referrals: Referrals, case: Case, *, reason: str, who: Principal) -> Case:
+    _writable(who)
+    if not reason.strip():
+        raise ActionRefused("say why the case is reopened", 400)
+    _allowed(case, "reopen", who)
+    try:
+        return referrals.reopen(case, reason=reason.strip()[:500], actor=who.name)
+    except CaseNotOpen as exc:
+        raise ActionRefused("the case moved on meanwhile") from exc
+
+
+def assign(referrals: Referrals, case: Case, *, username: str | None, who: Principal) -> Case:
+    """Name the console user of the case's district who follows it (None or "" : nobody)."""
+    _writable(who)
+    if who.role not in ("admin", "district"):
+        raise ActionRefused("only a district or admin user assigns cases", 403)
+    if case.status == "resolved":
+        raise ActionRefused("the case is resolved")
+    user = None
+    if username:
+        with Session(referrals.engine) as session:
+            user = session.exec(select(User).where(User.username == username, col(User.active).is_(True))).first()
+        if user is None:
+            raise ActionRefused(f"no active console user {username!r}", 400)
+        if user.role == "viewer" or (user.role == "district" and user.district_lgd != case.district_lgd):
+            raise ActionRefused(f"{username} cannot act on this district's cases", 400)
+    return referrals.assign(case, username=user.username if user else None, name=user.name if user else "",
+                            phone=user.phone if user else None, actor=who.name)
+
+
+def record_duty(referrals: Referrals, case: Case, key: str, *, details: str, who: Principal,
+                not_applicable: bool = False, due_at: datetime | None = None) -> CaseDuty:
+    """Record a duty done, mark it not applicable (with a reason), or give it a new date."""
+    _writable(who)
+    if case.status in ("open", "resolved") and due_at is None:
+        raise ActionRefused(f"the case is {case.status}: duties start once a unit takes it up")
+    try:
+        if due_at is not None:
+            return referrals.desk.move_due(case, key, due_at, actor=who.name)
+        if not_applicable and not details.strip():
+            raise ActionRefused("say why the duty does not apply", 400)
+        return referrals.desk.record(case, key, actor=who.name, details=details.strip(), not_applicable=not_applicable,
+                                     owner_units={who.unit or ""} if who.role == COMMITTEE else None)
+    except DutyRefused as exc:
+        raise ActionRefused(str(exc), exc.status, exc.reason) from exc
+
+
+def open_duties(referrals: Referrals, case: Case) -> int:
+    with Session(referrals.engine) as session:
+        return len(session.exec(select(CaseDuty.id).where(CaseDuty.case_id == case.id,
+                                                          CaseDuty.status == "open")).all())
+
+
+def _allowed(case: Case, action: casework.Action, who: Principal) -> None:
+    try:
+        casework.next_status(case.status, action, role=who.role)
+    except casework.NotAllowed as exc:
+        status = 403 if "only" in str(exc) else 409
+        raise ActionRefused(str(exc), status, reason="not_yours" if status == 403 else "stale") from exc
 
 
 def _now(referrals: Referrals) -> datetime:

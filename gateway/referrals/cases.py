@@ -11,6 +11,7 @@ from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from gateway.infra.clock import as_datetime
 from gateway.infra.crypto import PhoneCipher
 from gateway.record.db import read_session
 from gateway.record.models import Case, Place, ReporterContact, event_row
@@ -107,6 +108,9 @@ def _insert(
             village_lgd=village.lgd_code, village_level=village.level, block_lgd=village.block_lgd,
             district_lgd=village.district_lgd,
             channel=report.channel, language=report.language, callback=reporter is not None,
+            # The referral loop's clock (the wall clock in service): the law counts duties from the
+            # report (routing.duties), and a test's manual clock must count them from the same time.
+            **({"created_at": as_datetime(referrals.clock.now())} if referrals is not None else {}),
         )
         if referrals is not None and ladder is not None:
             referrals.prepare(case, ladder, now)

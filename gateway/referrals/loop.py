@@ -35,33 +35,20 @@ from gateway.record.models import (
     event_row,
     utcnow,
 )
+from gateway.referrals.claims import CLAIM_SCRIPT, EXPIRED_SCRIPT
+from gateway.referrals.duties import DutyDesk
 from gateway.referrals.outbox import Outbox, Publishable, Queued
 from menus.catalog import Catalog
 from menus.dlt import dlt_id
 from routing.directory import Directory
 from routing.hours import deadline, next_opening, on_duty
 from routing.ladder import Ladder, StepContact, route
+from routing import casework
 from routing.lifecycle import IST
 from routing.rules import Rules
 
 log = logging.getLogger("cpgw.referrals")
 
-_CLAIM = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, member in ipairs(due) do
-  redis.call('ZREM', KEYS[1], member)
-  redis.call('ZADD', KEYS[2], ARGV[3], member)
-end
-return due
-"""
-_EXPIRED_LEASES = """
-local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-for _, member in ipairs(stale) do
-  redis.call('ZREM', KEYS[2], member)
-  redis.call('ZADD', KEYS[1], ARGV[1], member)
-end
-return #stale
-"""
 
 
 class CaseNotOpen(ValueError):
@@ -80,10 +67,12 @@ class Referrals:
     rules: Rules
     _claim: Any = field(init=False)
     _expired: Any = field(init=False)
+    desk: DutyDesk = field(init=False)  # the duties that follow an acknowledgement
 
     def __post_init__(self) -> None:
-        self._claim = self.redis.register_script(_CLAIM)
-        self._expired = self.redis.register_script(_EXPIRED_LEASES)
+        self._claim = self.redis.register_script(CLAIM_SCRIPT)
+        self._expired = self.redis.register_script(EXPIRED_SCRIPT)
+        self.desk = DutyDesk(self.engine, self.redis, self.clock, self.catalog, self.outbox, self.rules)
 
     # --- a new case ----------------------------------------------------------------------------------
 
@@ -213,25 +202,16 @@ class Referrals:
         sweeper never does, so a stale deadline cannot undo an acknowledgement. `to_step` (staff
         reassigning) jumps to a later step of the ladder instead of the next one.
         """
-        statuses = ("open", "acknowledged") if reopen else ("open",)
+        statuses = casework.allowed_from("escalate") if reopen else ("open",)
         with Session(self.engine, expire_on_commit=False) as session:
             case = session.get(Case, case_id)
             if case is None or case.status not in statuses or case.ladder is None:
                 return False
             ladder = Ladder.from_dict(case.ladder)
             now = self.clock.now()
-            if to_step is not None and step < to_step < len(ladder.steps):
-                new_step, new_round, kind = to_step, 0, "reassigned"
-                due = self.due(ladder, new_step, now)
-                overdue = case.overdue
-            elif step + 1 < len(ladder.steps):
-                new_step, new_round, kind = step + 1, 0, "escalated"
-                due = self.due(ladder, new_step, now)
-                overdue = case.overdue
-            else:
-                new_step, new_round, kind = step, round_ + 1, "reminded"
-                due = self.due(ladder, step, now, ladder.repeat_every)
-                overdue = True
+            move = casework.next_move(len(ladder.steps), step, round_, overdue=case.overdue, to_step=to_step)
+            new_step, new_round, kind, overdue = move.step, move.round, move.kind, move.overdue
+            due = self.due(ladder, new_step, now, ladder.repeat_every if kind == "reminded" else None)
             moved = session.execute(
                 update(Case)
                 .where(col(Case.id) == case_id, col(Case.step) == step, col(Case.round) == round_,
@@ -290,6 +270,7 @@ class Referrals:
     # --- acknowledgement, resolution, notes ------------------------------------------------------------
 
     def acknowledge(self, case: Case, *, unit: str, name: str, actor: str, via: str) -> Case:
+        """`unit` took the case up: its clock stops, and the duties the law sets next start theirs."""
         with Session(self.engine, expire_on_commit=False) as session:
             moved = session.execute(
                 update(Case).where(col(Case.id) == case.id, col(Case.status) == "open")
@@ -304,9 +285,13 @@ class Referrals:
             session.add(CaseEvent(case_id=case.id, kind="acknowledged", actor=actor,
                                   detail={"unit": unit, "name": name, "via": via, "step": current.step}))
             follow_up = self._follow_up(session, current, unit)
+            duties = self.desk.plan(session, current, unit)
             session.commit()
-        self.redis.zrem(keys.DEADLINES, keys.deadline_member(current.id or 0, current.step, current.round))
-        self.outbox.publish(follow_up)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zrem(keys.DEADLINES, keys.deadline_member(current.id or 0, current.step, current.round))
+        self.outbox.publish(follow_up, pipe)
+        self.desk.schedule(duties, pipe)
+        pipe.execute()
         self.metrics.acknowledgements.labels(via).inc()
         return current
 
@@ -324,19 +309,118 @@ class Referrals:
         return [message]
 
     def resolve(self, case: Case, *, outcome: str, note: str, actor: str) -> Case:
+        """Close the case (staff, or confirming a committee's proposal)."""
+        current = self._move(case, "resolve", actor, "resolved", {"outcome": outcome, "note": note},
+                             due_at=None, overdue=False)
+        self.redis.zrem(keys.DEADLINES, keys.deadline_member(case.id or 0, case.step, case.round))
+        return current
+
+    def propose_closure(self, case: Case, *, note: str, actor: str) -> Case:
+        """A committee member says it is done: the district checks before the case closes."""
+        return self._move(case, "propose_closure", actor, "closure_proposed", {"note": note})
+
+    def send_back(self, case: Case, *, note: str, actor: str) -> Case:
+        """The district does not accept the closure: the unit that had it carries on, and hears why."""
+        current = self._move(case, "send_back", actor, "closure_sent_back", {"note": note},
+                             notify=("sms.sent_back", note))
+        return current
+
+    def reopen(self, case: Case, *, reason: str, actor: str) -> Case:
+        """A resolved case comes back: to the unit that had it (told by SMS, its visit owed again),
+        or, when nobody had taken it up, to its ladder at the step it stood at."""
+        status = casework.reopened_status(case.acknowledged_unit)
+        if status == "open":
+            return self._reopen_to_ladder(case, reason=reason, actor=actor)
+        return self._move(case, "reopen", actor, "reopened", {"reason": reason}, notify=("sms.reopened", reason),
+                          reopen=True)
+
+    def assign(self, case: Case, *, username: str | None, name: str, phone: str | None, actor: str) -> Case:
+        """Name the console user who follows the case (None: nobody); they hear of it by SMS."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            moved = session.execute(update(Case).where(col(Case.id) == case.id)
+                                    .values(assigned_to=username, updated_at=utcnow()))
+            current = session.get(Case, case.id)
+            if moved.rowcount != 1 or current is None:
+                session.rollback()
+                raise CaseNotOpen(case.ref)
+            session.add(CaseEvent(case_id=case.id, kind="assigned", actor=actor,
+                                  detail={"to": username, "name": name}))
+            messages = []
+            if username and phone:
+                body = self.catalog.text(current.language, "sms.assigned", ref=current.ref,
+                                         concern=self.catalog.text("en", f"concern.{current.concern}"))
+                message = Message(id=uuid.uuid4().hex, dedupe_key=f"assigned:{case.id}:{uuid.uuid4().hex[:8]}",
+                                  case_id=case.id, direction="out", kind="assigned", priority="bulk", to_phone=phone,
+                                  contact_name=name, body=body, template="sms.assigned",
+                                  dlt_template_id=dlt_id("sms.assigned"))
+                session.add(message)
+                messages.append(message)
+            session.commit()
+        self.outbox.publish(messages)
+        return current
+
+    def _move(self, case: Case, action: casework.Action, actor: str, event: str, detail: dict[str, Any], *,
+              notify: tuple[str, str] | None = None, reopen: bool = False, **values: Any) -> Case:
+        """One guarded status change (`WHERE status IN` where the action may start), its event, and
+        the SMS to the unit that has the case when `notify` names a template."""
+        target = casework.target(action)
         with Session(self.engine, expire_on_commit=False) as session:
             moved = session.execute(
-                update(Case).where(col(Case.id) == case.id, col(Case.status) != "resolved")
-                .values(status="resolved", due_at=None, overdue=False, updated_at=utcnow())
-            )
+                update(Case).where(col(Case.id) == case.id, col(Case.status).in_(casework.allowed_from(action)))
+                .values(status=target, updated_at=utcnow(), **values))
             if moved.rowcount != 1:
                 session.rollback()
                 raise CaseNotOpen(case.ref)
-            session.add(CaseEvent(case_id=case.id, kind="resolved", actor=actor, detail={"outcome": outcome, "note": note}))
-            session.commit()
             current = session.get(Case, case.id)
-        self.redis.zrem(keys.DEADLINES, keys.deadline_member(case.id or 0, case.step, case.round))
-        assert current is not None
+            assert current is not None
+            session.add(CaseEvent(case_id=case.id, kind=event, actor=actor, detail=detail))
+            duties = self.desk.reopen(session, current) if reopen else []
+            messages = self._tell_owner(session, current, *notify) if notify else []
+            session.commit()
+        pipe = self.redis.pipeline(transaction=False)
+        self.outbox.publish(messages, pipe)
+        self.desk.schedule(duties, pipe)
+        pipe.execute()
+        return current
+
+    def _tell_owner(self, session: Session, case: Case, template: str, reason: str) -> list[Message]:
+        """The contacts of the unit that took the case up, as its ladder holds them."""
+        ladder = Ladder.from_dict(case.ladder) if case.ladder else None
+        contacts = {c.phone: c for step in (ladder.steps if ladder else ()) for c in step.contacts
+                    if c.unit == case.acknowledged_unit}
+        stamp = uuid.uuid4().hex[:8]  # each reopening or sending back is news of its own
+        messages = []
+        for contact in contacts.values():
+            body = self.catalog.text(contact.language, template, ref=case.ref, reason=reason[:60])
+            message = Message(id=uuid.uuid4().hex, dedupe_key=f"{template}:{case.id}:{stamp}:{contact.phone}",
+                              case_id=case.id, direction="out", kind="notice", priority="alert",
+                              to_phone=contact.phone, unit=contact.unit, contact_name=contact.name, body=body,
+                              template=template, dlt_template_id=dlt_id(template))
+            session.add(message)
+            messages.append(message)
+        return messages
+
+    def _reopen_to_ladder(self, case: Case, *, reason: str, actor: str) -> Case:
+        """Nobody had taken it up: alert its step once more (a new round) and start its clock."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            current = session.get(Case, case.id)
+            if current is None or current.status != "resolved" or current.ladder is None:
+                raise CaseNotOpen(case.ref)
+            ladder = Ladder.from_dict(current.ladder)
+            due = as_datetime(self.due(ladder, current.step, self.clock.now()))
+            moved = session.execute(update(Case).where(col(Case.id) == case.id, col(Case.status) == "resolved")
+                                    .values(status="open", round=current.round + 1, due_at=due, updated_at=utcnow()))
+            if moved.rowcount != 1:
+                session.rollback()
+                raise CaseNotOpen(case.ref)
+            session.refresh(current)
+            rows = self._alert(current, ladder, step=current.step, round_=current.round, kind="reminded",
+                               reason="reopened", village=session.get(
+                                   Place, {"level": current.village_level, "lgd_code": current.village_lgd}))
+            rows.events.insert(0, event_row(current.id or 0, "reopened", {"reason": reason}, actor=actor))
+            messages = rows.write(session)
+            session.commit()
+        self.after_commit(current, messages)
         return current
 
     def note(self, case: Case, *, text: str, actor: str) -> None:

@@ -37,6 +37,7 @@ class Worker:
         outbox, referrals = self.services.outbox, self.services.referrals
         work = outbox.requeue_due_retries()
         work += referrals.sweep()
+        work += referrals.desk.sweep()
         work += outbox.process(self.name, block_ms=block_ms)
         return work
 
@@ -57,6 +58,7 @@ class Worker:
         report = {
             "routed": referrals.route_unrouted(),
             "deadlines": referrals.rebuild_deadlines(),
+            "duties": referrals.desk.rebuild(),
             "messages": outbox.rebuild(),
             "taken_over": outbox.take_over(self.name),
         }

@@ -16,7 +16,9 @@ from sqlmodel import Session, col, select
 
 from gateway.record.db import read_session
 from gateway.record.directory import places_by_key
-from gateway.record.models import Case, CaseEvent, Message, Place
+from gateway.infra.clock import as_datetime
+from gateway.record.models import Case, CaseDuty, CaseEvent, Message, Place
+from gateway.referrals.duties import duties_of, duty_overdue, overdue_duties
 from gateway.referrals import actions
 from gateway.referrals.actions import Principal
 from gateway.web.auth import principal_for
@@ -61,6 +63,20 @@ class EventPublic(BaseModel):
     detail: dict[str, Any]
 
 
+class DutyPublic(BaseModel):
+    key: str
+    name: str
+    owner: list[str]  # the units that owe it
+    status: str  # open, done, not_applicable
+    due_at: datetime
+    done_at: datetime | None
+    done_by: str | None
+    details: str
+    overdue: bool
+    law: str
+    keyword: str  # the SMS word that records it
+
+
 class CaseSummary(BaseModel):
     ref: str
     status: str
@@ -72,6 +88,8 @@ class CaseSummary(BaseModel):
     district: PlaceRef | None
     step: StepPublic | None
     acknowledged_by: Acknowledgement | None
+    assigned_to: str | None
+    duties: list[DutyPublic]
     created_at: datetime
 
 
@@ -97,15 +115,26 @@ def _step(case: Case) -> StepPublic | None:
     return StepPublic(index=case.step, units=list(steps[case.step].get("units", [])))
 
 
-def _summary(case: Case, places: dict[PlaceKey, Place]) -> dict[str, Any]:
+def _summary(case: Case, places: dict[PlaceKey, Place], duties: list[CaseDuty], now: datetime) -> dict[str, Any]:
     ack = Acknowledgement(unit=case.acknowledged_unit, name=case.acknowledged_name) if case.acknowledged_unit else None
     keys = case.place_keys()
     return {
         "ref": case.ref, "status": case.status, "concern": case.concern, "urgent": case.urgent,
         "overdue": case.overdue, "village": _place_ref(places, keys["village"]),
         "block": _place_ref(places, keys["block"]), "district": _place_ref(places, keys["district"]),
-        "step": _step(case), "acknowledged_by": ack, "created_at": case.created_at,
+        "step": _step(case), "acknowledged_by": ack, "assigned_to": case.assigned_to,
+        "duties": [_duty(duty, now) for duty in duties], "created_at": case.created_at,
     }
+
+
+def _duty(duty: CaseDuty, now: datetime) -> DutyPublic:
+    return DutyPublic(key=duty.key, name=duty.name, owner=list(duty.owners), status=duty.status, due_at=duty.due_at,
+                      done_at=duty.done_at, done_by=duty.done_by, details=duty.details, law=duty.law,
+                      keyword=duty.keyword, overdue=duty_overdue(duty, now))
+
+
+def _now(request: Request) -> datetime:
+    return as_datetime(request.app.state.services.clock.now())
 
 
 @router.get("/cases", response_model=list[CaseSummary])
@@ -115,6 +144,8 @@ def list_cases(
     status: str | None = Query(None, description=f"one of {', '.join(STATUSES)}"),
     district: int | None = Query(None, description="district LGD code"),
     overdue: bool | None = Query(None),
+    duty_overdue: bool | None = Query(None, description="true: only cases with a duty past its date"),
+    assigned_to: str | None = Query(None, description="a console username"),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
 ) -> list[dict[str, Any]]:
@@ -131,10 +162,17 @@ def list_cases(
         query = query.where(Case.status == status)
     if overdue is not None:
         query = query.where(Case.overdue == overdue)
+    if assigned_to is not None:
+        query = query.where(Case.assigned_to == assigned_to)
+    now = _now(request)
+    if duty_overdue is not None:
+        late = select(CaseDuty.case_id).where(overdue_duties(now))
+        query = query.where(col(Case.id).in_(late) if duty_overdue else col(Case.id).not_in(late))
     with read_session(request.app.state.services.engine) as session:
         cases = list(session.exec(query.offset(offset).limit(limit)))
         places = _places(session, cases)
-    return [_summary(case, places) for case in cases]
+        duties = duties_of(session, cases)
+    return [_summary(case, places, duties.get(case.id or 0, []), now) for case in cases]
 
 
 def _visible_case(session: Session, ref: str, who: Principal) -> Case:
@@ -156,7 +194,8 @@ def get_case(ref: str, request: Request, who: Principal = Depends(principal)) ->
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(col(CaseEvent.at), col(CaseEvent.id))
         ).all()
         places = _places(session, [case])
-    body = _summary(case, places)
+        duties = duties_of(session, [case])
+    body = _summary(case, places, duties.get(case.id or 0, []), _now(request))
     body["events"] = [EventPublic(at=e.at, kind=e.kind, actor=e.actor, detail=e.detail) for e in events]
     return body
 
@@ -181,6 +220,25 @@ class ResolveBody(BaseModel):
 
 class NoteBody(BaseModel):
     text: str = Field(..., min_length=1, max_length=2000)
+
+
+class DutyBody(BaseModel):
+    details: str = Field("", max_length=500, description="what was done (an FIR number, the CWC's order); "
+                                                          "with not_applicable, why it does not apply")
+    not_applicable: bool = False
+    due_at: datetime | None = Field(None, description="instead: a new date for the duty (a wedding's date)")
+
+
+class AssignBody(BaseModel):
+    username: str | None = Field(..., max_length=64, description="a console user of the case's district; null: nobody")
+
+
+class ReasonBody(BaseModel):
+    reason: str = Field(..., min_length=1, max_length=500)
+
+
+class SendBackBody(BaseModel):
+    note: str = Field(..., min_length=1, max_length=2000)
 
 
 def _case_for(request: Request, ref: str, who: Principal, *, write: bool) -> Case:
@@ -215,6 +273,32 @@ def escalate(ref: str, body: EscalateBody, request: Request, who: Principal = De
 def resolve(ref: str, body: ResolveBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
     """Close the case with one of the outcomes (`GET /api/v1/outcomes`); `other` needs a note."""
     return _act(request, ref, who, actions.resolve, outcome=body.outcome, note=body.note)
+
+
+@router.post("/cases/{ref}/duties/{key}", response_model=CasePublic)
+def record_duty(ref: str, key: str, body: DutyBody, request: Request, who: Principal = Depends(principal)
+                ) -> dict[str, Any]:
+    """Record a duty done (with `details`), not applicable (with the reason), or give it a new `due_at`."""
+    if body.due_at is not None and body.due_at.tzinfo is None:
+        raise HTTPException(400, "due_at needs a time zone (e.g. 2026-12-20T10:00:00+05:30)")
+    return _act(request, ref, who, actions.record_duty, key=key, details=body.details,
+                not_applicable=body.not_applicable, due_at=body.due_at)
+
+
+@router.post("/cases/{ref}/assign", response_model=CasePublic)
+def assign(ref: str, body: AssignBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    return _act(request, ref, who, actions.assign, username=body.username)
+
+
+@router.post("/cases/{ref}/send-back", response_model=CasePublic)
+def send_back(ref: str, body: SendBackBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    """Do not accept a proposed closure: the unit that had the case carries on, told why by SMS."""
+    return _act(request, ref, who, actions.send_back, note=body.note)
+
+
+@router.post("/cases/{ref}/reopen", response_model=CasePublic)
+def reopen(ref: str, body: ReasonBody, request: Request, who: Principal = Depends(principal)) -> dict[str, Any]:
+    return _act(request, ref, who, actions.reopen, reason=body.reason)
 
 
 @router.post("/cases/{ref}/notes", response_model=CasePublic)

@@ -46,7 +46,11 @@ def test_silence_climbs_the_ladder_and_an_ack_stops_it(field, phones):
     field.expect_sms(reporter, ref, "block committee")  # the reporter hears who took it
     case = field.case(ref)
     assert (case.status, case.acknowledged_unit, case.step) == ("acknowledged", "BCPC", 1)
-    field.advance(hours=200)  # nothing more: no reminders after an acknowledgement
+    field.advance(hours=71)  # the acknowledgement stopped the ladder; the home visit is due in 72 hours
+    field.assert_quiet()
+    field.reply(bcpc, f"VISIT {ref} met the mother")  # recorded: nothing is owed any more
+    field.expect_sms(bcpc, ref)
+    field.advance(hours=200)
     field.assert_quiet()
     assert events(field, ref)[:4] == ["reported", "alerted", "escalated", "acknowledged"]
 
@@ -119,7 +123,7 @@ def test_stale_ack_gets_the_current_state(field, phones):
     field.expect_sms(second, ref)
     field.reply(first, f"DONE {ref} child back in school")
     field.expect_sms(first, ref)
-    assert field.case(ref).status == "resolved"
+    assert field.case(ref).status == "closure_proposed"
     field.reply(second, "ACK 12345")
     field.expect_sms(second)  # a reference with a bad check digit gets a hint, never a case
     field.reply(second, "hello")

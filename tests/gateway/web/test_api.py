@@ -81,7 +81,10 @@ def test_staff_actions_are_audited_with_the_callers_name(client, engine, reporte
     acked = client.post(f"/api/v1/cases/{ref}/acknowledge", json={"unit": "DCPU"}, headers=admin).json()
     assert acked["acknowledged_by"] == {"unit": "DCPU", "name": "Meera (DCPO)"}
     assert client.post(f"/api/v1/cases/{ref}/acknowledge", json={}, headers=admin).status_code == 409
-    resolved = client.post(f"/api/v1/cases/{ref}/resolve", json={"outcome": "produced_before_cwc"}, headers=admin)
+    owed = client.post(f"/api/v1/cases/{ref}/resolve", json={"outcome": "produced_before_cwc"}, headers=admin)
+    assert owed.status_code == 400 and "duties" in owed.json()["detail"]  # the home visit is still owed
+    resolved = client.post(f"/api/v1/cases/{ref}/resolve", headers=admin,
+                           json={"outcome": "produced_before_cwc", "note": "the CWC saw the family itself"})
     assert resolved.json()["status"] == "resolved"
     assert client.post(f"/api/v1/cases/{ref}/resolve", json={"outcome": "rescued"}, headers=admin).status_code == 409
     kinds = [event["kind"] for event in resolved.json()["events"]]

@@ -1,0 +1,287 @@
+"""Duties after an acknowledgement, applied: planned in SQL, scheduled in Redis, chased when overdue.
+
+`routing.duties` decides (which duties a case owes, who is chased each round); this module does
+the I/O. A duty's deadline lives in the sorted set `keys.DUTY_DEADLINES` as "duty_id:round",
+claimed by one worker at a time like an acknowledgement deadline, and every chase is one guarded
+UPDATE (`WHERE round = :seen AND status = 'open'`), so two workers chase a duty once. Redis lost?
+`rebuild` puts every open duty back from SQL (the worker's audit, `cpgw reconcile`).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from sqlalchemy import Engine, update
+from sqlmodel import Session, col, select
+
+from gateway.infra import keys
+from gateway.infra.clock import Clock, as_datetime
+from gateway.record.models import Case, CaseDuty, CaseEvent, Contact, Message, Place, User, utcnow
+from gateway.referrals.claims import CLAIM_SCRIPT, EXPIRED_SCRIPT
+from gateway.referrals.outbox import Outbox
+from menus.catalog import Catalog
+from menus.dlt import dlt_id
+from routing import duties as rules_duties
+from routing.ladder import Ladder, StepContact
+from routing.lifecycle import IST
+from routing.rules import Rules
+
+log = logging.getLogger("cpgw.duties")
+DUTY_LEASE_S = 120
+OPEN = "open"
+
+
+class DutyRefused(ValueError):
+    """The duty cannot be recorded as asked; `reason` lets the SMS channel pick its reply."""
+
+    def __init__(self, message: str, status: int = 409, reason: str = "stale") -> None:
+        super().__init__(message)
+        self.status, self.reason = status, reason
+
+
+@dataclass
+class DutyDesk:
+    engine: Engine
+    redis: redis.Redis
+    clock: Clock
+    catalog: Catalog
+    outbox: Outbox
+    rules: Rules
+    _claim: Any = field(init=False)
+    _expired: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._claim = self.redis.register_script(CLAIM_SCRIPT)
+        self._expired = self.redis.register_script(EXPIRED_SCRIPT)
+
+    # --- planning ----------------------------------------------------------------------------------
+
+    def plan(self, session: Session, case: Case, unit: str) -> list[CaseDuty]:
+        """Add the duties the case owes now that `unit` took it up (once: a second ACK adds none)."""
+        if session.exec(select(CaseDuty.id).where(CaseDuty.case_id == case.id)).first() is not None:
+            return []
+        ladder_units = {unit for step in Ladder.from_dict(case.ladder).steps for unit in step.unit_keys} \
+            if case.ladder else set()
+        planned = rules_duties.plan(self.rules.duties, case.concern, ladder_units=ladder_units,
+                                    acknowledged_unit=unit, reported_at=_utc(case.created_at),
+                                    acknowledged_at=as_datetime(self.clock.now()))
+        rows = [CaseDuty(case_id=case.id or 0, key=p.key, name=p.name, owners=list(p.owners), keyword=p.keyword,
+                         law=p.law, due_at=p.due_at, repeat_every=p.repeat_every) for p in planned]
+        session.add_all(rows)
+        return rows
+
+    def schedule(self, duties: list[CaseDuty], pipe: redis.client.Pipeline | None = None) -> None:
+        """Put committed open duties on the Redis clock."""
+        members = {keys.duty_member(d.id or 0, d.round): _utc(d.due_at).timestamp() for d in duties if d.status == OPEN}
+        if members:
+            (pipe or self.redis).zadd(keys.DUTY_DEADLINES, members)
+
+    # --- recording ---------------------------------------------------------------------------------
+
+    def record(self, case: Case, key: str, *, actor: str, details: str = "", not_applicable: bool = False,
+               owner_units: set[str] | None = None) -> CaseDuty:
+        """Mark a duty done (or not applicable, with its reason in `details`); `owner_units`, when
+        given (a committee member by SMS), must include one of the duty's owners."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            duty = session.exec(select(CaseDuty).where(CaseDuty.case_id == case.id, CaseDuty.key == key)).first()
+            if duty is None:
+                raise DutyRefused(f"case {case.ref} owes no duty {key!r}", 404, reason="unknown")
+            if owner_units is not None and not owner_units & set(duty.owners):
+                raise DutyRefused(f"{duty.name} is for {', '.join(duty.owners)}", 403, reason="not_yours")
+            if duty.status != OPEN:
+                return duty  # recorded already (an SMS re-post, a second click): one effect
+            status = "not_applicable" if not_applicable else "done"
+            moved = session.execute(update(CaseDuty).where(col(CaseDuty.id) == duty.id, col(CaseDuty.status) == OPEN)
+                                    .values(status=status, done_at=utcnow(), done_by=actor[:200], details=details[:500]))
+            if moved.rowcount != 1:
+                session.rollback()
+                return duty
+            session.add(CaseEvent(case_id=case.id, kind="duty_" + status, actor=actor,
+                                  detail={"duty": key, "details": details[:500]}))
+            session.commit()
+            session.refresh(duty)
+        self.redis.zrem(keys.DUTY_DEADLINES, keys.duty_member(duty.id or 0, duty.round))
+        return duty
+
+    def move_due(self, case: Case, key: str, due_at: datetime, *, actor: str) -> CaseDuty:
+        """A new date for an open duty (the wedding's date, once known): chased afresh from it."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            duty = session.exec(select(CaseDuty).where(CaseDuty.case_id == case.id, CaseDuty.key == key)).first()
+            if duty is None:
+                raise DutyRefused(f"case {case.ref} owes no duty {key!r}", 404, reason="unknown")
+            if duty.status != OPEN:
+                raise DutyRefused(f"{duty.name} is recorded already")
+            old = duty.round
+            duty.due_at, duty.round, duty.overdue = due_at.astimezone(UTC), old + 1, False
+            session.add(duty)
+            session.add(CaseEvent(case_id=case.id, kind="duty_moved", actor=actor,
+                                  detail={"duty": key, "due_at": due_at.isoformat()}))
+            session.commit()
+            session.refresh(duty)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zrem(keys.DUTY_DEADLINES, keys.duty_member(duty.id or 0, old))
+        # A moved duty restarts its chase: the owners first. Round numbers keep rising so that a
+        # chase's messages stay unique (duty:<id>:<round>:<phone>).
+        self.schedule([duty], pipe)
+        pipe.execute()
+        return duty
+
+    def reopen(self, session: Session, case: Case) -> list[CaseDuty]:
+        """A reopened case owes its every-case duties (a visit) again, from now."""
+        now = as_datetime(self.clock.now())
+        rows = []
+        for rule in self.rules.duties.every_case:
+            duty = session.exec(select(CaseDuty).where(CaseDuty.case_id == case.id, CaseDuty.key == rule.key)).first()
+            if duty is None:
+                continue
+            duty.status, duty.done_at, duty.done_by, duty.overdue = OPEN, None, None, False
+            duty.round += 1
+            duty.due_at = now + timedelta(seconds=rule.within)
+            session.add(duty)
+            rows.append(duty)
+        return rows
+
+    # --- chasing -----------------------------------------------------------------------------------
+
+    def sweep(self, limit: int = 200) -> int:
+        now = self.clock.now()
+        self._expired(keys=[keys.DUTY_DEADLINES, keys.DUTY_DEADLINES_CLAIMED], args=[now, limit])
+        claimed = self._claim(keys=[keys.DUTY_DEADLINES, keys.DUTY_DEADLINES_CLAIMED],
+                              args=[now, limit, now + DUTY_LEASE_S])
+        for member in claimed:
+            duty_id, round_ = (int(part) for part in member.split(":"))
+            try:
+                self.chase(duty_id, round_)
+            finally:
+                self.redis.zrem(keys.DUTY_DEADLINES_CLAIMED, member)
+        return len(claimed)
+
+    def chase(self, duty_id: int, round_: int) -> bool:
+        """An overdue duty: remind its owners (round 0), then one ladder step higher each round."""
+        now = as_datetime(self.clock.now())
+        with Session(self.engine, expire_on_commit=False) as session:
+            duty = session.get(CaseDuty, duty_id)
+            case = session.get(Case, duty.case_id) if duty else None
+            if duty is None or case is None or duty.status != OPEN or duty.round != round_ or case.status == "resolved" \
+                    or case.ladder is None:
+                return False
+            ladder = Ladder.from_dict(case.ladder)
+            steps_units = [step.unit_keys for step in ladder.steps]
+            owner_step = rules_duties.owner_step(steps_units, duty.owners, case.step)
+            plan = rules_duties.chase(round_, owner_step, len(ladder.steps) - 1, now, duty.repeat_every)
+            moved = session.execute(update(CaseDuty).where(col(CaseDuty.id) == duty_id, col(CaseDuty.round) == round_,
+                                                           col(CaseDuty.status) == OPEN)
+                                    .values(round=round_ + 1, overdue=True, due_at=plan.next_at))
+            if moved.rowcount != 1:
+                session.rollback()
+                return False
+            contacts = self._owners(ladder, duty.owners) if plan.step is None else ladder.steps[plan.step].contacts
+            messages = self._messages(session, case, duty, contacts, round_, escalated=plan.step is not None)
+            session.add(CaseEvent(case_id=case.id, kind="duty_overdue", detail={
+                "duty": duty.key, "round": round_, "step": plan.step,
+                "alerted": [f"{c.unit}: {c.name}" for c in contacts]}))
+            session.commit()
+        pipe = self.redis.pipeline(transaction=False)
+        self.outbox.publish(messages, pipe)
+        pipe.zadd(keys.DUTY_DEADLINES, {keys.duty_member(duty_id, round_ + 1): plan.next_at.timestamp()})
+        pipe.execute()
+        log.info("duty overdue", extra={"ref": case.ref, "duty": duty.key, "round": round_})
+        return True
+
+    def _owners(self, ladder: Ladder, owners: list[str]) -> tuple[StepContact, ...]:
+        found = {c.phone: c for step in ladder.steps for c in (*step.contacts,) if c.unit in owners}
+        return tuple(found.values())
+
+    def _messages(self, session: Session, case: Case, duty: CaseDuty, contacts: tuple[StepContact, ...],
+                  round_: int, *, escalated: bool) -> list[Message]:
+        village = session.get(Place, {"level": case.village_level, "lgd_code": case.village_lgd})
+        due = _utc(duty.due_at).astimezone(IST).strftime("%d %b %H:%M")
+        template = "sms.duty_escalated" if escalated else "sms.duty_due"
+        recipients = [(c.phone, c.language, c.unit, c.name) for c in contacts]
+        worker = self._assignee(session, case)
+        if worker is not None and worker[0] not in {r[0] for r in recipients}:
+            recipients.append(worker)
+        messages = []
+        for phone, lang, unit, name in recipients:
+            body = self.catalog.text(lang, template, ref=case.ref, duty=self.duty_name(lang, duty.key, duty.name),
+                                     keyword=duty.keyword, time=due,
+                                     unit=", ".join(self.unit_name(lang, u) for u in duty.owners[:2]),
+                                     village=(village.names or {}).get(lang) or village.name if village else "")
+            message = Message(id=uuid.uuid4().hex, dedupe_key=f"duty:{duty.id}:{round_}:{phone}", case_id=case.id,
+                              direction="out", kind="duty", priority="alert", to_phone=phone, unit=unit,
+                              contact_name=name, body=body, template=template, dlt_template_id=dlt_id(template))
+            session.add(message)
+            messages.append(message)
+        return messages
+
+    def _assignee(self, session: Session, case: Case) -> tuple[str, str, str | None, str] | None:
+        """The named worker's phone, when they have one: they hear of every overdue duty of their cases."""
+        if not case.assigned_to:
+            return None
+        user = session.exec(select(User).where(User.username == case.assigned_to)).first()
+        if user is None or not user.phone or not user.active:
+            return None
+        contact = session.exec(select(Contact).where(Contact.phone == user.phone)).first()
+        return user.phone, contact.language if contact else case.language, None, user.name or user.username
+
+    def duty_name(self, lang: str | None, key: str, fallback: str) -> str:
+        text_key = f"duty.{key}"
+        return self.catalog.text(lang, text_key) if self.catalog.has(text_key) else fallback
+
+    def unit_name(self, lang: str | None, unit: str) -> str:
+        key = f"unit.{unit}"
+        return self.catalog.text(lang, key) if self.catalog.has(key) else self.rules.units.name(unit)
+
+    # --- repair from the record --------------------------------------------------------------------
+
+    def rebuild(self) -> int:
+        """Schedule every open duty from SQL; returns how many Redis had lost."""
+        with Session(self.engine) as session:
+            rows = session.exec(select(CaseDuty.id, CaseDuty.round, CaseDuty.due_at).join(Case, col(Case.id) == col(
+                CaseDuty.case_id)).where(col(CaseDuty.status) == OPEN, col(Case.status) != "resolved")).all()
+        if not rows:
+            return 0
+        members = [keys.duty_member(row[0], row[1]) for row in rows]
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zmscore(keys.DUTY_DEADLINES, members)
+        pipe.zmscore(keys.DUTY_DEADLINES_CLAIMED, members)
+        scheduled, claimed = pipe.execute()
+        missing = {member: _utc(row[2]).timestamp() for member, row, due, taken
+                   in zip(members, rows, scheduled, claimed, strict=True) if due is None and taken is None}
+        if missing:
+            self.redis.zadd(keys.DUTY_DEADLINES, missing)
+            log.warning("duty deadlines rebuilt from SQL", extra={"count": len(missing)})
+        return len(missing)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# --- reading (the API, the console, the dashboard) ---------------------------------------------------
+
+
+def duty_overdue(duty: CaseDuty, now: datetime) -> bool:
+    """Open and past its date: the sweeper may not have chased it yet, the queue shows it all the same."""
+    return duty.status == OPEN and _utc(duty.due_at) <= now
+
+
+def overdue_duties(now: datetime) -> Any:
+    """The SQL condition of `duty_overdue`, for filtering cases."""
+    return (col(CaseDuty.status) == OPEN) & (col(CaseDuty.due_at) <= now)
+
+
+def duties_of(session: Session, cases: list[Case]) -> dict[int, list[CaseDuty]]:
+    """The duties of these cases (one query), by case id, in the order they fall due."""
+    ids = [case.id for case in cases if case.id is not None]
+    found: dict[int, list[CaseDuty]] = {}
+    if ids:
+        for duty in session.exec(select(CaseDuty).where(col(CaseDuty.case_id).in_(ids))
+                                 .order_by(col(CaseDuty.due_at), col(CaseDuty.id))):
+            found.setdefault(duty.case_id, []).append(duty)
+    return found
