@@ -47,13 +47,17 @@ run: install
 
 # The console's end-to-end tests drive Debian's chromium (never a browser downloaded by Playwright);
 # it is installed only when missing, and without it those tests skip with the reason. The same for
-# the Noto fonts of Debian's fonts-noto-core, which `cpgw posters` draws Indian scripts with.
+# the Noto fonts of Debian's fonts-noto-core, which `cpgw posters` draws Indian scripts with, and
+# Debian's kannel (bearerbox, smsbox), which the Indian SMS route's tests run against a test SMSC.
 test: install-dev
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
 		|| echo "chromium could not be installed: the console's browser tests will be skipped"
 	test -f /usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf \
 		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-noto-core) \
 		|| echo "fonts-noto-core could not be installed: the poster tests will be skipped"
+	test -x /usr/sbin/bearerbox || command -v bearerbox >/dev/null \
+		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y kannel) \
+		|| echo "kannel could not be installed: the Indian SMS route's end-to-end tests will be skipped"
 	$(BIN)/python -m pytest
 
 bench: install-dev

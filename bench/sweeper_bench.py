@@ -86,7 +86,7 @@ class NullTransport:
     def __init__(self) -> None:
         self._count = 0
 
-    def send(self, to: str, body: str, sender_id: str | None = None) -> SendResult:
+    def send(self, to: str, body: str, sender_id: str | None = None, **_: str | None) -> SendResult:
         self._count += 1
         return SendResult("accepted", f"null-{self._count}")
 

@@ -27,6 +27,7 @@ from gateway.referrals.cases import NewReport, UnknownVillage, find_by_ref
 from gateway.referrals.outbox import Outbox
 from menus import engine as menu
 from menus.catalog import Catalog
+from menus.dlt import dlt_id
 from menus.gsm import Budget
 from menus.keywords import intent, script_language, words
 from menus.refs import parse_reference
@@ -94,7 +95,8 @@ class VillagerSms:
             self.redis.set(key, outcome.state.model_dump_json(), ex=keys.SMS_CONVERSATION_TTL_S)
         if outcome.state.lang:
             self.redis.set(keys.PHONE_LANGUAGE.format(phone=tag), outcome.state.lang, ex=keys.PHONE_LANGUAGE_TTL_S)
-        self._send(sms_id, phone, outcome.screen.text)
+        # A screen of the conversation is its own DLT template (`menu.<screen>`), its lists the variables.
+        self._send(sms_id, phone, outcome.screen.text, f"menu.{outcome.state.screen}")
         return "conversation"
 
     def _carry_out(self, effect: menu.Effect, sms_id: str, phone: str, tag: str,
@@ -182,11 +184,12 @@ class VillagerSms:
         return lang or self.redis.get(keys.PHONE_LANGUAGE.format(phone=tag))
 
     def _reply(self, sms_id: str, phone: str, lang: str | None, key: str, **values: object) -> None:
-        self._send(sms_id, phone, self.catalog.text(lang, key, **values))
+        self._send(sms_id, phone, self.catalog.text(lang, key, **values), key)
 
-    def _send(self, sms_id: str, phone: str, body: str) -> None:
+    def _send(self, sms_id: str, phone: str, body: str, template: str) -> None:
         message = Message(id=uuid.uuid4().hex, dedupe_key=f"reply:{sms_id}"[:160], direction="out", kind="reply",
-                          priority="alert", to_encrypted=self.cipher.encrypt(phone), body=body)
+                          priority="alert", to_encrypted=self.cipher.encrypt(phone), body=body,
+                          template=template[:40], dlt_template_id=dlt_id(template))
         try:
             with Session(self.engine, expire_on_commit=False) as session:
                 session.add(message)

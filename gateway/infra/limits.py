@@ -18,6 +18,7 @@ LIMITS: dict[str, tuple[int, int]] = {
     "sms": (30, 3600),  # any message from a phone that is not a directory contact
     "report": (3, 3600),  # cases created
     "status": (5, 3600),  # STATUS look-ups: 5 guesses an hour at a 90-million space
+    "missed_call": (3, 3600),  # missed calls answered: each costs an SMS and a call-back request
     "escalate": (1, 3600),  # ESC by one contact on one case: a second within the hour re-pages nobody
     # Failed console sign-ins from one address, whatever the usernames: password spraying, and
     # locking staff out by name (5 failures lock a username), stop here. An office behind one

@@ -30,11 +30,24 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, alias="CPGW_REDIS_URL")
     routing_rules: Path | None = Field(None, alias="CPGW_ROUTING_RULES")
     webhook_token: str | None = Field(None, alias="CPGW_WEBHOOK_TOKEN")
-    sms_transport: Literal["console", "africastalking"] | None = Field(None, alias="CPGW_SMS_TRANSPORT")
+    sms_transport: Literal["console", "africastalking", "kannel"] | None = Field(None, alias="CPGW_SMS_TRANSPORT")
     at_username: str | None = Field(None, alias="AT_USERNAME")
     at_api_key: str | None = Field(None, alias="AT_API_KEY")
     at_sender_id: str | None = Field(None, alias="AT_SENDER_ID")
     at_api_url: str | None = Field(None, alias="CPGW_AT_API_URL")
+    # Kannel (issue 19, docs/india.md): smsbox's sendsms URL and its `sendsms-user` group's login;
+    # the delivery webhook's full URL as Kannel reaches it (`…/webhooks/kannel/delivery`).
+    kannel_send_url: str | None = Field(None, alias="CPGW_KANNEL_SEND_URL")
+    kannel_user: str | None = Field(None, alias="CPGW_KANNEL_USER")
+    kannel_password: str | None = Field(None, alias="CPGW_KANNEL_PASSWORD")
+    kannel_dlr_url: str | None = Field(None, alias="CPGW_KANNEL_DLR_URL")
+    # TRAI DLT: the principal entity id, the registered sender header, and a deployment's own
+    # template ids (a dlt.yaml in the shape of menus/dlt.yaml; default: the shipped one).
+    dlt_entity_id: str | None = Field(None, alias="CPGW_DLT_ENTITY_ID", max_length=30)
+    dlt_header: str | None = Field(None, alias="CPGW_DLT_HEADER", max_length=11)
+    dlt_file: Path | None = Field(None, alias="CPGW_DLT_FILE")
+    # Missed-call numbers: "called number=district LGD[:language]", comma-separated; `*` for any other.
+    missed_call_numbers: str = Field("", alias="CPGW_MISSED_CALL_NUMBERS")
     secret_key: str | None = Field(None, alias="CPGW_SECRET_KEY")
     # During a rotation: the secrets that came before, comma-separated, still accepted to decrypt.
     secret_key_previous: str | None = Field(None, alias="CPGW_SECRET_KEY_PREVIOUS")
@@ -129,6 +142,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
+    missed_call_numbers(settings)
 def production_problems(settings: Settings) -> list[str]:
     """What stops a production start: each would let a stranger act on cases, or lose alerts silently."""
     problems = []
@@ -150,9 +164,32 @@ def unsafe_settings(settings: Settings) -> list[str]:
     """Settings still on that are fine on a laptop and unsafe in the field (`cpgw doctor`, /readyz)."""
     found = []
     if settings.environment != "production":
+    elif settings.transport == "kannel":
+        problems.extend(kannel_problems(settings))
         found.append("CPGW_ENV is not production: the checks below are not enforced at start")
     if not settings.webhook_token:
         found.append("CPGW_WEBHOOK_TOKEN is unset: webhooks accept posts from anyone")
+def kannel_problems(settings: Settings) -> list[str]:
+    """What `CPGW_SMS_TRANSPORT=kannel` cannot work without: where to send, and DLT's entity and header."""
+    missing = [name for name, value in (
+        ("CPGW_KANNEL_SEND_URL", settings.kannel_send_url), ("CPGW_KANNEL_USER", settings.kannel_user),
+        ("CPGW_KANNEL_PASSWORD", settings.kannel_password), ("CPGW_DLT_ENTITY_ID", settings.dlt_entity_id),
+        ("CPGW_DLT_HEADER", settings.dlt_header)) if not value]
+    return [f"CPGW_SMS_TRANSPORT=kannel needs {', '.join(missing)}"] if missing else []
+
+
+def missed_call_numbers(settings: Settings) -> dict[str, tuple[int | None, str | None]]:
+    """`CPGW_MISSED_CALL_NUMBERS` read: called number (or `*`) -> (district LGD, language)."""
+    found: dict[str, tuple[int | None, str | None]] = {}
+    for item in filter(None, (part.strip() for part in settings.missed_call_numbers.split(","))):
+        number, _, target = item.partition("=")
+        district, _, lang = target.partition(":")
+        if not number.strip() or not district.strip().isdigit():
+            raise ValueError(f"CPGW_MISSED_CALL_NUMBERS: cannot read {item!r} (want number=district[:language])")
+        found[number.strip()] = (int(district), lang.strip() or None)
+    return found
+
+
     elif len(settings.webhook_token) < MIN_WEBHOOK_TOKEN:
         found.append(f"CPGW_WEBHOOK_TOKEN is shorter than {MIN_WEBHOOK_TOKEN} characters")
     if settings.transport == "console":

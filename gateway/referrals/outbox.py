@@ -36,7 +36,9 @@ BACKOFF_S = (5, 30, 120, 600)  # before the 2nd, 3rd, 4th and 5th try
 STUCK_SENDING = timedelta(minutes=2)
 
 _MESSAGE = Message.__table__  # type: ignore[attr-defined]
-_SENT = update(_MESSAGE).where(_MESSAGE.c.id == bindparam("mid")).values(
+# Only from `sending`: a delivery report that came back before the send's answer was recorded
+# (Kannel reports the SMSC's refusal at once) is not overwritten.
+_SENT = update(_MESSAGE).where(_MESSAGE.c.id == bindparam("mid"), _MESSAGE.c.status == "sending").values(
     status="sent", provider_id=bindparam("provider_id"), provider_status=bindparam("provider_status"),
     updated_at=bindparam("now"))
 _RETRY = update(_MESSAGE).where(_MESSAGE.c.id == bindparam("mid")).values(
@@ -172,7 +174,8 @@ class Outbox:
                 self._settle(message, SendResult("permanent", detail="recipient no longer known"))
                 continue
             self._wait_for_rate()
-            result = self.transport.send(to, message.body)
+            result = self.transport.send(to, message.body, message_id=message.id, template=message.template,
+                                         dlt_template_id=message.dlt_template_id)
             self.metrics.sms_sent.labels(result.outcome).inc()
             self._settle(message, result)
 

@@ -1,4 +1,5 @@
-"""How SMS leave: Africa's Talking through its official SDK, or the console for development.
+"""How SMS leave: Africa's Talking through its official SDK, Kannel (`referrals/kannel.py`, for Indian
+aggregators over SMPP), or the console for development.
 
 A send returns an outcome per message; the outbox decides about retries. HTTP 201 is not success:
 every recipient's `statusCode` is checked, and an empty `Recipients` list is a failure.
@@ -33,7 +34,11 @@ class SendResult:
 class Transport(Protocol):
     name: str
 
-    def send(self, to: str, body: str, sender_id: str | None = None) -> SendResult: ...
+    def send(self, to: str, body: str, sender_id: str | None = None, *, message_id: str | None = None,
+             template: str | None = None, dlt_template_id: str | None = None) -> SendResult:
+        """Hand one SMS to the provider. `message_id` (ours, for delivery reports), `template` and
+        `dlt_template_id` (TRAI DLT) are for transports that need them; others ignore them."""
+        ...
 
 
 class ConsoleTransport:
@@ -49,7 +54,7 @@ class ConsoleTransport:
         self._stream = stream or sys.stdout
         self._count = 0
 
-    def send(self, to: str, body: str, sender_id: str | None = None) -> SendResult:
+    def send(self, to: str, body: str, sender_id: str | None = None, **_: str | None) -> SendResult:
         self._count += 1
         print(f"[SMS to {mask(to)}] {body}", file=self._stream, flush=True)
         return SendResult("accepted", f"console-{self._count}")
@@ -67,7 +72,7 @@ class AfricasTalkingTransport:
         self._sender = settings.at_sender_id
         self._timeout = (min(3.05, settings.sms_timeout_s), settings.sms_timeout_s)
 
-    def send(self, to: str, body: str, sender_id: str | None = None) -> SendResult:
+    def send(self, to: str, body: str, sender_id: str | None = None, **_: str | None) -> SendResult:
         from africastalking.Service import AfricasTalkingException
 
         try:
@@ -140,4 +145,8 @@ def mask(phone: str) -> str:
 def make_transport(settings: Settings) -> Transport:
     if settings.transport == "africastalking":
         return AfricasTalkingTransport(settings)
+    if settings.transport == "kannel":
+        from gateway.referrals.kannel import KannelTransport  # imports this module: no cycle at load
+
+        return KannelTransport(settings)
     return ConsoleTransport()

@@ -39,7 +39,7 @@ from gateway.infra.settings import Settings, load_settings
 from gateway.record import db
 from gateway.referrals.worker import WorkerProcess
 from gateway.services import Services, open_services
-from gateway.web import api, console
+from gateway.web import api, console, india
 from gateway.web.auth import principal_for
 
 log = logging.getLogger("cpgw.http")
@@ -243,6 +243,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             log.error("delivery report failed", extra={"error": type(exc).__name__})
             return JSONResponse({"detail": "temporarily unavailable"}, status_code=503)
         return Response(status_code=200)  # bare: whether the id was ours is nobody's business
+
+    india.mount(app, webhook_guard)  # Kannel's SMS and delivery reports, missed calls (issue 19)
 
     @app.post("/webhooks/at/ussd/events", dependencies=[Depends(webhook_guard)])
     def ussd_events() -> Response:
