@@ -318,6 +318,7 @@ def user_create(
     role: str = typer.Option(..., help="admin, district or viewer"),
     district: Optional[int] = typer.Option(None, help="district LGD code (role district)"),  # noqa: UP007
     name: str = typer.Option("", help="the person's name, shown in the audit trail"),
+    phone: Optional[str] = typer.Option(None, help="their mobile: SMS reminders of the cases assigned to them"),  # noqa: UP007
 ) -> None:
     """Create a console login; the password comes from CPGW_NEW_PASSWORD, else it is asked twice."""
     import os
@@ -328,7 +329,8 @@ def user_create(
         "Password", hide_input=True, confirmation_prompt=True)
     engine = _engine(_settings())
     try:
-        member = create_user(engine, username=username, password=password, role=role, district_lgd=district, name=name)
+        member = create_user(engine, username=username, password=password, role=role, district_lgd=district, name=name,
+                             phone=phone)
     except UserError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc

@@ -67,19 +67,21 @@ def parse(text: str, duties: Mapping[str, str] | None = None) -> Command | None:
     `duties` maps the rules' duty keywords (folded: NFC, lower case) to duty keys
     (`routing.duties.Duties.keywords`); they are data, so they come from the caller."""
     cleaned = unicodedata.normalize("NFC", normalise(text))
-    words = _WORD.findall(cleaned)
-    if not words:
+    matches = list(_WORD.finditer(cleaned))
+    if not matches:
         return None
-    first = words[0].lower()
+    first = matches[0].group().lower()
     duty = (duties or {}).get(first) if first not in KEYWORDS else None
     verb: Verb | None = "DUTY" if duty else KEYWORDS.get(first)
     if verb is None:
         return None
-    rest = words[1:]
-    digits = ""
-    while rest and normalise(rest[0]).isdigit():  # "ACK 4827 1635" typed with a space
-        digits += normalise(rest.pop(0))
+    rest = matches[1:]
+    digits, end = "", matches[0].end()
+    while rest and normalise(rest[0].group()).isdigit():  # "ACK 4827 1635" typed with a space
+        if verb == "DUTY" and parse_reference(digits):
+            break  # "FIR 123456789 45/2026": what follows a whole reference is the duty's details
+        digits += normalise(rest[0].group())
+        end = rest.pop(0).end()
     ref = parse_reference(digits) if digits else None
-    note_start = cleaned.find(rest[0]) if rest else -1
-    note = cleaned[note_start:].strip() if note_start >= 0 else ""
+    note = cleaned[end:].strip(" \t\r\n:,.-") if rest else ""
     return Command(verb, ref, note[:500], bad_ref=bool(digits) and ref is None, duty=duty)

@@ -2,7 +2,8 @@
 
 The same phone reporting the same village and concern again within a few hours is most often the
 same child (a villager who was not sure the first report went through): the repeat is recorded on
-the open case, which the DCPU sees, instead of alerting the committee a second time.
+the earlier case, which the DCPU sees, instead of alerting the committee a second time. An earlier
+case already resolved is reopened by it: back to the unit that had it, told by SMS.
 
 Runs on a thread (the USSD endpoint hands it to one; SMS webhooks are threaded routes): SQL
 through the engine, Redis through the blocking redis-py client's pipelines.
@@ -11,6 +12,7 @@ through the engine, Redis through the blocking redis-py client's pipelines.
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from dataclasses import dataclass
 
 import redis
@@ -22,7 +24,7 @@ from gateway.infra.crypto import PhoneCipher
 from gateway.infra.metrics import Metrics
 from gateway.record.models import Case, CaseEvent
 from gateway.referrals.cases import NewReport, create_case
-from gateway.referrals.loop import Referrals
+from gateway.referrals.loop import CaseNotOpen, Referrals
 from gateway.referrals.outbox import Queued
 
 log = logging.getLogger("cpgw.intake")
@@ -31,7 +33,7 @@ log = logging.getLogger("cpgw.intake")
 @dataclass(frozen=True)
 class Taken:
     case: Case
-    duplicate: bool  # True: linked to an earlier open case, no new alerts
+    duplicate: bool  # True: linked to an earlier case (reopened if it was resolved), no new alerts
     opens: str | None = None  # "10:00": not urgent, and the office it goes to opens then
 
 
@@ -48,9 +50,13 @@ class Intake:
         SQLite, synced to disk) on return, before anyone tells the villager "sent"."""
         dup_key = keys.REPORT_DUPLICATE.format(
             phone=self.cipher.tag(sender), village=_place(report), concern=report.concern)
-        earlier = self._open_case(self.redis.get(dup_key))
+        earlier = self._earlier_case(self.redis.get(dup_key))
         if earlier is not None:
             self._link(earlier, report)
+            if earlier.status == "resolved" and self.referrals is not None:
+                # Closed too soon: the case comes back to the unit that had it, which is told.
+                with suppress(CaseNotOpen):  # reopened meanwhile by another report or a person
+                    earlier = self.referrals.reopen(earlier, reason=f"new {report.channel} report", actor="reporter")
             return Taken(earlier, duplicate=True)
         case, alerts = create_case(engine=self.engine, cipher=self.cipher, report=report, referrals=self.referrals)
         log.info("case reported", extra={"ref": case.ref, "channel": report.channel})
@@ -61,12 +67,11 @@ class Intake:
             unpublished(case.ref)
         return Taken(case, duplicate=False, opens=self.referrals.opens(case) if self.referrals else None)
 
-    def _open_case(self, case_id: str | None) -> Case | None:
+    def _earlier_case(self, case_id: str | None) -> Case | None:
         if not case_id:
             return None
         with Session(self.engine) as session:
-            case = session.get(Case, int(case_id))
-        return case if case is not None and case.status != "resolved" else None
+            return session.get(Case, int(case_id))
 
     def _link(self, case: Case, report: NewReport) -> None:
         with Session(self.engine) as session:

@@ -267,13 +267,13 @@ def _utc(value: datetime) -> datetime:
 
 
 def duty_overdue(duty: CaseDuty, now: datetime) -> bool:
-    """Open and past its date: the sweeper may not have chased it yet, the queue shows it all the same."""
-    return duty.status == OPEN and _utc(duty.due_at) <= now
+    """Open, and chased already or past its date (the sweeper may not have got to it yet)."""
+    return duty.status == OPEN and (duty.overdue or _utc(duty.due_at) <= now)
 
 
 def overdue_duties(now: datetime) -> Any:
     """The SQL condition of `duty_overdue`, for filtering cases."""
-    return (col(CaseDuty.status) == OPEN) & (col(CaseDuty.due_at) <= now)
+    return (col(CaseDuty.status) == OPEN) & (col(CaseDuty.overdue) | (col(CaseDuty.due_at) <= now))
 
 
 def duties_of(session: Session, cases: list[Case]) -> dict[int, list[CaseDuty]]:

@@ -134,7 +134,7 @@ def _duty(duty: CaseDuty, now: datetime) -> DutyPublic:
 
 
 def _now(request: Request) -> datetime:
-    return as_datetime(request.app.state.services.clock.now())
+    return as_datetime(request.app.state.services.referrals.clock.now())  # the loop's clock: tests move it
 
 
 @router.get("/cases", response_model=list[CaseSummary])

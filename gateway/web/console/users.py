@@ -18,6 +18,7 @@ from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from gateway.infra.phones import to_e164
 from gateway.record.models import LoginThrottle, Place, User, utcnow
 from gateway.referrals.actions import Principal
 from gateway.web.auth import ROLES
@@ -70,8 +71,11 @@ def normalise_username(username: str) -> str:
 
 
 def create_user(engine: Engine, *, username: str, password: str, role: str, district_lgd: int | None,
-                name: str = "") -> StaffMember:
+                name: str = "", phone: str | None = None) -> StaffMember:
     username = normalise_username(username)
+    mobile = to_e164(phone) if phone else None
+    if phone and mobile is None:
+        raise UserError(f"phone: {phone!r} is not a mobile number (+91…)")
     if not username or not set(username) <= USERNAME_CHARS:
         raise UserError("username: letters, digits and . _ - @ only")
     if role not in ROLES:
@@ -87,7 +91,7 @@ def create_user(engine: Engine, *, username: str, password: str, role: str, dist
                 raise UserError(f"no district with LGD code {district_lgd} in the directory")
         user = User(username=username, name=name.strip()[:200], role=role,
                     district_lgd=district_lgd if role == "district" else None,
-                    password_hash=_hasher.hash(password))
+                    password_hash=_hasher.hash(password), phone=mobile)
         session.add(user)
         try:
             session.commit()
