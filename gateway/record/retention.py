@@ -15,7 +15,7 @@ from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, col, select
 
 from gateway.infra.crypto import PhoneCipher
-from gateway.record.models import Case, CaseEvent, Message, OptOut, ReporterContact
+from gateway.record.models import Case, CaseEvent, Message, MissedCall, OptOut, ReporterContact
 
 PURGED = ""
 
@@ -45,10 +45,15 @@ def purge_closed(engine: Engine, before: datetime) -> PurgeSummary:
             update(Message).where(col(Message.to_encrypted).is_not(None), col(Message.created_at) < before)
             .values(to_encrypted=None)
         ).rowcount
+        # A missed call's number once the DCPU called back (issue 19): the request stays, as a count.
+        called = session.execute(
+            update(MissedCall).where(col(MissedCall.status) == "called_back", col(MissedCall.created_at) < before,
+                                     col(MissedCall.phone_encrypted) != PURGED).values(phone_encrypted=PURGED)
+        ).rowcount
         for case_id in ids:
             session.add(CaseEvent(case_id=case_id, kind="purged", detail={"before": before.date().isoformat()}))
         session.commit()
-    return PurgeSummary(cases=len(ids), numbers=numbers, messages=typed + addressed)
+    return PurgeSummary(cases=len(ids), numbers=numbers + called, messages=typed + addressed)
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class RotationSummary:
     reporter_numbers: int
     messages: int
     opt_outs: int
+    missed_calls: int = 0
 
 
 def rotate_stored_keys(engine: Engine, cipher: PhoneCipher) -> RotationSummary:
@@ -70,6 +76,11 @@ def rotate_stored_keys(engine: Engine, cipher: PhoneCipher) -> RotationSummary:
         for message in messages:
             message.to_encrypted = cipher.rotate(message.to_encrypted or "")
             session.add(message)
+        calls = session.exec(select(MissedCall).where(col(MissedCall.phone_encrypted) != PURGED)).all()
+        for call in calls:
+            call.phone_encrypted = cipher.rotate(call.phone_encrypted)
+            call.phone_tag = cipher.tag(cipher.decrypt(call.phone_encrypted) or "")
+            session.add(call)
         opt_outs = session.exec(select(OptOut).where(col(OptOut.phone_encrypted).is_not(None))).all()
         retagged = [(row, cipher.rotate(row.phone_encrypted or "")) for row in opt_outs]
         for row, _ in retagged:
@@ -78,4 +89,4 @@ def rotate_stored_keys(engine: Engine, cipher: PhoneCipher) -> RotationSummary:
         for row, token in retagged:
             session.merge(OptOut(phone_tag=cipher.tag(cipher.decrypt(token) or ""), phone_encrypted=token, at=row.at))
         session.commit()
-    return RotationSummary(len(contacts), len(messages), len(retagged))
+    return RotationSummary(len(contacts), len(messages), len(retagged), len(calls))

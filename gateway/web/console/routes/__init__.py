@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.web.console.routes import auth, cases, dashboard, directory
+from gateway.web.console.routes import auth, callbacks, cases, dashboard, directory
 
 router = APIRouter(include_in_schema=False)
-for module in (auth, cases, directory, dashboard):
+for module in (auth, cases, directory, dashboard, callbacks):
     router.include_router(module.router)
