@@ -8,18 +8,19 @@ event every time it is called, so the case's own timeline answers "who has seen 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from gateway.infra.crypto import PhoneCipher
-from gateway.record.models import Case, CaseEvent, Message, Place, ReporterContact
+from gateway.record.models import Case, CaseEvent, Message, Place, ReporterContact, User
 from gateway.referrals.actions import Principal
+from gateway.referrals.duties import duties_of, duty_overdue
 from gateway.web.console.places import of_cases
 from gateway.web.console.templating import concern_label, span
 from menus.refs import parse_reference
-from routing.lifecycle import OUTCOMES
+from routing.lifecycle import IST, OUTCOMES
 
 
 class CaseNotFound(LookupError):
@@ -78,6 +79,21 @@ def _event_text(event: CaseEvent) -> tuple[str, str]:
             return "Coverage gap", f"no active {d.get('unit')} contact at place {d.get('place')}"
         case "reporter_number_viewed":
             return "Reporter's number viewed", "the call-back number was shown"
+        case "duty_done" | "duty_not_applicable":
+            how = "done" if event.kind == "duty_done" else "not applicable"
+            return f"Duty {how}", f"{d.get('duty')}{': ' + d['details'] if d.get('details') else ''}"
+        case "duty_overdue":
+            who = ", ".join(d.get("alerted", [])) or "nobody"
+            where = "its owners" if d.get("step") is None else f"step {int(d['step']) + 1}"
+            return "Duty overdue", f"{d.get('duty')}: {where} alerted ({who})"
+        case "closure_proposed":
+            return "Closure proposed", str(d.get("note", ""))
+        case "closure_sent_back":
+            return "Closure sent back", str(d.get("note", ""))
+        case "reopened":
+            return "Reopened", str(d.get("reason", ""))
+        case "assigned":
+            return "Assigned", f"to {d.get('name') or d.get('to')}" if d.get("to") else "nobody"
         case "duplicate_report":
             return "Reported again", f"the same reporter, by {d.get('channel', '?').upper()}"
         case _:
@@ -159,3 +175,39 @@ def reveal_number(session: Session, cipher: PhoneCipher, who: Principal, case: C
     session.add(CaseEvent(case_id=case.id, kind="reporter_number_viewed", actor=who.name, detail={}))
     session.commit()
     return phone
+
+
+@dataclass(frozen=True)
+class DutyView:
+    key: str
+    name: str
+    owners: str
+    status: str  # open, done, not_applicable
+    due_at: datetime
+    overdue: bool
+    done: str  # "by Asha (VCPC, SMS), 06 Dec 14:10: 45/2026", or ""
+    law: str
+    keyword: str
+
+
+def duties(session: Session, case: Case, now: datetime) -> list[DutyView]:
+    """What the law asks after the acknowledgement, in the order it falls due."""
+    views = []
+    for duty in duties_of(session, [case]).get(case.id or 0, []):
+        done = ""
+        if duty.status != "open":
+            at = duty.done_at.replace(tzinfo=duty.done_at.tzinfo or UTC).astimezone(IST).strftime("%d %b %H:%M") \
+                if duty.done_at else ""
+            done = f"by {duty.done_by}, {at}" + (f": {duty.details}" if duty.details else "")
+        views.append(DutyView(duty.key, duty.name, ", ".join(duty.owners), duty.status,
+                              duty.due_at.replace(tzinfo=duty.due_at.tzinfo or UTC), duty_overdue(duty, now), done,
+                              duty.law, duty.keyword))
+    return views
+
+
+def assignable(session: Session, case: Case) -> list[tuple[str, str]]:
+    """Console users who may follow the case: its district's, and admins (username, label)."""
+    users = session.exec(select(User).where(col(User.active).is_(True), col(User.role).in_(("admin", "district")))
+                         .order_by(col(User.username))).all()
+    return [(u.username, f"{u.name or u.username} ({u.username})") for u in users
+            if u.role == "admin" or u.district_lgd == case.district_lgd]

@@ -22,7 +22,7 @@ from gateway.referrals.actions import Principal
 FAILING_AT_LEAST = 2  # failed SMS in FAILING_WINDOW before a phone is listed
 FAILING_WINDOW = timedelta(days=30)
 LIST_LIMIT = 500
-LANGUAGES = ("hi", "bn", "en", "sat", "hi_latn", "sat_latn")
+LANGUAGES = ("hi", "bn", "en", "sat", "hi_latn", "sat_latn", "sat_olck", "sat_beng")
 
 
 class ContactError(ValueError):

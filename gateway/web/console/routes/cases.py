@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from gateway.record.models import Case
 from gateway.referrals import actions
-from gateway.web.console import casefile, queue
+from gateway.web.console import casefile, params, queue
 from gateway.web.console.guards import ConsoleError, services, staff, writer
 from gateway.web.console.params import int_or_none, now
 from gateway.web.console.places import blocks, districts, scoped_district
@@ -23,7 +23,8 @@ router = APIRouter(prefix="/console")
 REFRESH_S = 20  # how often the queue refreshes itself
 DONE = {"acknowledged": "Acknowledgement recorded.", "escalated": "Escalated: the next step is being alerted.",
         "reassigned": "Reassigned: the chosen step is being alerted.", "noted": "Note added.",
-        "resolved": "Case resolved."}
+        "resolved": "Case resolved.", "duty": "Duty recorded.", "assigned": "Assignment saved.",
+        "sent_back": "Closure sent back: the unit is told by SMS.", "reopened": "Case reopened."}
 
 
 def _filters(request: Request, member: StaffMember) -> queue.QueueFilter:
@@ -36,6 +37,8 @@ def _filters(request: Request, member: StaffMember) -> queue.QueueFilter:
         concern=concern if concern in KEYS else None,
         status=status if status in queue.STATUS_CHOICES else "active",
         late_only=q.get("late") == "1",
+        assigned_to=member.username if q.get("mine") == "1" else None,
+        duty_late_only=q.get("duty_late") == "1",
     )
 
 
@@ -78,6 +81,8 @@ def _case_page(request: Request, member: StaffMember, ref: str, *, status: int =
             "step_units": queue.step_units(case), "can_write": who.can_write,
             "can_see_number": casefile.can_see_number(who) and casefile.has_number(session, case),
             "number": number, "error": error, "done": DONE.get(request.query_params.get("done", ""), ""),
+            "duties": casefile.duties(session, case, now(svc)),
+            "assignable": casefile.assignable(session, case) if who.role in ("admin", "district") else [],
         }
     return render(request, "case.html", context, status)
 
@@ -129,6 +134,34 @@ def add_note(ref: str, request: Request, text: str = Form(""), member: StaffMemb
 def resolve(ref: str, request: Request, outcome: str = Form(""), note: str = Form(""),
             member: StaffMember = Depends(writer)) -> Response:
     return _act(request, member, ref, "resolved", actions.resolve, outcome=outcome, note=note)
+
+
+@router.post("/cases/{ref}/duties/{key}")
+def record_duty(ref: str, key: str, request: Request, action: str = Form("done"), details: str = Form(""),
+                due: str = Form(""), member: StaffMember = Depends(writer)) -> Response:
+    """One duty: done (with details), not applicable (details say why), or a new date (`due`, IST)."""
+    due_at = None
+    if action == "move":
+        due_at = params.ist_datetime(due)
+        if due_at is None:
+            return _case_page(request, member, ref, status=400, error="Give the new date as a date and time.")
+    return _act(request, member, ref, "duty", actions.record_duty, key=key, details=details,
+                not_applicable=action == "na", due_at=due_at)
+
+
+@router.post("/cases/{ref}/assign")
+def assign(ref: str, request: Request, username: str = Form(""), member: StaffMember = Depends(writer)) -> Response:
+    return _act(request, member, ref, "assigned", actions.assign, username=username.strip() or None)
+
+
+@router.post("/cases/{ref}/send-back")
+def send_back(ref: str, request: Request, note: str = Form(""), member: StaffMember = Depends(writer)) -> Response:
+    return _act(request, member, ref, "sent_back", actions.send_back, note=note)
+
+
+@router.post("/cases/{ref}/reopen")
+def reopen(ref: str, request: Request, reason: str = Form(""), member: StaffMember = Depends(writer)) -> Response:
+    return _act(request, member, ref, "reopened", actions.reopen, reason=reason)
 
 
 @router.post("/cases/{ref}/reporter-number")
