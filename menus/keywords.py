@@ -35,10 +35,17 @@ KEYWORDS: dict[str, tuple[Intent, str]] = {
     "অভিযোগ": ("report", "bn"), "নালিশ": ("report", "bn"), "রিপোর্ট": ("report", "bn"),
     "সাহায্য": ("help", "bn"), "অবস্থা": ("status", "bn"), "বন্ধ": ("stop", "bn"), "জরুরি": ("urgent", "bn"),
     "ফোন": ("callback", "bn"), "কল": ("callback", "bn"),
-    # Santali in Latin letters
-    "nalis": ("report", "sat_latn"), "goro": ("help", "sat_latn"),
+    # Santali in Latin letters, Ol Chiki and Bengali script (a draft awaiting a native speaker)
+    "nalis": ("report", "sat_latn"), "goro": ("help", "sat_latn"), "halot": ("status", "sat_latn"),
+    "bondo": ("stop", "sat_latn"), "jarur": ("urgent", "sat_latn"), "phon": ("callback", "sat_latn"),
+    "ᱱᱟᱞᱤᱥ": ("report", "sat_olck"), "ᱜᱚᱲᱚ": ("help", "sat_olck"), "ᱦᱟᱞᱚᱫ": ("status", "sat_olck"),
+    "ᱵᱚᱱᱫᱚ": ("stop", "sat_olck"), "ᱡᱟᱨᱩᱨ": ("urgent", "sat_olck"), "ᱯᱷᱚᱱ": ("callback", "sat_olck"),
+    "নালিস": ("report", "sat_beng"), "গোড়ো": ("help", "sat_beng"), "হালোত": ("status", "sat_beng"),
+    "বোন্দো": ("stop", "sat_beng"), "জারুর": ("urgent", "sat_beng"),
 }
-_WORD = re.compile(r"[\w\u0900-\u097F\u0980-\u09FF]+", re.UNICODE)
+_WORD = re.compile(r"[\w\u0900-\u097F\u0980-\u09FF\u1C50-\u1C7F]+", re.UNICODE)
+# Messages are compared in NFC, which splits some Bengali letters (ড় is ড + ়): so are the keywords.
+KEYWORDS = {unicodedata.normalize("NFC", word): value for word, value in KEYWORDS.items()}
 
 
 def words(text: str) -> list[str]:
@@ -59,4 +66,6 @@ def script_language(text: str) -> str | None:
             return "hi"
         if "\u0980" <= ch <= "\u09ff":
             return "bn"
+        if "\u1c50" <= ch <= "\u1c7f":
+            return "sat_olck"
     return None

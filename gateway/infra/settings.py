@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     ussd_network_budgets: str = Field("", alias="CPGW_USSD_NETWORK_BUDGETS")
     ussd_session_ttl_s: int = Field(600, alias="CPGW_USSD_SESSION_TTL")
     ussd_resume_ttl_s: int = Field(7200, alias="CPGW_USSD_RESUME_TTL")
+    # A deployment's own menu texts (`<language>.yaml`, as `cpgw texts import` writes them), laid over
+    # the shipped ones key by key; default: `texts/` in the data dir, read when it exists.
+    texts_dir: Path | None = Field(None, alias="CPGW_TEXTS_DIR")
     log_level: str = Field("INFO", alias="CPGW_LOG_LEVEL")
     # `auto`: readable text on a terminal, JSON lines otherwise (a collector, a file).
     log_format: Literal["auto", "text", "json"] = Field("auto", alias="CPGW_LOG_FORMAT")
@@ -88,6 +91,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'cpgw.db').resolve()}"
+
+    @property
+    def resolved_texts_dir(self) -> Path:
+        return self.texts_dir or self.data_dir / "texts"
 
     @property
     def transport(self) -> str:
@@ -135,6 +142,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     else:
         settings = Settings(_env_file=None, **{k: v for k, v in environ.items() if k.startswith(("CPGW_", "AT_"))})
     settings.network_budgets()  # fail at start, not on the first hop of a network
+    missed_call_numbers(settings)
     if settings.environment == "production":
         problems = production_problems(settings)
         if problems:
@@ -142,7 +150,6 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
-    missed_call_numbers(settings)
 def production_problems(settings: Settings) -> list[str]:
     """What stops a production start: each would let a stranger act on cases, or lose alerts silently."""
     problems = []
@@ -157,18 +164,11 @@ def production_problems(settings: Settings) -> list[str]:
                         "(the console transport sends nothing)")
     elif settings.transport == "africastalking" and not (settings.at_username and settings.at_api_key):
         problems.append("CPGW_SMS_TRANSPORT=africastalking needs AT_USERNAME and AT_API_KEY")
+    elif settings.transport == "kannel":
+        problems.extend(kannel_problems(settings))
     return problems
 
 
-def unsafe_settings(settings: Settings) -> list[str]:
-    """Settings still on that are fine on a laptop and unsafe in the field (`cpgw doctor`, /readyz)."""
-    found = []
-    if settings.environment != "production":
-    elif settings.transport == "kannel":
-        problems.extend(kannel_problems(settings))
-        found.append("CPGW_ENV is not production: the checks below are not enforced at start")
-    if not settings.webhook_token:
-        found.append("CPGW_WEBHOOK_TOKEN is unset: webhooks accept posts from anyone")
 def kannel_problems(settings: Settings) -> list[str]:
     """What `CPGW_SMS_TRANSPORT=kannel` cannot work without: where to send, and DLT's entity and header."""
     missing = [name for name, value in (
@@ -190,6 +190,13 @@ def missed_call_numbers(settings: Settings) -> dict[str, tuple[int | None, str |
     return found
 
 
+def unsafe_settings(settings: Settings) -> list[str]:
+    """Settings still on that are fine on a laptop and unsafe in the field (`cpgw doctor`, /readyz)."""
+    found = []
+    if settings.environment != "production":
+        found.append("CPGW_ENV is not production: the checks below are not enforced at start")
+    if not settings.webhook_token:
+        found.append("CPGW_WEBHOOK_TOKEN is unset: webhooks accept posts from anyone")
     elif len(settings.webhook_token) < MIN_WEBHOOK_TOKEN:
         found.append(f"CPGW_WEBHOOK_TOKEN is shorter than {MIN_WEBHOOK_TOKEN} characters")
     if settings.transport == "console":

@@ -47,6 +47,7 @@ from sqlmodel import select as model_select
 from gateway.infra.phones import to_e164
 from gateway.record.db import READ_ONLY
 from gateway.record.models import Contact, Place
+from menus.catalog import PREFERRED_ORDER as MENU_LANGUAGES
 from menus.catalog import place_name
 from menus.engine import PlaceInfo, PlaceKey
 from routing.rules import load_rules
@@ -460,6 +461,9 @@ def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: d
         return place
     if active not in ACTIVE_VALUES:
         return f"active {row['active']!r} is not yes/no"
+    language = (row.get("language") or "en").strip().lower()
+    if language not in MENU_LANGUAGES:
+        return f"language {row['language']!r} is not one of {', '.join(MENU_LANGUAGES)} (the menu languages)"
     key = _contact_key(phone, units[unit], place)
     if key in seen:
         return f"same phone, unit and place as line {seen[key]}"
@@ -467,7 +471,7 @@ def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: d
     level, code = _split(place)
     return {
         "name": row["name"], "phone": phone, "unit": unit, "place_level": LEVELS[level], "place_lgd_code": code,
-        "role": row.get("role", ""), "language": (row.get("language") or "en").lower(),
+        "role": row.get("role", ""), "language": language,
         "active": active in TRUE,
     }
 

@@ -59,3 +59,39 @@ def test_no_english_file_is_refused(tmp_path):
     write(tmp_path, "hi.yaml", 'language: hi\nlabel: "हिंदी"\ntexts:\n  home.title: "x"\n')
     with pytest.raises(CatalogError, match="no en.yaml"):
         load_catalog(tmp_path)
+
+
+def test_review_marks_and_two_part_sms_are_read_and_checked(tmp_path):
+    write(tmp_path, "en.yaml", EN)
+    write(tmp_path, "hi.yaml", 'language: hi\nlabel: "हिंदी"\nunreviewed: [home.title]\ntexts:\n'
+                               '  home.title: "बाल सुरक्षा"\n  home.help: "मदद के नंबर"\n')
+    catalog = load_catalog(tmp_path)
+    assert not catalog.reviewed("hi", "home.title") and catalog.reviewed("hi", "home.help")
+    assert not catalog.reviewed("hi", "home.report")  # no Hindi text: English shows, nobody reviewed that
+    assert catalog.segments("sms.alert") == 2 and catalog.segments("sms.reminder") == 1
+    write(tmp_path, "hi.yaml", 'language: hi\nlabel: "हिंदी"\nunreviewed: [home.titel]\ntexts:\n  home.title: "x"\n')
+    with pytest.raises(CatalogError, match="hi.yaml: unreviewed: unknown key 'home.titel'"):
+        load_catalog(tmp_path)
+    write(tmp_path, "hi.yaml", 'language: hi\nlabel: "हिंदी"\nunreviewed: some\ntexts:\n  home.title: "x"\n')
+    with pytest.raises(CatalogError, match="hi.yaml: key 'unreviewed' must be 'all' or a list of keys"):
+        load_catalog(tmp_path)
+
+
+def test_a_deployments_texts_directory_is_laid_over_the_shipped_files(tmp_path):
+    write(tmp_path, "hi.yaml", 'language: hi\nlabel: "हिंदी"\nunreviewed: all\ntexts:\n  home.help: "हेल्पलाइन"\n')
+    write(tmp_path, "mr.yaml", 'language: mr\nlabel: "मराठी"\ntexts:\n  home.help: "मदत क्रमांक"\n')
+    shipped, catalog = load_catalog(), load_catalog(overlay=tmp_path)
+    assert catalog.text("hi", "home.help") == "हेल्पलाइन" and not catalog.reviewed("hi", "home.help")
+    assert catalog.text("hi", "home.report") == shipped.text("hi", "home.report")  # the rest as shipped
+    assert catalog.codes[-1] == "mr" and catalog.text("mr", "home.report") == shipped.text("en", "home.report")
+    assert load_catalog(overlay=tmp_path / "missing").codes == shipped.codes
+
+
+def test_santali_comes_in_three_scripts_all_awaiting_review(catalog):
+    assert catalog.codes == ["en", "hi", "hi_latn", "bn", "sat_latn", "sat_olck", "sat_beng"]
+    for code in ("sat_latn", "sat_olck", "sat_beng"):
+        assert not any(catalog.reviewed(code, key) for key in catalog.languages["en"].texts)
+    assert all("\u1c50" <= ch <= "\u1c7f" for ch in catalog.text("sat_olck", "home.title").replace(" ", ""))
+    assert catalog.text("hi", "invalid") != "गलत चुनाव।" and "चुनाव" not in catalog.text("hi", "invalid")
+    assert catalog.text("hi", "home.report") == "बच्चे की खबर दें" and "लिख लें" in catalog.text("hi", "sent")
+    assert len({catalog.text("sat_latn", key) for key in ("more", "sms.reminder", "check.bad_ref")}) == 3

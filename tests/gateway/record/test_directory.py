@@ -78,6 +78,8 @@ def test_import_twice_changes_nothing_and_updates_in_place(engine, tmp_path):
         (PLACES + "9003,district,X,,\n", CONTACTS, "places.csv line 8: a district needs a parent_lgd_code"),
         ("lgd_code,level,name\n1,state,X\n", CONTACTS, "places.csv line 1: missing column(s) parent_lgd_code"),
         (PLACES, CONTACTS + "Bad,12,VCPC,9001111,,hi,yes\n", "contacts.csv line 5: phone '12' is not a phone number"),
+        (PLACES, CONTACTS + "Bad,+919800000099,VCPC,9001111,,sat,yes\n",
+         "contacts.csv line 5: language 'sat' is not one of en, hi, hi_latn, bn, sat_latn, sat_olck, sat_beng"),
         (PLACES, CONTACTS + "Bad,+919800000109,POLICE,9001111,,hi,yes\n", "contacts.csv line 5: unit 'POLICE' is not one of"),
         (PLACES, CONTACTS + "Bad,+919800000109,VCPC,123,,hi,yes\n", "contacts.csv line 5: place_lgd_code '123' is not a place"),
         (PLACES, CONTACTS + "Bad,+919800000109,VCPC,9001111,,hi,maybe\n", "contacts.csv line 5: active 'maybe' is not yes/no"),
