@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from gateway.record.models import Case, CaseDuty
 from gateway.referrals import actions
+from gateway.web.auth import create_token
 from tests.console.conftest import AMTOLA, report
 
 
@@ -81,3 +82,27 @@ def test_a_closure_is_confirmed_or_sent_back_and_a_resolved_case_reopened(browse
     assert meera.post(f"/console/cases/{ref}/reopen", {"reason": "the child left school again"}).status_code == 303
     assert status(engine, ref) == "acknowledged"
     assert duty(engine, ref, "home_visit").status == "open"
+
+
+def test_the_dashboard_shows_duty_compliance_time_to_closure_and_outcomes(browser, client, engine):
+    ref = report(client, AMTOLA, number="+919812300044", concern="sexual_abuse", urgent=True, callback=False)
+    referrals = client.app.state.services.referrals
+    with Session(engine) as session:
+        case = session.exec(select(Case).where(Case.ref == ref)).one()
+    police = actions.committee("SI Kumar", "SJPU")
+    case = actions.acknowledge(referrals, case, unit="SJPU", name="SI Kumar", who=police)
+    actions.record_duty(referrals, case, "fir", details="45/2026", who=police)
+    meera = browser("ranchi")
+    meera.post(f"/console/cases/{ref}/resolve", {"outcome": "rescued", "note": "other duties by the court"})
+    page = meera.get("/console/dashboard").text
+    assert 'id="duty-compliance"' in page and "FIR · Kanke" in page
+    token = create_token(engine, role="district", district_lgd=9001, name="Meera (API)")
+    board = client.get("/api/v1/dashboard", headers={"Authorization": f"Bearer {token}"}).json()
+    fir = next(row for row in board["duty_compliance"] if row["duty"] == "fir")
+    assert (fir["owed"], fir["done"], fir["within_24h"], fir["share_within_24h"]) == (1, 1, 1, 100.0)
+    assert {"concern": "sexual_abuse", "outcome": "rescued", "cases": 1} in board["outcomes"]
+    assert any(row["concern"] == "sexual_abuse" for row in board["median_hours_to_closure"])
+    csv = meera.get("/console/dashboard/duties.csv").text
+    assert csv.splitlines()[0] == "district,block,duty,owed,done,done_within_24h,percent_within_24h"
+    assert "Kanke,fir,1,1,1,100.0" in csv
+    assert "outcome,sexual_abuse,rescued,1" in meera.get("/console/dashboard/closure.csv").text

@@ -274,7 +274,9 @@ def _board(request: Request, who: Principal, district: int | None, since: date |
 def dashboard(request: Request, who: Principal = Depends(principal), district: int | None = Query(None),
               since: date | None = Query(None), until: date | None = Query(None)) -> dict[str, Any]:
     """Reports by concern and block, minutes to acknowledgement per step and week (median, p90),
-    missed deadlines per week and open cases past a deadline now; default: the last 12 weeks."""
+    missed deadlines per week, open cases past a deadline now, duty compliance (FIRs and CWC
+    productions within 24 hours), hours to each duty and to closure, outcomes by concern; default:
+    the last 12 weeks."""
     return _board(request, who, district, since, until).as_json()
 
 
@@ -282,7 +284,7 @@ def dashboard(request: Request, who: Principal = Depends(principal), district: i
             responses={200: {"content": {"text/csv": {}}}})
 def export(name: str, request: Request, who: Principal = Depends(principal), district: int | None = Query(None),
            since: date | None = Query(None), until: date | None = Query(None)) -> Response:
-    """CSV for the District Child Protection Plan: `cases`, `reports`, `ack_times` or `weekly`."""
+    """CSV for the District Child Protection Plan: `cases`, `reports`, `ack_times`, `weekly`, `duties`, `closure`."""
     if name not in exports.WRITERS:
         raise HTTPException(404, f"no such export; one of {', '.join(exports.WRITERS)}")
     board = _board(request, who, district, since, until)

@@ -18,6 +18,8 @@ EXPORTS: dict[str, str] = {
     "reports": "reports by block and concern",
     "ack_times": "median and 90th-percentile minutes to acknowledgement, per step and week",
     "weekly": "reports, acknowledgements and missed deadlines per week",
+    "duties": "FIRs and CWC productions within 24 hours of the report, per district and block",
+    "closure": "median hours to each duty and to closure, and outcomes by concern",
 }
 
 
@@ -71,8 +73,24 @@ def weekly(board: Dashboard) -> str:
                   ([w["week"].isoformat(), w["reports"], w["acknowledged"], w["missed_deadline"]] for w in board.weekly))
 
 
+def duties(board: Dashboard) -> str:
+    rows = board.duties.shares if board.duties else []
+    return _table(["district", "block", "duty", "owed", "done", "done_within_24h", "percent_within_24h"],
+                  ([s.district, s.block, s.duty, s.owed, s.done, s.within_24h, s.share] for s in rows))
+
+
+def closure(board: Dashboard) -> str:
+    found = board.duties
+    rows: list[list[object]] = []
+    if found:
+        rows += [["duty", key, "", n, hours] for key, n, hours in found.duty_hours]
+        rows += [["closure", concern, "", n, hours] for concern, n, hours in found.closure_hours]
+        rows += [["outcome", concern, outcome, n, None] for concern, outcome, n in found.outcomes]
+    return _table(["measure", "duty_or_concern", "outcome", "cases", "median_hours"], rows)
+
+
 WRITERS: dict[str, Callable[[Dashboard], str]] = {"cases": cases, "reports": reports, "ack_times": ack_times,
-                                                  "weekly": weekly}
+                                                  "weekly": weekly, "duties": duties, "closure": closure}
 
 
 def filename(name: str, board: Dashboard) -> str:

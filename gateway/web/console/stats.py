@@ -20,6 +20,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from gateway.record.models import Case, CaseEvent
+from gateway.web.console import compliance
 from gateway.web.console.places import name_of, of_cases, places_by_key
 from gateway.web.console.queue import late_clause
 from gateway.web.console.templating import is_emergency
@@ -113,6 +114,7 @@ class Dashboard:
     weekly: list[dict[str, Any]]  # week, reports, acknowledged, missed_deadline
     overdue_now: list[tuple[str, int]]  # open cases past a deadline right now, by block
     totals: dict[str, int] = field(default_factory=dict)
+    duties: compliance.Compliance | None = None  # the law's clocks after a report (duties, closure, outcomes)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -124,6 +126,7 @@ class Dashboard:
             "ack_times_overall": [_step_json(s) for s in self.ack_overall],
             "weekly": [{**w, "week": w["week"].isoformat()} for w in self.weekly],
             "overdue_now_by_block": [{"block": b, "cases": n} for b, n in self.overdue_now],
+            **(self.duties.as_json() if self.duties else {}),
         }
 
 
@@ -194,7 +197,8 @@ def build(session: Session, *, district: int | None, since: date, until: date, n
     }
     return Dashboard(district, since, until, weeks, facts, by_concern, by_block,
                      [(code, name, concern, n) for (code, name, concern), n in sorted(block_concern.items(), key=str)],
-                     steps, ack_by_week, ack_overall, weekly, overdue_now, totals)
+                     steps, ack_by_week, ack_overall, weekly, overdue_now, totals,
+                     compliance.build(session, facts, {case.ref: case.id or 0 for case in cases}))
 
 
 def _facts(case: Case, events: list[CaseEvent], places: dict) -> CaseFacts:  # type: ignore[type-arg]

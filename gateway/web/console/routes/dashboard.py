@@ -46,6 +46,14 @@ def _charts(board: stats.Dashboard) -> dict[str, Any]:
             ("reports", [w["reports"] for w in board.weekly]),
             ("missed a deadline", [w["missed_deadline"] for w in board.weekly])]),
         "overdue_chart": charts.bars("Open cases past a deadline now, by block", board.overdue_now),
+        "duty_chart": charts.bars("Done within 24 hours of the report (%)", [
+            (f"{s.duty.upper()} · {s.block}", s.share or 0) for s in (board.duties.shares if board.duties else [])],
+            unit="%"),
+        "duty_hours_chart": charts.bars("Median hours from the report to each duty", [
+            (key, hours or 0) for key, _, hours in (board.duties.duty_hours if board.duties else [])], unit=" h"),
+        "closure_chart": charts.bars("Median hours from the report to closure, by concern", [
+            (concern_label(c), hours or 0) for c, _, hours in (board.duties.closure_hours if board.duties else [])],
+            unit=" h"),
         "step_charts": per_step,
     }
 
@@ -57,7 +65,7 @@ def dashboard_page(request: Request, member: StaffMember = Depends(staff)) -> Re
         choices = districts(session, member.principal)
     return render(request, "dashboard.html", {
         "board": board, "districts": choices, "exports": exports.EXPORTS, "query": request.url.query,
-        **_charts(board)})
+        "outcomes": board.duties.outcomes if board.duties else [], **_charts(board)})
 
 
 @router.get("/dashboard/{name}.csv")
