@@ -464,6 +464,7 @@ def routing_explain(
     """Print the ladder a report would take: units, contacts (names only), deadlines, why, and gaps."""
     from gateway.record.routing_directory import SqlDirectory
     from routing.concerns import KEYS
+    from routing.duties import explain_duties
     from routing.ladder import explain, route
     from routing.units import REPORTABLE_LEVELS
 
@@ -481,6 +482,8 @@ def routing_explain(
     ladder = route(village, concern, urgent, directory, rules, level=level)
     state = ladder.place("state")
     for line in explain(ladder, when, rules.days_off(state.lgd_code if state else None)):
+        typer.echo(line)
+    for line in explain_duties(rules.duties, concern, {unit for step in ladder.steps for unit in step.unit_keys}):
         typer.echo(line)
 
 

@@ -216,3 +216,19 @@ def owner_step(steps_units: Sequence[Sequence[str]], owners: Sequence[str], curr
     """The highest ladder step where an owner sits, else the step the case stood at."""
     indices = [n for n, units in enumerate(steps_units) if set(units) & set(owners)]
     return max(indices) if indices else current
+
+
+def explain_duties(duties: Duties, concern: str, ladder_units: set[str]) -> list[str]:
+    """`cpgw routing explain`'s last lines: what the law asks once a unit takes the case up."""
+    from routing.rules import format_duration  # (rules imports this module)
+
+    rules = [rule for rule in duties.for_concern(concern) if not rule.when_cwc or "CWC" in ladder_units]
+    if not rules:
+        return []
+    lines = ["", "After an acknowledgement, the duties (SMS: <word> <case number> [details]):"]
+    for rule in rules:
+        owners = ", ".join("the unit that acknowledged" if unit == ACKNOWLEDGING else unit for unit in rule.owners)
+        start = "the report" if rule.start == "report" else "the acknowledgement"
+        lines.append(f"  {rule.name}: {owners}, within {format_duration(rule.within)} of {start}; "
+                     f"SMS {rule.keyword}" + (f" — {rule.law}" if rule.law else ""))
+    return lines
