@@ -194,7 +194,7 @@ class DutyDesk:
         return True
 
     def _owners(self, ladder: Ladder, owners: list[str]) -> tuple[StepContact, ...]:
-        found = {c.phone: c for step in ladder.steps for c in (*step.contacts,) if c.unit in owners}
+        found = {c.phone: c for step in ladder.steps for c in step.contacts if c.unit in owners}
         return tuple(found.values())
 
     def _messages(self, session: Session, case: Case, duty: CaseDuty, contacts: tuple[StepContact, ...],

@@ -226,7 +226,7 @@ def test_a_busy_district_queue_directory_import_and_dashboard(live, chromium, tm
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 LATIN_ONLY = [folder for folder in ("/usr/share/fonts/truetype/dejavu",) if os.path.isdir(folder)]
 WARD_MEMBER_AMTOLA = "+917000000107"  # reads her alerts in Bengali in this test
-HINDI, BENGALI = "बाल सुरक्षा अलर्ट", "শিশু সুরক্ষা সতর্কবার্তা"  # the alert SMS, menus/texts/{hi,bn}.yaml
+HINDI, BENGALI = "बाल सुरक्षा की खबर", "শিশু সুরক্ষার খবর"  # the alert SMS, menus/texts/{hi,bn}.yaml
 OL_CHIKI_NOTE = "The family speaks ᱥᱟᱱᱛᱟᱲᱤ: call back with an interpreter"
 SERVED = {"Devanagari": "CPGW Noto Devanagari", "Bengali": "CPGW Noto Bengali", "Ol Chiki": "CPGW Noto Ol Chiki"}
 # Everything one can tap: at least 44 px high (the queue's cards are tapped as a whole).
