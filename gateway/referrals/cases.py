@@ -62,7 +62,7 @@ def create_case(
     SQLite's single write lock is held only for the inserts.
     """
     ladder = _plan(referrals, report) if referrals else None
-    now = referrals.clock.now() if referrals and ladder else 0.0
+    now = referrals.clock.now() if referrals else 0.0
     reporter = _reporter(cipher, report.reporter_phone)
     for _ in range(REFERENCE_ATTEMPTS):
         try:
@@ -110,7 +110,7 @@ def _insert(
             channel=report.channel, language=report.language, callback=reporter is not None,
             # The referral loop's clock (the wall clock in service): the law counts duties from the
             # report (routing.duties), and a test's manual clock must count them from the same time.
-            **({"created_at": as_datetime(referrals.clock.now())} if referrals is not None else {}),
+            **({"created_at": as_datetime(now)} if referrals is not None else {}),
         )
         if referrals is not None and ladder is not None:
             referrals.prepare(case, ladder, now)

@@ -23,6 +23,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from gateway.services import Services
 
 log = logging.getLogger("cpgw.worker")
+# How often a running worker looks at its clocks (retries due, acknowledgement deadlines, duties):
+# retries wait 5 s and more, deadlines minutes to days, and a busy worker loops many times a second
+# sending alerts; each look is Lua calls to the Redis the villagers' hops share: looked at on every
+# loop, they cost every hop 10% more CPU (docs/benchmarks.md, issue 17).
+SWEEP_EVERY_S = 1.0
 
 
 class Worker:
@@ -31,13 +36,17 @@ class Worker:
         self.name = name or f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident() % 10000}"
         self.audit_every = audit_every
         self._last_audit = 0.0
+        self._next_sweep = 0.0
 
-    def run_once(self, block_ms: int | None = None) -> int:
-        """One round of everything; returns how much work it found (0 when idle)."""
+    def run_once(self, block_ms: int | None = None, *, sweep: bool = True) -> int:
+        """One round of everything; returns how much work it found (0 when idle). `sweep=False`
+        skips the clocks (retries due, deadlines, duties): `run` looks at them every `SWEEP_EVERY_S`."""
         outbox, referrals = self.services.outbox, self.services.referrals
-        work = outbox.requeue_due_retries()
-        work += referrals.sweep()
-        work += referrals.desk.sweep()
+        work = 0
+        if sweep:
+            work += outbox.requeue_due_retries()
+            work += referrals.sweep()
+            work += referrals.desk.sweep()
         work += outbox.process(self.name, block_ms=block_ms)
         return work
 
@@ -72,7 +81,10 @@ class Worker:
             try:
                 if time.monotonic() - self._last_audit >= self.audit_every:
                     self.audit()
-                self.run_once(block_ms=500)
+                due = time.monotonic() >= self._next_sweep
+                if due:
+                    self._next_sweep = time.monotonic() + SWEEP_EVERY_S
+                self.run_once(block_ms=500, sweep=due)
                 failures = 0
             except (redis.RedisError, SQLAlchemyError, OSError) as exc:
                 # A dependency is down: wait and try again; SQL keeps the record meanwhile.
