@@ -27,6 +27,7 @@ from gateway.referrals.outbox import Outbox
 from menus.catalog import Catalog
 from menus.dlt import dlt_id
 from routing import duties as rules_duties
+from routing.hours import Hours, next_opening, on_duty
 from routing.ladder import Ladder, StepContact
 from routing.lifecycle import IST
 from routing.rules import Rules
@@ -162,7 +163,8 @@ class DutyDesk:
         return len(claimed)
 
     def chase(self, duty_id: int, round_: int) -> bool:
-        """An overdue duty: remind its owners (round 0), then one ladder step higher each round."""
+        """An overdue duty: remind its owners (round 0), then one ladder step higher each round;
+        while everyone it would go to is off duty, it waits for the first of them to open."""
         now = as_datetime(self.clock.now())
         with Session(self.engine, expire_on_commit=False) as session:
             duty = session.get(CaseDuty, duty_id)
@@ -174,13 +176,18 @@ class DutyDesk:
             steps_units = [step.unit_keys for step in ladder.steps]
             owner_step = rules_duties.owner_step(steps_units, duty.owners, case.step)
             plan = rules_duties.chase(round_, owner_step, len(ladder.steps) - 1, now, duty.repeat_every)
+            contacts = self._owners(ladder, duty.owners) if plan.step is None else ladder.steps[plan.step].contacts
+            opening = self._opening(ladder, {c.unit for c in contacts}, now)
+            if opening is not None:  # nobody it would go to is at work: chase them when they open
+                session.rollback()
+                self.redis.zadd(keys.DUTY_DEADLINES, {keys.duty_member(duty_id, round_): opening.timestamp()})
+                return False
             moved = session.execute(update(CaseDuty).where(col(CaseDuty.id) == duty_id, col(CaseDuty.round) == round_,
                                                            col(CaseDuty.status) == OPEN)
                                     .values(round=round_ + 1, overdue=True, due_at=plan.next_at))
             if moved.rowcount != 1:
                 session.rollback()
                 return False
-            contacts = self._owners(ladder, duty.owners) if plan.step is None else ladder.steps[plan.step].contacts
             messages = self._messages(session, case, duty, contacts, round_, escalated=plan.step is not None)
             session.add(CaseEvent(case_id=case.id, kind="duty_overdue", detail={
                 "duty": duty.key, "round": round_, "step": plan.step,
@@ -192,6 +199,20 @@ class DutyDesk:
         pipe.execute()
         log.info("duty overdue", extra={"ref": case.ref, "duty": duty.key, "round": round_})
         return True
+
+    def _opening(self, ladder: Ladder, units: set[str], now: datetime) -> datetime | None:
+        """When the first of `units` opens, if none of them is at work now (all keep office hours);
+        None when one is (or answers round the clock): an overdue duty is not texted to a DCPU's
+        phones at 2 a.m., it waits for the morning, as an office's deadline does (routing.hours)."""
+        state = ladder.place("state")
+        specs = self.rules.units.specs(state.lgd_code if state else None)
+        if not units or any(specs[u].round_the_clock or not specs[u].hours for u in units if u in specs):
+            return None
+        hours = tuple(Hours.parse(specs[u].hours or "") for u in units if u in specs)
+        days_off = self.rules.days_off(state.lgd_code if state else None)
+        if not hours or on_duty(now, hours, days_off):
+            return None
+        return next_opening(now, hours, days_off)
 
     def _owners(self, ladder: Ladder, owners: list[str]) -> tuple[StepContact, ...]:
         found = {c.phone: c for step in ladder.steps for c in step.contacts if c.unit in owners}

@@ -54,3 +54,19 @@ def test_by_day_the_same_report_reaches_only_its_step(office_field):
     for contact in ladder.night:
         if contact.phone not in phones(ladder.steps[0]):
             field.expect_no_sms(contact.phone)
+
+
+def test_an_overdue_duty_of_an_office_waits_for_it_to_open(office_field):
+    field = office_field
+    field.advance(hours=8)  # Friday 21:30 IST: the report is taken up at night
+    ref = field.report(village=AMTOLA, concern="other", callback=False)
+    vcpc = field.contacts("VCPC", AMTOLA)[0]
+    field.seen.update(s.message_id for s in field.stub.sent)
+    field.reply(vcpc, f"ACK {ref}")
+    field.expect_sms(vcpc, ref)
+    field.advance(hours=72.1)  # Monday 21:36: the home visit is 72 hours late, the committee asleep
+    field.assert_quiet()
+    opening = datetime.fromtimestamp(field.clock.now(), IST)
+    assert (opening.strftime("%a"), opening.hour) == ("Mon", 21)
+    field.advance(hours=12.5)  # Tuesday 10:06: the committee is at work and hears of it
+    assert "VISIT" in field.expect_sms(vcpc, ref)
