@@ -346,11 +346,31 @@ def user_list() -> None:
     from gateway.record.models import User
     from gateway.web.console.reading import read_only
 
-    rows = [("USERNAME", "NAME", "ROLE", "DISTRICT", "ACTIVE", "LAST LOGIN")]
+    rows = [("USERNAME", "NAME", "ROLE", "DISTRICT", "PHONE", "ACTIVE", "LAST LOGIN")]
     with read_only(_engine(_settings())) as session:
-        rows += [(u.username, u.name or "-", u.role, str(u.district_lgd or "-"), "yes" if u.active else "no",
-                  _when(u.last_login_at)) for u in session.exec(select(User).order_by(col(User.username)))]
+        rows += [(u.username, u.name or "-", u.role, str(u.district_lgd or "-"), u.phone or "-",
+                  "yes" if u.active else "no", _when(u.last_login_at))
+                 for u in session.exec(select(User).order_by(col(User.username)))]
     _table(rows)
+
+
+@user_app.command("phone")
+def user_phone(
+    username: str = typer.Argument(..., help="the login name"),
+    phone: str = typer.Argument("", help="their mobile (+91…); empty: no SMS reminders"),
+) -> None:
+    """Set the mobile a worker gets SMS reminders on, for the overdue duties of cases assigned to them."""
+    from gateway.web.console.users import UserError, set_phone
+
+    try:
+        member = set_phone(_engine(_settings()), username, phone)
+    except UserError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    if member is None:
+        typer.echo(f"No console user {username!r}; see `cpgw user list`.", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"Console user {username.strip().lower()!r}: " + (f"reminders to {phone}." if phone else "no reminders."))
 
 
 @user_app.command("deactivate")

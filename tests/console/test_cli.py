@@ -48,3 +48,16 @@ def test_the_migrations_create_what_the_models_describe(engine):
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     console = [d for d in diff if any(name in str(d) for name in ("'user'", "loginthrottle", "consoleaudit"))]
     assert console == []
+
+
+def test_a_workers_phone_for_duty_reminders(cli, demo, monkeypatch):
+    monkeypatch.setenv("CPGW_NEW_PASSWORD", PASSWORD)
+    assert cli("user", "create", "po", "--role", "district", "--district", "9001", "--phone", "12").exit_code == 2
+    assert cli("user", "create", "po", "--role", "district", "--district", "9001", "--phone", "+919876500001").exit_code == 0
+    assert "+919876500001" in cli("user", "list").output
+    assert cli("user", "phone", "po", "not a phone").exit_code == 2
+    assert cli("user", "phone", "nobody", "+919876500002").exit_code == 1
+    assert cli("user", "phone", "PO", "09876500002").exit_code == 0  # read as an Indian mobile
+    assert "+919876500002" in cli("user", "list").output
+    assert cli("user", "phone", "po").exit_code == 0
+    assert "+9198765" not in cli("user", "list").output

@@ -134,6 +134,19 @@ def deactivate_user(engine: Engine, username: str) -> StaffMember | None:
         return _staff(user) if user is not None else None
 
 
+def set_phone(engine: Engine, username: str, phone: str) -> StaffMember | None:
+    """`cpgw user phone`: where a worker's reminders go (an empty phone: nowhere). None: no such user."""
+    mobile = to_e164(phone) if phone.strip() else None
+    if phone.strip() and mobile is None:
+        raise UserError(f"phone: {phone!r} is not a mobile number (+91…)")
+    username = normalise_username(username)
+    with Session(engine, expire_on_commit=False) as session:
+        session.exec(update(User).where(col(User.username) == username).values(phone=mobile))
+        user = session.exec(select(User).where(col(User.username) == username)).first()
+        session.commit()
+        return _staff(user) if user is not None else None
+
+
 @dataclass(frozen=True)
 class LoginResult:
     staff: StaffMember | None
