@@ -248,7 +248,7 @@ class DutyDesk:
         if user is None or not user.phone or not user.active:
             return None
         contact = session.exec(select(Contact).where(Contact.phone == user.phone)).first()
-        return user.phone, contact.language if contact else case.language, None, user.name or user.username
+        return user.phone, contact.language if contact else "en", None, user.name or user.username
 
     def duty_name(self, lang: str | None, key: str, fallback: str) -> str:
         text_key = f"duty.{key}"

@@ -28,6 +28,7 @@ from gateway.record.db import READ_ONLY
 from gateway.record.models import (
     Case,
     CaseEvent,
+    Contact,
     Message,
     OptOut,
     Place,
@@ -347,8 +348,12 @@ class Referrals:
                                   detail={"to": username, "name": name}))
             messages = []
             if username and phone:
-                body = self.catalog.text(current.language, "sms.assigned", ref=current.ref,
-                                         concern=self.catalog.text("en", f"concern.{current.concern}"))
+                # In the worker's language when the directory knows their phone, else English: never
+                # the reporter's (`case.language`).
+                known = session.exec(select(Contact.language).where(col(Contact.phone) == phone)).first()
+                lang = known or "en"
+                body = self.catalog.text(lang, "sms.assigned", ref=current.ref,
+                                         concern=self.catalog.text(lang, f"concern.{current.concern}"))
                 message = Message(id=uuid.uuid4().hex, dedupe_key=f"assigned:{case.id}:{uuid.uuid4().hex[:8]}",
                                   case_id=case.id, direction="out", kind="assigned", priority="bulk", to_phone=phone,
                                   contact_name=name, body=body, template="sms.assigned",
