@@ -547,7 +547,9 @@ def import_directory(engine: Engine, places_csv: Path | None, contacts_csv: Path
 
 def import_demo(engine: Engine, units: Sequence[str] | None = None) -> ImportSummary:
     """The demo directory, and which places its police stations cover."""
-    from gateway.record.coverage import import_coverage  # (it imports this module's readers)
+    from gateway.record.coverage import (
+        import_coverage,  # (it imports this module's readers)
+    )
 
     summary = import_directory(engine, DEMO_DIR / "places.csv", DEMO_DIR / "contacts.csv", units)
     if (DEMO_DIR / "coverage.csv").exists():

@@ -15,7 +15,14 @@ from sqlalchemy import Engine, delete, update
 from sqlmodel import Session, col, select
 
 from gateway.infra.crypto import PhoneCipher
-from gateway.record.models import Case, CaseEvent, Message, MissedCall, OptOut, ReporterContact
+from gateway.record.models import (
+    Case,
+    CaseEvent,
+    Message,
+    MissedCall,
+    OptOut,
+    ReporterContact,
+)
 
 PURGED = ""
 

@@ -4,13 +4,13 @@ The JSON API, the console's forms and committee members' SMS commands (`ACK`, `E
 come here, so that a rule holds whichever way a case is touched: one list of outcomes, one check
 of who may close a case, one audit entry naming who did it. The states a case moves through, and
 who may move it, are `routing.casework`'s: a committee's `DONE` proposes closure, a district or
-admin user confirms it (resolve) or sends it back, and reopens a resolved case with a reason. Each action refuses with
-`ActionRefused`, whose `status` is the HTTP answer and whose `reason` lets the SMS channel pick
+admin user confirms it (resolve) or sends it back, and reopens a resolved case with a reason.
+Each action refuses with `ActionRefused`, whose `status` is the HTTP answer and whose `reason` lets the SMS channel pick
 its reply in the contact's language.
 
 Who acts is a `Principal`: staff (API tokens, console users: admin and district roles write,
 viewers only read), or a committee member writing by SMS (`committee(...)`), who acts for their
-unit. A committee member may close a case only once their unit has taken it up, and may pass an
+unit. A committee member may propose closing a case only once their unit has taken it up, and may pass an
 acknowledged case up only if it is their unit's; passing up the top of the ladder before its
 deadline would only send the same people the same alert again, so it is refused.
 

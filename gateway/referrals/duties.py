@@ -21,7 +21,16 @@ from sqlmodel import Session, col, select
 
 from gateway.infra import keys
 from gateway.infra.clock import Clock, as_datetime
-from gateway.record.models import Case, CaseDuty, CaseEvent, Contact, Message, Place, User, utcnow
+from gateway.record.models import (
+    Case,
+    CaseDuty,
+    CaseEvent,
+    Contact,
+    Message,
+    Place,
+    User,
+    utcnow,
+)
 from gateway.referrals.claims import CLAIM_SCRIPT, EXPIRED_SCRIPT
 from gateway.referrals.outbox import Outbox
 from menus.catalog import Catalog

@@ -41,10 +41,10 @@ from gateway.referrals.duties import DutyDesk
 from gateway.referrals.outbox import Outbox, Publishable, Queued
 from menus.catalog import Catalog
 from menus.dlt import dlt_id
+from routing import casework
 from routing.directory import Directory
 from routing.hours import deadline, next_opening, on_duty
 from routing.ladder import Ladder, StepContact, route
-from routing import casework
 from routing.lifecycle import IST
 from routing.rules import Rules
 

@@ -146,7 +146,9 @@ def make_transport(settings: Settings) -> Transport:
     if settings.transport == "africastalking":
         return AfricasTalkingTransport(settings)
     if settings.transport == "kannel":
-        from gateway.referrals.kannel import KannelTransport  # imports this module: no cycle at load
+        from gateway.referrals.kannel import (
+            KannelTransport,  # imports this module: no cycle at load
+        )
 
         return KannelTransport(settings)
     return ConsoleTransport()

@@ -14,13 +14,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from gateway.infra.clock import as_datetime
 from gateway.record.db import read_session
 from gateway.record.directory import places_by_key
-from gateway.infra.clock import as_datetime
 from gateway.record.models import Case, CaseDuty, CaseEvent, Message, Place
-from gateway.referrals.duties import duties_of, duty_overdue, overdue_duties
 from gateway.referrals import actions
 from gateway.referrals.actions import Principal
+from gateway.referrals.duties import duties_of, duty_overdue, overdue_duties
 from gateway.web.auth import principal_for
 from menus.engine import PlaceKey
 from menus.refs import parse_reference

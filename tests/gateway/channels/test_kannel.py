@@ -28,7 +28,7 @@ from gateway.services import menu_catalog
 from gateway.web.app import create_app
 from menus.engine import ScreenId
 from tests.harness import kannel as kannel_harness
-from tests.harness.smsc import ESME_RSUBMITFAIL, Submitted, LoopbackSmsc
+from tests.harness.smsc import ESME_RSUBMITFAIL, LoopbackSmsc, Submitted
 
 pytestmark = pytest.mark.skipif(kannel_harness.binaries() is None,
                                 reason="Debian's kannel (bearerbox, smsbox) is not installed: `make test` installs it")
