@@ -138,8 +138,9 @@ def test_user_deactivate_ends_a_live_console_session(cli, client, demo):
     assert unknown.exit_code == 1 and "No console user 'nobody'" in unknown.output
     listed = cli("user", "list")
     assert listed.exit_code == 0
-    assert listed.stdout.splitlines()[0].split() == ["USERNAME", "NAME", "ROLE", "DISTRICT", "ACTIVE", "LAST", "LOGIN"]
-    assert listed.stdout.splitlines()[1].split()[:6] == ["meera", "Meera", "Devi", "district", "9001", "no"]
+    assert listed.stdout.splitlines()[0].split() == ["USERNAME", "NAME", "ROLE", "DISTRICT", "PHONE", "ACTIVE", "LAST",
+                                                     "LOGIN"]
+    assert listed.stdout.splitlines()[1].split()[:7] == ["meera", "Meera", "Devi", "district", "9001", "-", "no"]
     assert "$argon2" not in listed.output
 
 
