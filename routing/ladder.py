@@ -102,6 +102,11 @@ class Ladder:
     def place(self, level: str) -> PlaceRef | None:
         return next((place for place in self.chain if place.level == level), None)
 
+    def contacts_of(self, units: Collection[str]) -> tuple[StepContact, ...]:
+        """The contacts of these units on any step, each phone once: who owes a duty, who had the case."""
+        found = {c.phone: c for step in self.steps for c in step.contacts if c.unit in units}
+        return tuple(found.values())
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": FORMAT_VERSION, "concern": self.concern, "urgent": self.urgent, "rule": self.rule,

@@ -24,6 +24,7 @@ be alerted at round 0 again without colliding with its first alerts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -166,33 +167,21 @@ def propose_closure(referrals: Referrals, case: Case, *, note: str, who: Princip
     _writable(who)
     if who.role == COMMITTEE and (case.status != "acknowledged" or case.acknowledged_unit != who.unit):
         raise ActionRefused("only the unit that took the case up can close it", 403, reason="not_yours")
-    _allowed(case, "propose_closure", who)
-    try:
-        return referrals.propose_closure(case, note=note.strip()[:2000], actor=who.name)
-    except CaseNotOpen as exc:
-        raise ActionRefused("the case moved on meanwhile") from exc
+    return _move(case, "propose_closure", who, lambda: referrals.propose_closure(case, note=note.strip()[:2000], actor=who.name))
 
 
 def send_back(referrals: Referrals, case: Case, *, note: str, who: Principal) -> Case:
     _writable(who)
     if not note.strip():
         raise ActionRefused("say why the closure is not accepted", 400)
-    _allowed(case, "send_back", who)
-    try:
-        return referrals.send_back(case, note=note.strip()[:2000], actor=who.name)
-    except CaseNotOpen as exc:
-        raise ActionRefused("the case moved on meanwhile") from exc
+    return _move(case, "send_back", who, lambda: referrals.send_back(case, note=note.strip()[:2000], actor=who.name))
 
 
 def reopen(referrals: Referrals, case: Case, *, reason: str, who: Principal) -> Case:
     _writable(who)
     if not reason.strip():
         raise ActionRefused("say why the case is reopened", 400)
-    _allowed(case, "reopen", who)
-    try:
-        return referrals.reopen(case, reason=reason.strip()[:500], actor=who.name)
-    except CaseNotOpen as exc:
-        raise ActionRefused("the case moved on meanwhile") from exc
+    return _move(case, "reopen", who, lambda: referrals.reopen(case, reason=reason.strip()[:500], actor=who.name))
 
 
 def assign(referrals: Referrals, case: Case, *, username: str | None, who: Principal) -> Case:
@@ -235,6 +224,15 @@ def open_duties(referrals: Referrals, case: Case) -> int:
     with Session(referrals.engine) as session:
         return len(session.exec(select(CaseDuty.id).where(CaseDuty.case_id == case.id,
                                                           CaseDuty.status == "open")).all())
+
+
+def _move(case: Case, action: casework.Action, who: Principal, apply: Callable[[], Case]) -> Case:
+    """A change of status: allowed from where the case stands, for this role, and still so when applied."""
+    _allowed(case, action, who)
+    try:
+        return apply()
+    except CaseNotOpen as exc:
+        raise ActionRefused("the case moved on meanwhile") from exc
 
 
 def _allowed(case: Case, action: casework.Action, who: Principal) -> None:

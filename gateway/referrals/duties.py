@@ -27,11 +27,10 @@ from gateway.record.models import (
     CaseEvent,
     Contact,
     Message,
-    Place,
     User,
     utcnow,
 )
-from gateway.referrals.claims import CLAIM_SCRIPT, EXPIRED_SCRIPT
+from gateway.referrals.claims import Schedule
 from gateway.referrals.outbox import Outbox
 from menus.catalog import Catalog
 from menus.dlt import dlt_id
@@ -62,12 +61,10 @@ class DutyDesk:
     catalog: Catalog
     outbox: Outbox
     rules: Rules
-    _claim: Any = field(init=False)
-    _expired: Any = field(init=False)
+    _clock: Schedule = field(init=False)
 
     def __post_init__(self) -> None:
-        self._claim = self.redis.register_script(CLAIM_SCRIPT)
-        self._expired = self.redis.register_script(EXPIRED_SCRIPT)
+        self._clock = Schedule(self.redis, keys.DUTY_DEADLINES, keys.DUTY_DEADLINES_CLAIMED, DUTY_LEASE_S)
 
     # --- planning ----------------------------------------------------------------------------------
 
@@ -98,9 +95,7 @@ class DutyDesk:
         """Mark a duty done (or not applicable, with its reason in `details`); `owner_units`, when
         given (a committee member by SMS), must include one of the duty's owners."""
         with Session(self.engine, expire_on_commit=False) as session:
-            duty = session.exec(select(CaseDuty).where(CaseDuty.case_id == case.id, CaseDuty.key == key)).first()
-            if duty is None:
-                raise DutyRefused(f"case {case.ref} owes no duty {key!r}", 404, reason="unknown")
+            duty = _owed(session, case, key)
             if owner_units is not None and not owner_units & set(duty.owners):
                 raise DutyRefused(f"{duty.name} is for {', '.join(duty.owners)}", 403, reason="not_yours")
             if duty.status != OPEN:
@@ -121,9 +116,7 @@ class DutyDesk:
     def move_due(self, case: Case, key: str, due_at: datetime, *, actor: str) -> CaseDuty:
         """A new date for an open duty (the wedding's date, once known): chased afresh from it."""
         with Session(self.engine, expire_on_commit=False) as session:
-            duty = session.exec(select(CaseDuty).where(CaseDuty.case_id == case.id, CaseDuty.key == key)).first()
-            if duty is None:
-                raise DutyRefused(f"case {case.ref} owes no duty {key!r}", 404, reason="unknown")
+            duty = _owed(session, case, key)
             if duty.status != OPEN:
                 raise DutyRefused(f"{duty.name} is recorded already")
             old = duty.round
@@ -159,16 +152,11 @@ class DutyDesk:
     # --- chasing -----------------------------------------------------------------------------------
 
     def sweep(self, limit: int = 200) -> int:
-        now = self.clock.now()
-        self._expired(keys=[keys.DUTY_DEADLINES, keys.DUTY_DEADLINES_CLAIMED], args=[now, limit])
-        claimed = self._claim(keys=[keys.DUTY_DEADLINES, keys.DUTY_DEADLINES_CLAIMED],
-                              args=[now, limit, now + DUTY_LEASE_S])
+        claimed = self._clock.claim(self.clock.now(), limit)
         for member in claimed:
             duty_id, round_ = (int(part) for part in member.split(":"))
-            try:
+            with self._clock.handling(member):
                 self.chase(duty_id, round_)
-            finally:
-                self.redis.zrem(keys.DUTY_DEADLINES_CLAIMED, member)
         return len(claimed)
 
     def chase(self, duty_id: int, round_: int) -> bool:
@@ -185,7 +173,7 @@ class DutyDesk:
             steps_units = [step.unit_keys for step in ladder.steps]
             owner_step = rules_duties.owner_step(steps_units, duty.owners, case.step)
             plan = rules_duties.chase(round_, owner_step, len(ladder.steps) - 1, now, duty.repeat_every)
-            contacts = self._owners(ladder, duty.owners) if plan.step is None else ladder.steps[plan.step].contacts
+            contacts = ladder.contacts_of(duty.owners) if plan.step is None else ladder.steps[plan.step].contacts
             opening = self._opening(ladder, {c.unit for c in contacts}, now)
             if opening is not None:  # nobody it would go to is at work: chase them when they open
                 session.rollback()
@@ -223,13 +211,8 @@ class DutyDesk:
             return None
         return next_opening(now, hours, days_off)
 
-    def _owners(self, ladder: Ladder, owners: list[str]) -> tuple[StepContact, ...]:
-        found = {c.phone: c for step in ladder.steps for c in step.contacts if c.unit in owners}
-        return tuple(found.values())
-
     def _messages(self, session: Session, case: Case, duty: CaseDuty, contacts: tuple[StepContact, ...],
                   round_: int, *, escalated: bool) -> list[Message]:
-        village = session.get(Place, {"level": case.village_level, "lgd_code": case.village_lgd})
         due = _utc(duty.due_at).astimezone(IST).strftime("%d %b %H:%M")
         template = "sms.duty_escalated" if escalated else "sms.duty_due"
         recipients = [(c.phone, c.language, c.unit, c.name) for c in contacts]
@@ -239,9 +222,7 @@ class DutyDesk:
         messages = []
         for phone, lang, unit, name in recipients:
             body = self.catalog.text(lang, template, ref=case.ref, duty=self.duty_name(lang, duty.key, duty.name),
-                                     keyword=duty.keyword, time=due,
-                                     unit=", ".join(self.unit_name(lang, u) for u in duty.owners[:2]),
-                                     village=(village.names or {}).get(lang) or village.name if village else "")
+                                     keyword=duty.keyword, time=due)
             message = Message(id=uuid.uuid4().hex, dedupe_key=f"duty:{duty.id}:{round_}:{phone}", case_id=case.id,
                               direction="out", kind="duty", priority="alert", to_phone=phone, unit=unit,
                               contact_name=name, body=body, template=template, dlt_template_id=dlt_id(template))
@@ -263,10 +244,6 @@ class DutyDesk:
         text_key = f"duty.{key}"
         return self.catalog.text(lang, text_key) if self.catalog.has(text_key) else fallback
 
-    def unit_name(self, lang: str | None, unit: str) -> str:
-        key = f"unit.{unit}"
-        return self.catalog.text(lang, key) if self.catalog.has(key) else self.rules.units.name(unit)
-
     # --- repair from the record --------------------------------------------------------------------
 
     def rebuild(self) -> int:
@@ -274,19 +251,17 @@ class DutyDesk:
         with Session(self.engine) as session:
             rows = session.exec(select(CaseDuty.id, CaseDuty.round, CaseDuty.due_at).join(Case, col(Case.id) == col(
                 CaseDuty.case_id)).where(col(CaseDuty.status) == OPEN, col(Case.status) != "resolved")).all()
-        if not rows:
-            return 0
-        members = [keys.duty_member(row[0], row[1]) for row in rows]
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.zmscore(keys.DUTY_DEADLINES, members)
-        pipe.zmscore(keys.DUTY_DEADLINES_CLAIMED, members)
-        scheduled, claimed = pipe.execute()
-        missing = {member: _utc(row[2]).timestamp() for member, row, due, taken
-                   in zip(members, rows, scheduled, claimed, strict=True) if due is None and taken is None}
-        if missing:
-            self.redis.zadd(keys.DUTY_DEADLINES, missing)
-            log.warning("duty deadlines rebuilt from SQL", extra={"count": len(missing)})
-        return len(missing)
+        restored = self._clock.restore({keys.duty_member(row[0], row[1]): _utc(row[2]).timestamp() for row in rows})
+        if restored:
+            log.warning("duty deadlines rebuilt from SQL", extra={"count": restored})
+        return restored
+
+
+def _owed(session: Session, case: Case, key: str) -> CaseDuty:
+    duty = session.exec(select(CaseDuty).where(CaseDuty.case_id == case.id, CaseDuty.key == key)).first()
+    if duty is None:
+        raise DutyRefused(f"case {case.ref} owes no duty {key!r}", 404, reason="unknown")
+    return duty
 
 
 def _utc(value: datetime) -> datetime:

@@ -36,7 +36,7 @@ from gateway.record.models import (
     event_row,
     utcnow,
 )
-from gateway.referrals.claims import CLAIM_SCRIPT, EXPIRED_SCRIPT
+from gateway.referrals.claims import Schedule
 from gateway.referrals.duties import DutyDesk
 from gateway.referrals.outbox import Outbox, Publishable, Queued
 from menus.catalog import Catalog
@@ -66,13 +66,11 @@ class Referrals:
     metrics: Metrics
     directory: Directory
     rules: Rules
-    _claim: Any = field(init=False)
-    _expired: Any = field(init=False)
+    _deadlines: Schedule = field(init=False)
     desk: DutyDesk = field(init=False)  # the duties that follow an acknowledgement
 
     def __post_init__(self) -> None:
-        self._claim = self.redis.register_script(CLAIM_SCRIPT)
-        self._expired = self.redis.register_script(EXPIRED_SCRIPT)
+        self._deadlines = Schedule(self.redis, keys.DEADLINES, keys.DEADLINES_CLAIMED, keys.DEADLINE_LEASE_S)
         self.desk = DutyDesk(self.engine, self.redis, self.clock, self.catalog, self.outbox, self.rules)
 
     # --- a new case ----------------------------------------------------------------------------------
@@ -238,15 +236,11 @@ class Referrals:
 
     def sweep(self, limit: int = 200) -> int:
         """Claim due deadlines (atomically: each goes to one worker) and escalate them."""
-        now = self.clock.now()
-        self._expired(keys=[keys.DEADLINES, keys.DEADLINES_CLAIMED], args=[now, limit])
-        claimed = self._claim(keys=[keys.DEADLINES, keys.DEADLINES_CLAIMED], args=[now, limit, now + keys.DEADLINE_LEASE_S])
+        claimed = self._deadlines.claim(self.clock.now(), limit)
         for member in claimed:
             case_id, step, round_ = (int(part) for part in member.split(":"))
-            try:
+            with self._deadlines.handling(member):
                 self.escalate(case_id, step, round_, reason="deadline")
-            finally:
-                self.redis.zrem(keys.DEADLINES_CLAIMED, member)
         return len(claimed)
 
     def step_failed(self, message: Message) -> None:
@@ -322,9 +316,7 @@ class Referrals:
 
     def send_back(self, case: Case, *, note: str, actor: str) -> Case:
         """The district does not accept the closure: the unit that had it carries on, and hears why."""
-        current = self._move(case, "send_back", actor, "closure_sent_back", {"note": note},
-                             notify=("sms.sent_back", note))
-        return current
+        return self._move(case, "send_back", actor, "closure_sent_back", {"note": note}, notify="sms.sent_back")
 
     def reopen(self, case: Case, *, reason: str, actor: str) -> Case:
         """A resolved case comes back: to the unit that had it (told by SMS, its visit owed again),
@@ -332,8 +324,7 @@ class Referrals:
         status = casework.reopened_status(case.acknowledged_unit)
         if status == "open":
             return self._reopen_to_ladder(case, reason=reason, actor=actor)
-        return self._move(case, "reopen", actor, "reopened", {"reason": reason}, notify=("sms.reopened", reason),
-                          reopen=True)
+        return self._move(case, "reopen", actor, "reopened", {"reason": reason}, notify="sms.reopened", reopen=True)
 
     def assign(self, case: Case, *, username: str | None, name: str, phone: str | None, actor: str) -> Case:
         """Name the console user who follows the case (None: nobody); they hear of it by SMS."""
@@ -365,7 +356,7 @@ class Referrals:
         return current
 
     def _move(self, case: Case, action: casework.Action, actor: str, event: str, detail: dict[str, Any], *,
-              notify: tuple[str, str] | None = None, reopen: bool = False, **values: Any) -> Case:
+              notify: str | None = None, reopen: bool = False, **values: Any) -> Case:
         """One guarded status change (`WHERE status IN` where the action may start), its event, and
         the SMS to the unit that has the case when `notify` names a template."""
         target = casework.target(action)
@@ -380,7 +371,7 @@ class Referrals:
             assert current is not None
             session.add(CaseEvent(case_id=case.id, kind=event, actor=actor, detail=detail))
             duties = self.desk.reopen(session, current) if reopen else []
-            messages = self._tell_owner(session, current, *notify) if notify else []
+            messages = self._tell_owner(session, current, notify) if notify else []
             session.commit()
         pipe = self.redis.pipeline(transaction=False)
         self.outbox.publish(messages, pipe)
@@ -388,15 +379,13 @@ class Referrals:
         pipe.execute()
         return current
 
-    def _tell_owner(self, session: Session, case: Case, template: str, reason: str) -> list[Message]:
+    def _tell_owner(self, session: Session, case: Case, template: str) -> list[Message]:
         """The contacts of the unit that took the case up, as its ladder holds them."""
-        ladder = Ladder.from_dict(case.ladder) if case.ladder else None
-        contacts = {c.phone: c for step in (ladder.steps if ladder else ()) for c in step.contacts
-                    if c.unit == case.acknowledged_unit}
+        contacts = Ladder.from_dict(case.ladder).contacts_of({case.acknowledged_unit or ""}) if case.ladder else ()
         stamp = uuid.uuid4().hex[:8]  # each reopening or sending back is news of its own
         messages = []
-        for contact in contacts.values():
-            body = self.catalog.text(contact.language, template, ref=case.ref, reason=reason[:60])
+        for contact in contacts:
+            body = self.catalog.text(contact.language, template, ref=case.ref)
             message = Message(id=uuid.uuid4().hex, dedupe_key=f"{template}:{case.id}:{stamp}:{contact.phone}",
                               case_id=case.id, direction="out", kind="notice", priority="alert",
                               to_phone=contact.phone, unit=contact.unit, contact_name=contact.name, body=body,
@@ -453,19 +442,8 @@ class Referrals:
             if not rows:
                 break
             last_id = rows[-1].id
-            members = [keys.deadline_member(row.id, row.step, row.round) for row in rows]
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.zmscore(keys.DEADLINES, members)
-            pipe.zmscore(keys.DEADLINES_CLAIMED, members)
-            scheduled, claimed = pipe.execute()
-            missing = {
-                member: _timestamp(row.due_at)
-                for member, row, due, taken in zip(members, rows, scheduled, claimed, strict=True)
-                if due is None and taken is None
-            }
-            if missing:
-                self.redis.zadd(keys.DEADLINES, missing)
-                repaired += len(missing)
+            repaired += self._deadlines.restore(
+                {keys.deadline_member(row.id, row.step, row.round): _timestamp(row.due_at) for row in rows})
         if repaired:
             self.metrics.deadlines_repaired.inc(repaired)
             log.warning("deadlines rebuilt from SQL", extra={"count": repaired})
