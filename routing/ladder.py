@@ -21,7 +21,7 @@ from typing import Any
 
 from routing.concerns import BY_KEY
 from routing.directory import ContactRef, Directory, PlaceRef
-from routing.hours import Hours, next_opening, on_duty
+from routing.hours import Hours, deadline, next_opening, on_duty
 from routing.lifecycle import IST
 from routing.rules import LadderRule, Rules, format_duration
 from routing.units import UnitSpec
@@ -286,12 +286,22 @@ def _explain_step(ladder: Ladder, step: Step, at: datetime | None, days_off: Col
         lines.append(f"    hours: {'; '.join(step.hours)}")
     lines += [f"    {contact.unit}: {contact.name}" for contact in step.contacts]
     if at is not None and not on_duty(at, step.working_hours(), days_off):
-        opens = next_opening(at, step.working_hours(), days_off)
-        when = opens.astimezone(IST).strftime("%a %d %b %H:%M") if opens else "—"
-        lines.append(f"    OFF DUTY at {at.astimezone(IST):%a %d %b %H:%M}: its deadline runs out when it opens ({when})")
+        # The deadline as the referral loop sets it: calendar time, moved to the next opening when it
+        # would run out while the step's units are off duty.
+        due = deadline(at, step.ack_within, step.working_hours(), days_off)
+        lines.append(f"    OFF DUTY at {_local(at)}: if alerted then, its deadline runs out {_local(due)}, "
+                     "not while it is closed")
         if ladder.urgent and ladder.night:
             lines.append("    night cover alerted at once: " + ", ".join(f"{c.unit}: {c.name}" for c in ladder.night))
+        elif not ladder.urgent and step.index == 0:
+            opens = next_opening(at, step.working_hours(), days_off)
+            lines.append(f"    not urgent: waits for the office to open ({_local(opens) if opens else '—'}); the "
+                         "reporter is told so, with the helplines to call if the child is in danger now")
     return lines
+
+
+def _local(at: datetime) -> str:
+    return at.astimezone(IST).strftime("%a %d %b %H:%M")
 
 
 def _place_dict(place: PlaceRef) -> dict[str, Any]:

@@ -148,7 +148,17 @@ class VillagerSms:
         if taken.duplicate:
             self._reply(sms_id, phone, lang, "sms.duplicate", ref=taken.case.ref)
             return "duplicate"
-        self._reply(sms_id, phone, lang, "sent", ref=taken.case.ref)
+        # The closing words of the menu's report (menus.engine.finish): in danger now, the helplines;
+        # not urgent while the office is closed, when it opens (issue 16: the report waits, and says so).
+        helplines = self.settings.helpline_text()
+        extra = (self.catalog.text(lang, "sent.urgent", helplines=helplines) if urgent
+                 else self.catalog.text(lang, "sent.later", opens=taken.opens, helplines=helplines) if taken.opens
+                 else None)
+        sent = self.catalog.text(lang, "sent", ref=taken.case.ref)
+        if extra is None:
+            self._send(sms_id, phone, sent, "sent")
+        else:  # the same text as the menu's closing SMS, so the same DLT template
+            self._send(sms_id, phone, f"{sent}\n{extra}", "menu.done")
         return "reported"
 
     def _status(self, sms_id: str, phone: str, tag: str, lang: str | None, raw: str) -> str:

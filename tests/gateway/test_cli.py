@@ -78,8 +78,12 @@ def test_routing_explain_gives_the_lawful_ladder_of_every_concern_by_day_and_by_
             assert "DCPO" in day.output and ("DM" in day.output or "SCPS" in day.output)
     night = cli("routing", "explain", "--village", "9001111", "--concern", "neglect_dropout", "--urgent",
                 "--at", "2026-12-25 23:10")  # Christmas night in Jharkhand
-    assert "OFF DUTY at Fri 25 Dec 23:10" in night.output and "its deadline runs out when it opens (Sat 26 Dec 10:00)" in night.output
+    assert "OFF DUTY at Fri 25 Dec 23:10: if alerted then, its deadline runs out Sat 26 Dec 10:00" in night.output
     assert "night cover alerted at once: " in night.output and "CHILDLINE" in night.output
     holiday = cli("routing", "explain", "--village", "9001111", "--concern", "other", "--at", "2026-12-25 11:00")
     assert "OFF DUTY" in holiday.output and "night cover" not in holiday.output  # not urgent: it waits
+    assert "not urgent: waits for the office to open (Sat 26 Dec 10:00); the reporter is told so" in holiday.output
+    # A deadline that outlasts the closed hours runs out in calendar time, not at the opening.
+    early = cli("routing", "explain", "--village", "9001111", "--concern", "physical_violence", "--at", "2026-12-22 08:00")
+    assert "OFF DUTY at Tue 22 Dec 08:00: if alerted then, its deadline runs out Tue 22 Dec 12:00" in early.output  # 4h
     assert cli("routing", "explain", "--village", "9001111", "--concern", "other", "--at", "tonight").exit_code == 2

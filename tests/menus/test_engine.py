@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from menus.engine import Lookup, State, Submit, finish, start, step
+from menus.engine import Lookup, State, Stored, Submit, finish, start, step
 from menus.refs import check_digit
 from menus.screens import CON, END
 from routing.concerns import KEYS
@@ -45,6 +45,20 @@ def test_report_by_village_code_in_every_language(walk, catalog, lang):
     }
     closing = finish(outcome.state, w.ctx, "123456782").screen
     assert closing.kind == END and "123456782" in closing.text and "1098" in closing.text
+
+
+@pytest.mark.parametrize("lang", ["en", "hi", "hi_latn", "bn", "sat_latn", "sat_olck", "sat_beng"])
+def test_a_report_that_is_not_urgent_made_while_the_office_is_closed_says_when_it_opens(walk, catalog, lang):
+    """Issue 16: it waits for the morning and tells the reporter so, with the helplines for danger now."""
+    w = walk(lang).press("1", "1", "9001111", "1", "2", "2")  # the first concern, not in danger now, no call
+    assert w.state.screen == "confirm" and w.state.draft.urgent is False
+    outcome = w.press("1").outcome
+    night = finish(outcome.state, w.ctx, Stored("123456782", "10:00")).screen
+    assert night.kind == END and "123456782" in night.text
+    assert catalog.text(lang, "sent.later", opens="10:00", helplines=w.ctx.helplines) in night.text
+    day = finish(outcome.state, w.ctx, Stored("123456782", None)).screen  # someone is at work: nothing to add
+    assert catalog.text(lang, "sent.later", opens="10:00", helplines=w.ctx.helplines) not in day.text
+    assert day.text.rstrip().endswith(catalog.text(lang, "sent", ref="123456782"))
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import pytest
 
+from gateway.devtools.simulate import Phone
+from gateway.devtools.traffic import options_on
 from routing.concerns import KEYS
 from routing.hours import next_opening
 from routing.ladder import Ladder, Step
@@ -70,3 +72,52 @@ def test_an_overdue_duty_of_an_office_waits_for_it_to_open(office_field):
     assert (opening.strftime("%a"), opening.hour) == ("Mon", 21)
     field.advance(hours=12.5)  # Tuesday 10:06: the committee is at work and hears of it
     assert "VISIT" in field.expect_sms(vcpc, ref)
+
+
+def ussd_closing(field, concern: str, *, urgent: bool) -> str:  # type: ignore[no-untyped-def]
+    """The closing screen of an English USSD report with no call-back."""
+    handset = Phone(field.client, number="+919876500999", token=field.token).dial()
+    if handset.screen.startswith("CON Language"):
+        handset.press("1")
+    handset.press("1", "1", str(AMTOLA))
+    index = KEYS.index(concern)
+    while index >= options_on(handset.screen):
+        index -= options_on(handset.screen)
+        handset.press("98")
+    handset.press(str(index + 1), "1" if urgent else "2", "2", "1")
+    assert handset.ended, handset.screen
+    field.run()
+    return handset.screen
+
+
+def test_a_report_that_is_not_urgent_waits_for_the_morning_and_tells_the_reporter(office_field):
+    field = office_field
+    field.advance(hours=FRIDAY_2300)
+    night = ussd_closing(field, "other", urgent=False)
+    assert "The office opens at 10:00." in night and "Call" in night  # Saturday morning; the helplines now
+    ref = next(word for word in night.replace(".", " ").split() if word.isdigit() and len(word) >= 6)
+    vcpc = field.contacts("VCPC", AMTOLA)[0]
+    field.expect_sms(vcpc, ref)  # alerted now, to read in the morning
+    # 24 hours from Friday 23:00 falls on Saturday night, when the committee is off: Monday at opening.
+    assert datetime.fromtimestamp(field.case(ref).due_at.timestamp(), IST).strftime("%a %H:%M") == "Mon 10:00"
+    urgent = ussd_closing(field, "neglect_dropout", urgent=True)
+    assert "opens at" not in urgent and "danger" in urgent  # urgent: the night cover answers now
+
+
+def test_by_day_the_reporter_is_not_told_to_wait(office_field):
+    assert "opens at" not in ussd_closing(office_field, "other", urgent=False)
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ("REPORT 9001111 12", "The office opens at 10:00."),
+    ("शिकायत ९००११११ 12", "दफ़्तर 10:00 बजे खुलेगा"),
+])
+def test_a_one_line_sms_report_at_night_is_told_the_same(office_field, text, words):
+    field = office_field
+    field.advance(hours=FRIDAY_2300)
+    phone = "+919822200077"
+    field.reply(phone, text)
+    reply = field.expect_sms(phone)
+    assert words in reply and "1098" in reply
+    field.reply(phone, "REPORT 9001111 12 URGENT")  # the same case (a repeat), or a new one: never "wait"
+    assert "opens at" not in field.expect_sms(phone)
