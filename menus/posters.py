@@ -13,11 +13,12 @@ from pathlib import Path
 
 import yaml
 
-from menus.catalog import CatalogError
+from menus.catalog import PREFERRED_ORDER, CatalogError
 
 POSTERS_FILE = Path(__file__).parent / "posters.yaml"
-# Languages every posters.yaml must have (the menu's first languages, DOMAIN.md); a file may add more.
-POSTER_LANGUAGES: tuple[str, ...] = ("en", "hi", "hi_latn", "bn", "sat_latn")
+# Languages every posters.yaml must have: every language the menu ships, since the menu's first
+# question ("type the village code from the poster") is asked in each; a file may add more.
+POSTER_LANGUAGES: tuple[str, ...] = PREFERRED_ORDER
 # Every key a poster prints, with the placeholders the renderer fills in; any other would stay raw.
 PLACEHOLDERS: dict[str, frozenset[str]] = {
     "title": frozenset(),

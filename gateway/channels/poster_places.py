@@ -15,6 +15,7 @@ from gateway.channels.posters import PosterBlock, PosterPanchayat, PosterVillage
 from gateway.record.db import read_session
 from gateway.record.lgd import STATE_LANGUAGES
 from gateway.record.models import Place
+from menus.catalog import name_languages
 
 
 class NoSuchBlock(LookupError):
@@ -58,5 +59,9 @@ def _panchayat(place: Place, villages: list[PosterVillage], lang: str) -> Poster
 
 
 def _local(place: Place, lang: str) -> str | None:
-    """The name in the poster's script; none on a poster in Latin letters (English, Hinglish…)."""
-    return None if lang == "en" or lang.endswith("_latn") else (place.names or {}).get(lang)
+    """The name in the poster's script, read as the menu reads it (Santali in Bengali script takes
+    the Bengali names); none on a poster in Latin letters (English, Hinglish…)."""
+    if lang == "en" or lang.endswith("_latn"):
+        return None
+    names = place.names or {}
+    return next((names[code] for code in name_languages(lang) if names.get(code)), None)

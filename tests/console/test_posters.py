@@ -23,6 +23,16 @@ def test_a_blocks_panchayats_and_its_villages_without_one(demo):
     assert block_places(demo, KANKE, "en")[0].panchayats[0].villages[0].local_name is None
 
 
+def test_santali_in_bengali_script_reads_the_bengali_names_as_its_menu_does(demo):
+    def names(lang: str) -> list[str | None]:
+        block = block_places(demo, JHALDA, lang)[0]
+        return [block.local_name] + [v.local_name for page in block.panchayats for v in page.villages]
+
+    bengali = names("bn")
+    assert bengali[0] and all(bengali) and names("sat_beng") == bengali
+    assert not any(names("sat_olck")[1:])  # no Ol Chiki names in the demo: the English ones are printed
+
+
 def test_cpgw_posters_writes_a_page_per_panchayat(cli, demo, tmp_path):
     out = tmp_path / "kanke.pdf"
     result = cli("posters", "--block", str(KANKE), "--out", str(out))

@@ -36,9 +36,10 @@ needs_fonts = pytest.mark.skipif(
 USSD = "*384*777#"
 SMS = "9223166166"
 
-# A Jharkhand block (local names in Devanagari) for every poster but the Bengali one, which gets a
-# West Bengal block. Names carry what shaping must get right: conjuncts (क्ष, त्र, ক্ষ) and the
-# vowel sign i written before its consonant (शि, শি).
+# A Jharkhand block (local names in Devanagari) for every poster but those in Bengali letters
+# (Bengali, Santali in Bengali script), which get a West Bengal block, and the Ol Chiki one, whose
+# block has Ol Chiki names (LGD's local names in that script). Names carry what shaping must get
+# right: conjuncts (क्ष, त्र, ক্ষ) and the vowel sign i written before its consonant (शि, শি).
 HINDI = {"panchayat": ("Kshetrapal", "क्षेत्रपाल"),
          "villages": [("Lakshmipur", "लक्ष्मीपुर"), ("Shivpur", "शिवपुर"), ("Kshetra Tola", "क्षेत्र टोला")],
          "many": ("Tola {n}", "टोला {n}"), "block": ("Kanke", "कांके"), "district": ("Ranchi", "राँची")}
@@ -46,12 +47,16 @@ BENGALI = {"panchayat": ("Kshetrapal", "ক্ষেত্রপাল"),
            "villages": [("Lakshmipur", "লক্ষ্মীপুর"), ("Shibpur", "শিবপুর"), ("Shishugram", "শিশুগ্রাম")],
            "many": ("Para {n}", "পাড়া {n}"), "block": ("Purulia II", "পুরুলিয়া ২"),
            "district": ("Purulia", "পুরুলিয়া")}
+OL_CHIKI = {"panchayat": ("Kshetrapal", "ᱠᱷᱮᱛᱨᱚᱯᱟᱞ"),
+            "villages": [("Lakshmipur", "ᱞᱚᱠᱷᱤᱯᱩᱨ"), ("Shivpur", "ᱥᱤᱵᱽᱯᱩᱨ"), ("Dumka", "ᱫᱩᱢᱠᱟ")],
+            "many": ("Tola {n}", "ᱴᱚᱞᱟ {n}"), "block": ("Kanke", "ᱠᱟᱸᱠᱮ"), "district": ("Ranchi", "ᱨᱟᱧᱪᱤ")}
+SAMPLES = {"bn": BENGALI, "sat_beng": BENGALI, "sat_olck": OL_CHIKI}
 SECOND_PANCHAYAT = 60  # villages: more than one page holds in any language
 
 
 def sample_block(lang: str) -> PosterBlock:
     """Two gram panchayats: three villages in the first, enough in the second for two pages or more."""
-    names = BENGALI if lang == "bn" else HINDI
+    names = SAMPLES.get(lang, HINDI)
     first = PosterPanchayat(
         code=201001, name=names["panchayat"][0], local_name=names["panchayat"][1],
         villages=tuple(PosterVillage(code=370101 + i, name=n, local_name=local)
@@ -139,7 +144,7 @@ def test_every_page_renders_in_black_and_white(posters, lang, tmp_path):
 
 
 @needs_fonts
-@pytest.mark.parametrize("lang", ["hi", "bn"])
+@pytest.mark.parametrize("lang", ["hi", "bn", "sat_olck", "sat_beng"])
 def test_the_panchayat_is_named_in_the_states_script_and_in_english(posters, lang):
     first = posters[lang].texts[0]
     panchayat = sample_block(lang).panchayats[0]
@@ -175,6 +180,7 @@ def test_a_panchayat_without_villages_still_gets_its_page(tmp_path):
 
 CONJUNCTS = {"hi": ["क्षेत्र", "लक्ष्मीपुर"], "bn": ["ক্ষেত্রপাল", "লক্ষ্মীপুর"]}
 PREBASE_I = {"hi": ("शिवपुर", "ि"), "bn": ("শিবপুর", "ি")}
+CONJUNCTS["sat_beng"], PREBASE_I["sat_beng"] = CONJUNCTS["bn"], PREBASE_I["bn"]  # the same letters
 
 
 def word_boxes(document: pypdfium2.PdfDocument, word: str) -> tuple[list[tuple[float, ...]], float, Path]:
@@ -250,11 +256,29 @@ def vowel_sign_first(path: Path, word: str, sign: str) -> bool:
 
 
 @needs_fonts
-@pytest.mark.parametrize("lang", ["hi", "bn"])
+@pytest.mark.parametrize("lang", ["hi", "bn", "sat_beng"])
 def test_conjuncts_and_vowel_signs_are_shaped(posters, lang):
     for word in CONJUNCTS[lang]:
         assert conjuncts_joined(posters[lang].path, word), f"{word!r} drawn letter by letter"
     assert vowel_sign_first(posters[lang].path, *PREBASE_I[lang])
+
+
+@needs_fonts
+def test_ol_chiki_is_drawn_in_the_ol_chiki_font_with_a_glyph_for_every_letter(posters):
+    """Ol Chiki joins no letters, so what can go wrong is a font without them (boxes for letters):
+    the title and a village's name are drawn in Noto Sans Ol Chiki, whose every letter is in it."""
+    title = load_poster_texts()["sat_olck"]["title"].split()[0]
+    for word in (title, OL_CHIKI["villages"][0][1]):
+        document = pypdfium2.PdfDocument(posters["sat_olck"].path)
+        try:
+            boxes, size, font = word_boxes(document, word)
+        finally:
+            document.close()
+        assert font.name.startswith("NotoSansOlChiki-"), (word, font)
+        face = hb.Font(hb.Face(hb.Blob.from_file_path(str(font))))
+        assert all(face.get_nominal_glyph(ord(char)) for char in word), f"{word!r} has letters {font.name} lacks"
+        drawn = (max(box[2] for box in boxes) - min(box[0] for box in boxes)) / size
+        assert drawn == pytest.approx(harfbuzz_widths(font, word)[0], rel=0.25), word
 
 
 @needs_fonts
