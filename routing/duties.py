@@ -16,7 +16,8 @@ Shape::
         - {key: fir, name: FIR registered, owners: [POLICE_STATION, SJPU], within: 24h, from: report,
            keywords: [FIR, एफआईआर], law: "POCSO s.19(1)"}
 
-`owners` names declared units, or `ACKNOWLEDGING`: the unit that took the case up. `when: cwc`
+`owners` names declared units, or `ACKNOWLEDGING`: the unit that took the case up. The contract's
+spellings work too: `owner: CWC` and `keyword: FIR` (one, or a list); `name` defaults to the key's words. `when: cwc`
 keeps a duty only for a case whose ladder includes the CWC. `repeat_every` (default 12h): how
 often an overdue duty is chased again, each time one step higher up the case's ladder.
 A keyword records the same duty key wherever it is used, and no keyword may shadow a committee
@@ -33,6 +34,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
+
+from yaml.nodes import ScalarNode
 
 from routing.concerns import BY_KEY
 
@@ -112,24 +115,31 @@ def parse_duties(parser: Any, node: Any, units: Sequence[str], reserved: frozens
     return duties
 
 
+SPELLINGS = {"owner": "owners", "keyword": "keywords"}  # ../shared/CONTRACT.md's words, one each or a list
+
+
 def _duty(parser: Any, node: Any, what: str, units: Sequence[str]) -> DutyRule | None:
-    fields = ("key", "name", "owners", "within", "from", "keywords", "law", "when", "repeat_every")
-    entries = parser.mapping(node, what, fields, ("key", "name", "owners", "within", "from", "keywords"))
-    if entries is None or not {"key", "name", "owners", "within", "from", "keywords"} <= set(entries):
+    fields = ("key", "name", "owners", "owner", "within", "from", "keywords", "keyword", "law", "when", "repeat_every")
+    entries = _spelled(parser, parser.mapping(node, what, fields, ("key", "within", "from")), what)
+    if entries is None or not {"key", "owners", "within", "from", "keywords"} <= set(entries):
+        for field in ("owners", "keywords"):
+            if entries is not None and field not in entries:
+                parser.problem(node, f"{what}: {field} (or {field[:-1]}) is missing")
         return None
     key = parser.scalar(entries["key"][1], f"{what} key")
     if key is not None and not KEY.match(key):
         parser.problem(entries["key"][1], f"{what}: key {key!r} must be lower case letters, digits and _")
         key = None
     what = f"{what} {key or ''}".strip()
-    name = parser.scalar(entries["name"][1], f"{what} name")
+    # A name is what the console shows; without one, the key says it ("cwc_informed": "Cwc informed").
+    name = parser.scalar(entries["name"][1], f"{what} name") if "name" in entries else (key or "").replace("_", " ").capitalize()
     owners = _owners(parser, entries["owners"][1], what, units)
     within = parser.duration(entries["within"][1], f"{what} within")
     start = parser.scalar(entries["from"][1], f"{what} from")
     if start is not None and start not in ("ack", "report"):
         parser.problem(entries["from"][1], f"{what} from: {start!r} must be ack or report")
         start = None
-    words = [parser.scalar(item, f"{what} keywords") for item in parser.sequence(entries["keywords"][1], f"{what} keywords") or []]
+    words = _one_or_list(parser, entries["keywords"][1], f"{what} keywords")
     if not words:
         parser.problem(entries["keywords"][1], f"{what}: no keyword, so nobody could record it by SMS")
     when = parser.scalar(entries["when"][1], f"{what} when") if "when" in entries else None
@@ -143,8 +153,28 @@ def _duty(parser: Any, node: Any, what: str, units: Sequence[str]) -> DutyRule |
                     node.start_mark.line + 1)
 
 
+def _spelled(parser: Any, entries: dict[str, Any] | None, what: str) -> dict[str, Any] | None:
+    """`owner` and `keyword` (the contract's words) read as `owners` and `keywords`; not both."""
+    if entries is None:
+        return None
+    for single, plural in SPELLINGS.items():
+        if single in entries:
+            if plural in entries:
+                parser.problem(entries[single][0], f"{what}: {single} and {plural} both given; keep one")
+            else:
+                entries[plural] = entries.pop(single)
+    return entries
+
+
+def _one_or_list(parser: Any, node: Any, what: str) -> list[str | None]:
+    """A value that may be one word (`owner: CWC`) or a list (`owners: [CWC, DCPU]`)."""
+    if isinstance(node, ScalarNode):
+        return [parser.scalar(node, what)]
+    return [parser.scalar(item, what) for item in parser.sequence(node, what) or []]
+
+
 def _owners(parser: Any, node: Any, what: str, units: Sequence[str]) -> tuple[str, ...] | None:
-    items = [parser.scalar(item, f"{what} owners") for item in parser.sequence(node, f"{what} owners") or []]
+    items = _one_or_list(parser, node, f"{what} owners")
     if not items:
         parser.problem(node, f"{what}: owners lists nobody")
         return None

@@ -162,6 +162,13 @@ def resolve(referrals: Referrals, case: Case, *, outcome: str, note: str, who: P
         raise ActionRefused("the case is already resolved") from exc
 
 
+def confirm_closure(referrals: Referrals, case: Case, *, outcome: str, note: str, who: Principal) -> Case:
+    """A district or admin user accepts what a committee's `DONE` proposed: the case closes."""
+    if case.status != "closure_proposed":
+        raise ActionRefused(f"no closure to confirm: the case is {case.status}", 409)
+    return resolve(referrals, case, outcome=outcome, note=note, who=who)
+
+
 def propose_closure(referrals: Referrals, case: Case, *, note: str, who: Principal) -> Case:
     """`DONE` from the unit that took the case up: the district confirms before it closes."""
     _writable(who)

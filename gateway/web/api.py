@@ -226,6 +226,7 @@ class DutyBody(BaseModel):
     details: str = Field("", max_length=500, description="what was done (an FIR number, the CWC's order); "
                                                           "with not_applicable, why it does not apply")
     not_applicable: bool = False
+    reason: str = Field("", max_length=500, description="with not_applicable: why it does not apply (or in details)")
     due_at: datetime | None = Field(None, description="instead: a new date for the duty (a wedding's date)")
 
 
@@ -275,13 +276,20 @@ def resolve(ref: str, body: ResolveBody, request: Request, who: Principal = Depe
     return _act(request, ref, who, actions.resolve, outcome=body.outcome, note=body.note)
 
 
+@router.post("/cases/{ref}/confirm-closure", response_model=CasePublic)
+def confirm_closure(ref: str, body: ResolveBody, request: Request, who: Principal = Depends(principal)
+                    ) -> dict[str, Any]:
+    """Accept a closure a committee proposed (`DONE`) with its outcome; 409 if none is proposed."""
+    return _act(request, ref, who, actions.confirm_closure, outcome=body.outcome, note=body.note)
+
+
 @router.post("/cases/{ref}/duties/{key}", response_model=CasePublic)
 def record_duty(ref: str, key: str, body: DutyBody, request: Request, who: Principal = Depends(principal)
                 ) -> dict[str, Any]:
     """Record a duty done (with `details`), not applicable (with the reason), or give it a new `due_at`."""
     if body.due_at is not None and body.due_at.tzinfo is None:
         raise HTTPException(400, "due_at needs a time zone (e.g. 2026-12-20T10:00:00+05:30)")
-    return _act(request, ref, who, actions.record_duty, key=key, details=body.details,
+    return _act(request, ref, who, actions.record_duty, key=key, details=body.details or body.reason,
                 not_applicable=body.not_applicable, due_at=body.due_at)
 
 

@@ -126,6 +126,23 @@ def test_a_broken_duty_is_refused_with_its_line(duty, problem):
     assert f"line {line}" in str(error.value)
 
 
+def test_the_contracts_spelling_of_a_duty_works_as_written():
+    """../shared/CONTRACT.md: `key`, `owner` units, `within`, `from`, `keyword`, `law`."""
+    duties = ("  sexual_abuse:\n    - {key: cwc_told, owner: CWC, within: 24h, from: report, keyword: CWCTOLD,"
+              " law: 'POCSO s.19(6)'}\n    - {key: fir, owner: [SJPU, POLICE_STATION], within: 24h, from: report,"
+              " keyword: [FIR, एफआईआर]}\n")
+    rules = parse_rules(f"{RULES_HEAD}\nduties:\n{duties}")
+    told, fir = rules.duties.by_concern["sexual_abuse"]
+    assert (told.key, told.name, told.owners, told.keywords, told.law) == (
+        "cwc_told", "Cwc told", ("CWC",), ("CWCTOLD",), "POCSO s.19(6)")
+    assert (fir.owners, fir.keywords) == (("SJPU", "POLICE_STATION"), ("FIR", "एफआईआर"))
+    both = "  sexual_abuse:\n    - {key: fir, owner: SJPU, owners: [SJPU], within: 24h, from: report, keyword: FIR}\n"
+    with pytest.raises(RulesError, match="owner and owners both given"):
+        parse_rules(f"{RULES_HEAD}\nduties:\n{both}")
+    with pytest.raises(RulesError, match="keywords \\(or keyword\\) is missing"):
+        parse_rules(f"{RULES_HEAD}\nduties:\n  sexual_abuse:\n    - {{key: fir, owner: SJPU, within: 24h, from: report}}\n")
+
+
 def test_a_keyword_cannot_record_two_different_duties():
     duties = ("  sexual_abuse:\n    - {key: fir, name: FIR, owners: [SJPU], within: 24h, from: report, keywords: [FIR]}\n"
               "    - {key: medical, name: Medical, owners: [OSC], within: 24h, from: report, keywords: [fir]}\n")

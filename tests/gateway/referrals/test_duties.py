@@ -125,9 +125,10 @@ def test_api_records_marks_not_applicable_and_moves_a_date(field):
     assert field.client.post(f"/api/v1/cases/{ref}/duties/social_investigation", json={"not_applicable": True},
                              headers=staff).status_code == 400  # a reason is needed
     body = field.client.post(f"/api/v1/cases/{ref}/duties/social_investigation", headers=staff,
-                             json={"not_applicable": True, "details": "the CWC closed it at the first sitting"}).json()
+                             json={"not_applicable": True, "reason": "the CWC closed it at the first sitting"}).json()
     na = next(d for d in body["duties"] if d["key"] == "social_investigation")
     assert na["status"] == "not_applicable" and na["done_by"] == "Meera (DCPO)"
+    assert na["details"] == "the CWC closed it at the first sitting"  # the contract's `reason`
     assert field.client.post(f"/api/v1/cases/{ref}/duties/fir", json={"details": "1"},
                              headers=staff).status_code == 404  # a child marriage owes no FIR here
     done = field.client.post(f"/api/v1/cases/{ref}/duties/marriage_stopped", headers=staff,
@@ -146,17 +147,20 @@ def test_closure_proposed_by_sms_confirmed_by_the_district_then_reopened_by_a_ne
     field.expect_sms(vcpc[0], ref)
     assert field.case(ref).status == "closure_proposed"
     staff = api(field)
-    assert field.client.post(f"/api/v1/cases/{ref}/resolve", json={"outcome": "no_concern_found"},
+    assert field.client.post(f"/api/v1/cases/{ref}/confirm-closure", json={"outcome": "no_concern_found"},
                              headers=staff).status_code == 400  # the home visit is still owed: say why
     back = field.client.post(f"/api/v1/cases/{ref}/send-back", json={"note": "visit the family first"}, headers=staff)
     assert back.json()["status"] == "acknowledged"
+    assert field.client.post(f"/api/v1/cases/{ref}/confirm-closure", json={"outcome": "no_concern_found"},
+                             headers=staff).status_code == 409  # nothing proposed now
     field.run()
     field.expect_sms(vcpc[0], ref)  # the village committee hears its closure was not accepted
     field.reply(vcpc[0], f"VISIT {ref} met the mother, all well")
     field.expect_sms(vcpc[0], ref)
     field.reply(vcpc[0], f"DONE {ref}")
     field.expect_sms(vcpc[0], ref)
-    confirmed = field.client.post(f"/api/v1/cases/{ref}/resolve", json={"outcome": "no_concern_found"}, headers=staff)
+    confirmed = field.client.post(f"/api/v1/cases/{ref}/confirm-closure", json={"outcome": "no_concern_found"},
+                                  headers=staff)
     assert confirmed.json()["status"] == "resolved"
 
     again = field.report(village=AMTOLA, concern="other", phone=reporter, callback=False)
