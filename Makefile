@@ -32,7 +32,11 @@ $(VENV)/.installed-dev: pyproject.toml requirements/main.lock requirements/dev.l
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# The console serves Hindi, Bengali and Ol Chiki in fonts cut from Debian's fonts-noto-core (a
+# package: no root here, so only a hint); without it, pages fall back to the browser's fonts.
 run: install
+	@test -f $${CPGW_FONT_DIR:-/usr/share/fonts/truetype/noto}/NotoSansDevanagari-Regular.ttf \
+		|| echo "  Note: no Noto fonts (apt-get install fonts-noto-core, or set CPGW_FONT_DIR): the console will show Hindi, Bengali and Ol Chiki only where the browser has fonts for them."
 	$(BIN)/cpgw db upgrade
 	$(BIN)/cpgw directory demo --if-empty
 	@echo ""
@@ -49,12 +53,13 @@ run: install
 # it is installed only when missing, and without it those tests skip with the reason. The same for
 # the Noto fonts of Debian's fonts-noto-core, which `cpgw posters` draws Indian scripts with, and
 # Debian's kannel (bearerbox, smsbox), which the Indian SMS route's tests run against a test SMSC.
+# fonts-noto-core is also where the console's own fonts come from (Noto Sans, Devanagari, Bengali, Ol Chiki).
 test: install-dev
 	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) \
 		|| echo "chromium could not be installed: the console's browser tests will be skipped"
 	test -f /usr/share/fonts/truetype/noto/NotoSansDevanagari-Regular.ttf \
 		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y fonts-noto-core) \
-		|| echo "fonts-noto-core could not be installed: the poster tests will be skipped"
+		|| echo "fonts-noto-core could not be installed: the poster tests and the console's font tests will be skipped"
 	test -x /usr/sbin/bearerbox || command -v bearerbox >/dev/null \
 		|| (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y kannel) \
 		|| echo "kannel could not be installed: the Indian SMS route's end-to-end tests will be skipped"
