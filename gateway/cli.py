@@ -168,8 +168,8 @@ def directory_import_lgd(
     conversion = result.conversion
     for name, kind in conversion.files.items():
         typer.echo(f"{name}: {kind}, {conversion.read.get(kind, 0)} rows")
-    rows = [("level", "in files", "added", "changed")] + [
-        (level, str(count), str(result.added[level]), str(result.changed[level]))
+    rows = [("level", "in files", "added", "changed", "refused")] + [
+        (level, str(count), str(result.added[level]), str(result.changed[level]), str(conversion.refused.get(level, 0)))
         for level, count in conversion.written.items()]
     _table(rows)
     shown = conversion.notes[:MAX_NOTES]

@@ -169,6 +169,7 @@ class LgdConversion:
     files: dict[str, str] = field(default_factory=dict)  # file name → kind detected
     read: dict[str, int] = field(default_factory=dict)  # kind → data rows read
     written: dict[str, int] = field(default_factory=dict)  # level → places written
+    refused: dict[str, int] = field(default_factory=dict)  # level → rows not written (each one a note)
     notes: list[str] = field(default_factory=list)  # "villages.csv line 12: …": every refusal and choice
 
 
@@ -367,7 +368,8 @@ class _Converter:
                  writer: _RowWriter) -> None:
         self.files, self.known, self.writer = files, known, writer
         self.result = LgdConversion(files={label: kind for _, label, kind in files},
-                                    read={kind: 0 for _, _, kind in files}, written={level: 0 for level in LEVELS})
+                                    read={kind: 0 for _, _, kind in files}, written={level: 0 for level in LEVELS},
+                                    refused={level: 0 for level in LEVELS})
         self.placed: dict[str, dict[int, int]] = {level: {} for level in LEVELS}  # code → where read
         self.refused: dict[str, dict[int, int]] = {level: {} for level in LEVELS}
         self.cache: dict[tuple[str, int], bool] = {}  # known(), asked once per parent
@@ -467,16 +469,19 @@ class _Converter:
         (label, line, where), code, word = at, _code(row.get(spec.code)), WORDS[spec.level]
         if code is None:
             self._note(label, line, f"{word} code {row.get(spec.code, '')!r} is not a positive number; skipped")
+            self.result.refused[spec.level] += 1
             return
         first = self.placed[spec.level].get(code, self.refused[spec.level].get(code))
         if first is not None:
             self._note(label, line, f"{word} {code} appears again (first at {self._where(first)}); only the first row counts")
+            self.result.refused[spec.level] += 1
             return
         name = _english_name(spec, row)
         parent = _row_problem(spec, row, name) or self._parent(spec, row, code, label, line, name)
         if isinstance(parent, str):
             self._note(label, line, f"{word} {code} ({name or '-'}): {parent}; skipped")
             self.refused[spec.level][code] = where
+            self.result.refused[spec.level] += 1
             return
         self._write(spec, row, code, name, parent, dropped, line)
         self.placed[spec.level][code] = where

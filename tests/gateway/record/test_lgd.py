@@ -138,6 +138,7 @@ def test_a_generated_state_converts_every_level(tmp_path: Path) -> None:
     # The orphan village is read and refused; the upper panchayats are read and are not places.
     assert result.read == {"states": 1, "districts": 3, "sub_districts": 12, "blocks": 12, "villages": 361,
                            "gp_mapping": 362, "pri_local_bodies": 75, "urban_local_bodies": 3, "wards": 15}
+    assert {level: count for level, count in result.refused.items() if count} == {"village": 1}
     assert len(places(tmp_path / "places.csv")) == sum(result.written.values())
 
 
@@ -320,7 +321,7 @@ def test_a_place_twice_keeps_the_first_and_names_both_files(tmp_path: Path) -> N
     result = convert_lgd([*files, second], tmp_path / "places.csv")
     assert f"{second} line 3: district 605 appears again (first at {first} line 3); only the first row counts" \
         in result.notes
-    assert result.written["district"] == 2 and result.read["districts"] == 4
+    assert result.written["district"] == 2 and result.read["districts"] == 4 and result.refused["district"] == 2
 
 
 @pytest.mark.parametrize("spelling", ["Sub-District Code", "Subdistrict Code", "Sub District Code",
