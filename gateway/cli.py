@@ -142,7 +142,8 @@ def directory_import(places_csv: Path, contacts_csv: Path) -> None:
     settings = _settings()
     engine = _engine(settings)
     try:
-        summary = import_directory(engine, places_csv, contacts_csv, _rules(settings).units.keys())
+        rules = _rules(settings)
+        summary = import_directory(engine, places_csv, contacts_csv, rules.units.keys(), levels=rules.levels)
     except DirectoryError as exc:
         typer.echo(f"Nothing imported:\n{exc}", err=True)
         raise typer.Exit(1) from exc
@@ -186,13 +187,15 @@ def directory_import_lgd(
 
 @directory_app.command("import-coverage")
 def directory_import_coverage(coverage_csv: Path) -> None:
-    """Which villages, panchayats or blocks each police station covers (place_level,place_code,covers_level,covers_lgd_code)."""
+    """Which villages, panchayats or blocks each police station (any jurisdiction the rules declare)
+    covers (place_level,place_code,covers_level,covers_lgd_code)."""
     from gateway.record.coverage import import_coverage
     from gateway.record.directory import DirectoryError
 
-    engine = _engine(_settings())
+    settings = _settings()
+    engine = _engine(settings)
     try:
-        summary = import_coverage(engine, coverage_csv)
+        summary = import_coverage(engine, coverage_csv, levels=_rules(settings).levels)
     except DirectoryError as exc:
         typer.echo(f"Nothing imported:\n{exc}", err=True)
         raise typer.Exit(1) from exc
@@ -211,7 +214,8 @@ def directory_demo(
     if if_empty and not is_empty(engine):
         typer.echo("Directory already has places; demo not loaded.")
         return
-    summary = import_demo(engine, _rules(settings).units.keys())
+    rules = _rules(settings)
+    summary = import_demo(engine, rules.units.keys(), levels=rules.levels)
     typer.echo(f"Demo directory loaded: {summary.places} places, {summary.contacts} contacts (all fictional).")
 
 

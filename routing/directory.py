@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from routing.units import LEVELS, PARENT_LEVELS
+from routing.units import LGD_LEVELS, Levels, rank
 
 
 @dataclass(frozen=True)
 class PlaceRef:
     lgd_code: int
-    level: str  # one of routing.units.LEVELS
+    level: str  # an LGD level or a jurisdiction the rules declare (routing.units.Levels)
     name: str
 
 
@@ -31,8 +31,9 @@ class ContactRef:
 class Directory(Protocol):
     def chain(self, place_lgd: int, level: str = "village") -> Sequence[PlaceRef]:
         """The place (a village or a ward) and those above it, nearest first (village, gram
-        panchayat if any, block, district, state), with the jurisdictions (police stations) that
-        cover any of them, the one covering the nearest place first; empty when there is no such place."""
+        panchayat if any, block, district, state), with the jurisdictions (police stations, any
+        level the rules declare) that cover any of them, after the places below the block and before
+        the block, the one covering the nearest place first; empty when there is no such place."""
         ...
 
     def active_contacts(self, unit: str, place: PlaceRef) -> Sequence[ContactRef]:
@@ -41,10 +42,11 @@ class Directory(Protocol):
 
 
 def with_jurisdictions(chain: Sequence[PlaceRef], covering: Sequence[PlaceRef]) -> list[PlaceRef]:
-    """The chain with the jurisdictions covering it, each level's in the order given (the one that
-    covers the nearest place first), the whole sorted by level as routing walks it."""
+    """The chain with the jurisdictions covering it, sorted by level as routing walks it
+    (`routing.units.rank`): every jurisdiction, of whatever declared level, after the places below
+    the block and before the block, in the order given (the one covering the nearest place first)."""
     seen = list(dict.fromkeys([*chain, *covering]))
-    return sorted(seen, key=lambda place: LEVELS.index(place.level))
+    return sorted(seen, key=lambda place: rank(place.level))
 
 
 @dataclass
@@ -59,22 +61,25 @@ class MemoryDirectory:
 
     A parent given by code alone is looked up at the levels its child may sit under (as the
     directory import does); a contact given without a level is at whichever place has the code.
+    `levels`: the rules' (`Rules.levels`), which say what jurisdictions a place may be.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, levels: Levels | None = None) -> None:
+        self.levels = levels or Levels()
         self._places: dict[tuple[str, int], _Place] = {}
         self._contacts: dict[tuple[str, int], list[tuple[ContactRef, bool, str | None]]] = {}
         self._covers: dict[tuple[str, int], list[tuple[str, int]]] = {}  # covered place → jurisdictions
 
     def add_coverage(self, level: str, code: int, covers_level: str, covers_code: int) -> MemoryDirectory:
-        """The jurisdiction (level, code) — a police station — covers that place and all below it."""
+        """The jurisdiction (level, code) — a police station, a labour circle — covers that place
+        and all below it."""
         self._covers.setdefault((covers_level, covers_code), []).append((level, code))
         return self
 
     def add_place(self, lgd_code: int, level: str, name: str = "", parent: int | None = None,
                   parent_level: str | None = None) -> MemoryDirectory:
-        if level not in LEVELS:
-            raise ValueError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+        if level not in self.levels:
+            raise ValueError(f"level {level!r} is not {self.levels.describe()}")
         ref = PlaceRef(lgd_code, level, name or f"{level} {lgd_code}")
         self._places[(level, lgd_code)] = _Place(ref, parent, parent_level)
         return self
@@ -96,7 +101,7 @@ class MemoryDirectory:
     def chain(self, place_lgd: int, level: str = "village") -> list[PlaceRef]:
         found: list[PlaceRef] = []
         current = self._places.get((level, place_lgd))
-        while current is not None and len(found) <= len(LEVELS):  # a cycle cannot hang a test
+        while current is not None and len(found) <= len(LGD_LEVELS):  # a cycle cannot hang a test
             found.append(current.ref)
             current = self._parent(current)
         covering = [self._places[key].ref for place in found for key in self._covers.get((place.level, place.lgd_code), [])
@@ -106,7 +111,7 @@ class MemoryDirectory:
     def _parent(self, place: _Place) -> _Place | None:
         if place.parent is None:
             return None
-        levels = (place.parent_level,) if place.parent_level else PARENT_LEVELS[place.ref.level]
+        levels = (place.parent_level,) if place.parent_level else self.levels.parents[place.ref.level]
         return next((up for level in levels if (up := self._places.get((level, place.parent)))), None)
 
     def active_contacts(self, unit: str, place: PlaceRef) -> list[ContactRef]:

@@ -7,6 +7,8 @@ the directory import does, so a deployer fixes the file in one pass.
 Shape (the shipped `routing/rules.yaml` is the worked example)::
 
     version: 1
+    jurisdictions:               # optional: places LGD does not describe; the deployment numbers them
+      police_station: {name: Police station, parent: district}
     units:                       # every unit a rule, a contact or an SMS command may name
       VCPC: {name: Village Child Protection Committee, levels: [village, ward], hours: "Mon-Sat 10:00-17:30"}
       CHILDLINE: {name: Child helpline 1098, levels: [district, state], round_the_clock: true}
@@ -26,7 +28,11 @@ Shape (the shipped `routing/rules.yaml` is the worked example)::
     districts:                   # optional, by district LGD code: some rules replaced
       9101: {rules: {...}}
 
-A unit a rule names must be declared under `units:`; the code keeps no list of its own.
+A unit a rule names must be declared under `units:`; the code keeps no list of its own. A unit's
+`levels` are LGD levels or jurisdictions declared under `jurisdictions:` (each with the LGD level its
+places sit under: block, sub_district, district or state); the directory and coverage imports
+accept places of the declared levels only (`Rules.levels`), and routing ranks every jurisdiction
+after the places below the block and before the block (`routing.units.rank`).
 Refused as "a rule that can leave a report with nobody to tell": an empty ladder or step, a last
 step without `repeat_every` (an unacknowledged report would go quiet), a last step with no unit
 that sits at district or state level in some state (escalation would have no top), a concern the
@@ -46,7 +52,18 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from routing.concerns import BY_KEY, KEYS
 from routing.duties import Duties, parse_duties
-from routing.units import HOURS, LEVELS, UnitSpec, UnitTable, override
+from routing.units import (
+    HOURS,
+    JURISDICTION_KEY,
+    JURISDICTION_PARENTS,
+    LGD_LEVELS,
+    Jurisdiction,
+    Levels,
+    UnitSpec,
+    UnitTable,
+    override,
+    rank,
+)
 
 DEFAULT_RULES = Path(__file__).with_name("rules.yaml")
 DURATION = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
@@ -102,6 +119,7 @@ class Rules:
     night_cover: tuple[str, ...] = ()  # round-the-clock units an urgent step adds while its own are off duty
     holidays: Mapping[int, frozenset[date]] = field(default_factory=dict)  # by state LGD code
     duties: Duties = field(default_factory=lambda: Duties({}))  # what the law asks after an acknowledgement
+    levels: Levels = field(default_factory=Levels)  # LGD's and the jurisdictions the file declares
 
     def days_off(self, state_lgd: int | None) -> frozenset[date]:
         return self.holidays.get(state_lgd or 0, frozenset())
@@ -172,6 +190,7 @@ class _Parser:
         self.name = name
         self.problems: list[str] = []
         self.declared: tuple[str, ...] = ()  # the units the file declares, once read
+        self.places = Levels()  # the levels a unit may sit at: LGD's and the declared jurisdictions
 
     def problem(self, node: Node, message: str) -> None:
         self.problems.append(f"{self.name} line {_line(node)}: {message}")
@@ -387,11 +406,39 @@ class _Parser:
         levels: list[str] = []
         for item in items:
             level = self.scalar(item, what)
-            if level is not None and level not in LEVELS:
-                self.problem(item, f"{what}: {level!r} is not one of {', '.join(LEVELS)}")
+            if level is not None and level not in self.places:
+                self.problem(item, f"{what}: {level!r} is neither an LGD level ({', '.join(LGD_LEVELS)}) nor a "
+                                   f"jurisdiction declared under jurisdictions: "
+                                   f"({', '.join(self.places.jurisdictions) or 'none declared'})")
             elif level is not None:
                 levels.append(level)
-        return tuple(sorted(set(levels), key=LEVELS.index)) if len(levels) == len(items) else None
+        # Nearest the village first; jurisdictions rank together, so they keep the file's order.
+        return tuple(sorted(dict.fromkeys(levels), key=rank)) if len(levels) == len(items) else None
+
+    def jurisdictions(self, node: Node) -> Levels:
+        """The `jurisdictions:` section: levels of places LGD does not describe (a police station),
+        each numbered by the deployment and sitting under an LGD place (its district)."""
+        found: dict[str, Jurisdiction] = {}
+        for level, (key_node, value_node) in (self.mapping(node, "jurisdictions") or {}).items():
+            if level in LGD_LEVELS:
+                self.problem(key_node, f"jurisdictions: {level!r} is an LGD level already")
+                continue
+            if not JURISDICTION_KEY.match(level):
+                self.problem(key_node, f"jurisdictions: {level!r} is not a level key (small letters, digits, _; "
+                                       "up to 16)")
+                continue
+            fields = self.mapping(value_node, f"jurisdictions {level}", ("name", "parent"), ("name", "parent"))
+            if fields is None or len(fields) < 2:
+                continue
+            name = self.scalar(fields["name"][1], f"jurisdictions {level} name")
+            parent = self.scalar(fields["parent"][1], f"jurisdictions {level} parent")
+            if parent is not None and parent not in JURISDICTION_PARENTS:
+                self.problem(fields["parent"][1], f"jurisdictions {level} parent: {parent!r} is not one of "
+                                                  f"{', '.join(JURISDICTION_PARENTS)}")
+                continue
+            if name is not None and parent is not None:
+                found[level] = Jurisdiction(level, name, parent)
+        return Levels(found)
 
     def fallback(self, node: Node) -> Fallback | None:
         keys = ("units", "ack_within", "repeat_every")
@@ -450,12 +497,15 @@ class _Parser:
         if root is None:
             self.problems.append(f"{self.name} line 1: the file is empty")
             return None
-        keys = ("version", "units", "night_cover", "holidays", "fallback", "rules", "states", "districts", "duties")
+        keys = ("version", "jurisdictions", "units", "night_cover", "holidays", "fallback", "rules", "states",
+                "districts", "duties")
         top = self.mapping(root, "the file", keys, ("units", "fallback", "rules"))
         if top is None:
             return None
         if "version" in top and self.scalar(top["version"][1], "version") not in (None, "1"):
             self.problem(top["version"][1], "version: only version 1 is understood")
+        if "jurisdictions" in top:  # before the units, whose levels may name them
+            self.places = self.jurisdictions(top["jurisdictions"][1])
         default = self.declarations(top["units"][1]) if "units" in top else {}
         fallback = self.fallback(top["fallback"][1]) if "fallback" in top else None
         ladders = self.concern_rules(top["rules"][1], "rules", complete=True) if "rules" in top else {}
@@ -471,7 +521,7 @@ class _Parser:
         if fallback is None:
             return None
         return Rules(ladders, fallback, UnitTable(default, state_units), state_rules, district_rules, self.name,
-                     night, holidays, duties)
+                     night, holidays, duties, self.places)
 
 
 def _check_police(parser: _Parser, rules: Rules) -> None:

@@ -8,6 +8,11 @@ panchayat instead of per village). See `routing/rules.py`.
 A unit's `levels` are the places it may sit at, nearest the village first. Resolution walks the
 chain from the village up and takes the first of those places with an active contact, so
 `levels: [village, gram_panchayat]` means "the village's own committee, else the panchayat's".
+
+A unit's levels are LGD's or a jurisdiction the rules declare (`jurisdictions:`): a police station
+or a labour inspector's circle covers villages, panchayats or blocks that LGD does not group, as a
+coverage file says. In a village's chain a covering jurisdiction ranks after the village (and its
+gram panchayat or ward, urban local body) and before the block (`rank`), nearest cover first.
 """
 
 from __future__ import annotations
@@ -19,18 +24,13 @@ from dataclasses import dataclass, field, replace
 # LGD's levels, nearest the child first: the rural chain (village, gram panchayat, block or
 # sub-district), the urban one (ward, urban local body), then district and state. LGD numbers each
 # level separately, so a place is (level, code) everywhere.
-LEVELS: tuple[str, ...] = (
-    "village", "ward", "gram_panchayat", "urban_local_body", "police_station", "block", "sub_district",
-    "district", "state",
+LGD_LEVELS: tuple[str, ...] = (
+    "village", "ward", "gram_panchayat", "urban_local_body", "block", "sub_district", "district", "state",
 )
-# Jurisdictions LGD does not describe: a police station (its Child Welfare Police Officer) covers
-# villages, panchayats or blocks that a coverage file names (`cpgw directory import-coverage`); its
-# code is the deployment's own, its parent a district.
-JURISDICTION_LEVELS: tuple[str, ...] = ("police_station",)
 # The levels a place's parent may be at, in the order a parent code is looked up when a file does
 # not say: a village sits under its gram panchayat, or a block or sub-district where no panchayat
 # is known (or, in a small pilot's own file, straight under its district).
-PARENT_LEVELS: Mapping[str, tuple[str, ...]] = {
+LGD_PARENT_LEVELS: Mapping[str, tuple[str, ...]] = {
     "state": (),
     "district": ("state",),
     "sub_district": ("district",),
@@ -39,12 +39,70 @@ PARENT_LEVELS: Mapping[str, tuple[str, ...]] = {
     "gram_panchayat": ("block",),
     "village": ("gram_panchayat", "block", "sub_district", "district"),
     "ward": ("urban_local_body",),
-    "police_station": ("district",),
 }
+# Jurisdictions LGD does not describe (a police station, a Child Marriage Prohibition Officer's
+# area, a labour inspector's circle) are levels the rules file declares (`jurisdictions:`), each
+# with its parent: one of these LGD levels, which lie above where a jurisdiction ranks (below).
+JURISDICTION_PARENTS: tuple[str, ...] = ("block", "sub_district", "district", "state")
+JURISDICTION_KEY = re.compile(r"^[a-z][a-z0-9_]{1,15}$")  # Place.level holds 16 characters
 # Where a child can be: the places a villager reports from (a code typed on USSD or SMS).
 REPORTABLE_LEVELS: tuple[str, ...] = ("village", "ward")
 # A unit at one of these levels is the top of escalation: one exists for every village.
 TOP_LEVELS = frozenset({"district", "state"})
+_LGD_RANK = {level: float(index) for index, level in enumerate(LGD_LEVELS)}
+
+
+def rank(level: str) -> float:
+    """Where a level sits in a chain, nearest the child first, for sorting.
+
+    A jurisdiction covers villages, panchayats or whole blocks, and a police station's CWPO is
+    nearer a village than the block's committee: every jurisdiction level ranks after the LGD levels
+    below the block and before the block. Jurisdictions rank equal among themselves, so a stable
+    sort keeps them in the order given (the one covering the nearest place first).
+    """
+    if level in _LGD_RANK:
+        return _LGD_RANK[level]
+    return _LGD_RANK["block"] - 0.5
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    """A level of places the rules declare: the deployment numbers them and draws what each covers
+    (`cpgw directory import-coverage`); its places sit under a place of the `parent` level."""
+
+    level: str  # "police_station"
+    name: str  # "Police station"
+    parent: str  # one of JURISDICTION_PARENTS: a station sits under its district
+
+
+@dataclass(frozen=True)
+class Levels:
+    """The levels a deployment's places may have: LGD's, and the jurisdictions its rules declare.
+
+    The directory import, the coverage import and the rules loader ask this, not a list in code.
+    """
+
+    jurisdictions: Mapping[str, Jurisdiction] = field(default_factory=dict)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every level, nearest the child first (jurisdictions in the order the rules declare them)."""
+        return tuple(sorted((*LGD_LEVELS, *self.jurisdictions), key=rank))
+
+    @property
+    def parents(self) -> Mapping[str, tuple[str, ...]]:
+        """For each level, the levels its parent may be at (LGD_PARENT_LEVELS, and each
+        jurisdiction's declared parent)."""
+        return {**LGD_PARENT_LEVELS, **{key: (spec.parent,) for key, spec in self.jurisdictions.items()}}
+
+    def __contains__(self, level: object) -> bool:
+        return level in LGD_PARENT_LEVELS or level in self.jurisdictions
+
+    def describe(self) -> str:
+        """The levels for an error message: LGD's, then the declared jurisdictions."""
+        declared = ", ".join(self.jurisdictions) or "none"
+        return f"one of {', '.join(LGD_LEVELS)}, or a jurisdiction the routing rules declare ({declared})"
+
 
 HOURS = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)-(Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([01][0-9]|2[0-3]):([0-5][0-9])-"
                    r"([01][0-9]|2[0-3]):([0-5][0-9])$")

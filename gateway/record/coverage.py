@@ -1,5 +1,7 @@
-"""`cpgw directory import-coverage FILE.csv`: what each police station (a jurisdiction LGD does not
-describe) covers, as `place_level,place_code,covers_level,covers_lgd_code`.
+"""`cpgw directory import-coverage FILE.csv`: what each jurisdiction LGD does not describe (a police
+station, any level the routing rules declare under `jurisdictions:`) covers, as
+`place_level,place_code,covers_level,covers_lgd_code`. `place_level` is a declared jurisdiction,
+`covers_level` an LGD level (a village, a gram panchayat, a block…).
 
 A station covers the places named and everything below them (a block covers its panchayats and
 villages). The file is the whole coverage of each jurisdiction it names: importing it replaces
@@ -18,7 +20,8 @@ from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select
 
 from gateway.record.directory import Problems, as_code, read_rows
 from gateway.record.models import Coverage, Place
-from routing.units import JURISDICTION_LEVELS, LEVELS
+from routing.rules import load_rules
+from routing.units import LGD_LEVELS, Levels
 
 COLUMNS = ("place_level", "place_code", "covers_level", "covers_lgd_code")
 _COVERAGE = Coverage.__table__  # type: ignore[attr-defined]
@@ -31,10 +34,13 @@ class CoverageSummary:
     rows: int
 
 
-def import_coverage(engine: Engine, path: Path) -> CoverageSummary:
-    """Replace the coverage of every jurisdiction the file names; raises `DirectoryError`."""
+def import_coverage(engine: Engine, path: Path, *, levels: Levels | None = None) -> CoverageSummary:
+    """Replace the coverage of every jurisdiction the file names; raises `DirectoryError`.
+
+    `levels`: the jurisdictions the routing rules in force declare (None: the shipped rules')."""
     problems = Problems()
-    rows = list(_read(path, problems))  # a district's coverage: hundreds of rows, not millions
+    declared = levels if levels is not None else load_rules().levels
+    rows = list(_read(path, problems, declared))  # a district's coverage: hundreds of rows, not millions
     with engine.begin() as connection:
         for line, row in rows:
             problem = _missing(connection, row)
@@ -54,9 +60,9 @@ def import_coverage(engine: Engine, path: Path) -> CoverageSummary:
 Row = tuple[str, int, str, int]
 
 
-def _read(path: Path, problems: Problems) -> Iterator[tuple[int, Row]]:
+def _read(path: Path, problems: Problems, levels: Levels) -> Iterator[tuple[int, Row]]:
     for line, raw in read_rows(path, COLUMNS, problems):
-        row = _checked(raw)
+        row = _checked(raw, levels)
         if isinstance(row, str):
             problems.add(path.name, line, row)
         else:
@@ -65,13 +71,14 @@ def _read(path: Path, problems: Problems) -> Iterator[tuple[int, Row]]:
         raise problems.error()
 
 
-def _checked(raw: dict[str, str]) -> Row | str:
+def _checked(raw: dict[str, str], levels: Levels) -> Row | str:
     level, covers = raw["place_level"].lower(), raw["covers_level"].lower()
     code, covered = as_code(raw["place_code"]), as_code(raw["covers_lgd_code"])
-    if level not in JURISDICTION_LEVELS:
-        return f"place_level {raw['place_level']!r} is not a jurisdiction ({', '.join(JURISDICTION_LEVELS)})"
-    if covers not in LEVELS or covers in JURISDICTION_LEVELS:
-        return f"covers_level {raw['covers_level']!r} is not a level of the directory"
+    if level not in levels.jurisdictions:
+        declared = ", ".join(levels.jurisdictions) or "none: declare them under jurisdictions:"
+        return f"place_level {raw['place_level']!r} is not a jurisdiction the routing rules declare ({declared})"
+    if covers not in LGD_LEVELS:
+        return f"covers_level {raw['covers_level']!r} is not a level of the directory ({', '.join(LGD_LEVELS)})"
     if code is None or covered is None:
         return "place_code and covers_lgd_code must be positive numbers"
     return level, code, covers, covered

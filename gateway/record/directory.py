@@ -10,8 +10,14 @@ memory, because only compact indexes live for the whole import, never the rows t
 Places are read twice: the first pass checks each row and indexes (level, code) → (line, parent),
 so that the second pass can check parents and fill in ancestors even when a parent comes later in
 the file than its children; between the passes, a parent given by code alone is looked up at the
-levels its child may sit under (routing.units.PARENT_LEVELS); the second pass writes. Contacts are
+levels its child may sit under (routing.units.LGD_PARENT_LEVELS); the second pass writes. Contacts are
 read once; a contact's code that names places at two levels needs its `place_level`.
+
+A place's level is an LGD level or a jurisdiction the routing rules in force declare
+(`jurisdictions:`, e.g. `police_station`, whose code is the deployment's own and whose parent is at
+the declared level, its district). The import learns them from the rules (`levels`, the
+`Rules.levels` of CPGW_ROUTING_RULES or of the shipped file), as it learns the units contacts may
+name; a place or contact of any other level is refused with its line.
 """
 
 from __future__ import annotations
@@ -51,7 +57,7 @@ from menus.catalog import PREFERRED_ORDER as MENU_LANGUAGES
 from menus.catalog import place_name
 from menus.engine import PlaceInfo, PlaceKey
 from routing.rules import load_rules
-from routing.units import LEVELS, PARENT_LEVELS, REPORTABLE_LEVELS
+from routing.units import LGD_LEVELS, REPORTABLE_LEVELS, Levels
 
 DEMO_DIR = Path(__file__).parent / "demo"
 PLACE_COLUMNS = ("lgd_code", "level", "name", "parent_lgd_code")
@@ -62,19 +68,37 @@ TRUE, FALSE = {"1", "true", "yes", "y", "active", ""}, {"0", "false", "no", "n",
 ACTIVE_VALUES = TRUE | FALSE
 BATCH = 5000
 MAX_REPORTED = 20
-LEVEL_INDEX = {level: index for index, level in enumerate(LEVELS)}
-# Place.<level>_lgd, top down; ABOVE[level]: the ancestor columns a place at that level can fill.
+# Place.<level>_lgd, top down: the ancestor columns a place can fill (PlaceLevels.above).
 ANCESTOR_COLUMNS = ("state", "district", "sub_district", "block", "gram_panchayat", "urban_local_body")
 
 
-def _above(level: str) -> tuple[str, ...]:
+def _above(level: str, parents: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
     found: list[str] = []
-    for parent in PARENT_LEVELS[level]:
-        found += [name for name in (parent, *_above(parent)) if name not in found]
+    for parent in parents[level]:
+        found += [name for name in (parent, *_above(parent, parents)) if name not in found]
     return tuple(name for name in ANCESTOR_COLUMNS if name in found)
 
 
-ABOVE = {level: _above(level) for level in PARENT_LEVELS}
+@dataclass(frozen=True)
+class PlaceLevels:
+    """The levels of one import, by the index packed into place keys: LGD's first, so their indices
+    never change (`LEVEL_INDEX`, which the LGD import uses), then the declared jurisdictions."""
+
+    levels: Levels
+    names: tuple[str, ...]  # index → level
+    index: Mapping[str, int]  # level → index
+    parents: Mapping[str, tuple[str, ...]]  # routing.units.Levels.parents
+    above: Mapping[str, tuple[str, ...]]  # the ancestor columns a place at that level fills
+
+
+def place_levels(levels: Levels) -> PlaceLevels:
+    names = (*LGD_LEVELS, *levels.jurisdictions)
+    if len(names) >= UNRESOLVED:
+        raise DirectoryError([f"the routing rules declare {len(levels.jurisdictions)} jurisdiction levels; "
+                              f"the directory holds at most {UNRESOLVED - len(LGD_LEVELS)}"])
+    parents = levels.parents
+    return PlaceLevels(levels, names, {level: index for index, level in enumerate(names)}, parents,
+                       {level: _above(level, parents) for level in names})
 
 Row = dict[str, str]
 
@@ -222,7 +246,7 @@ def as_code(value: str) -> int | None:
 # marks none (LGD codes are positive). A parent read from a file may not know its level yet
 # (`parent_level` is optional): it is packed with level UNRESOLVED and resolved between the passes.
 
-_LEVEL_BITS, _KEY_BITS = 4, 44  # LGD codes < 10**12 < 2**40
+_LEVEL_BITS, _KEY_BITS = 5, 45  # LGD codes < 10**12 < 2**40; 31 levels (LGD's and the declared jurisdictions)
 _UNIT_BITS = 6  # a contact's key packs its unit's index: 64 declared units (more: a tuple key)
 UNRESOLVED = (1 << _LEVEL_BITS) - 1
 _KEY_MASK = (1 << _KEY_BITS) - 1
@@ -246,44 +270,53 @@ def _unpack(packed: int) -> tuple[int, int]:
     return packed >> _KEY_BITS, packed & _KEY_MASK
 
 
-def _describe(key: int) -> str:
+def _describe(key: int, levels: PlaceLevels) -> str:
     level, code = _split(key)
-    return f"{LEVELS[level]} {code}"
+    return f"{levels.names[level]} {code}"
 
 
-def existing_places(connection: Connection) -> dict[int, int]:
-    """Every place already in the directory, streamed from SQL into the packed index."""
+# LGD's levels alone, and their indices (the same in every import's PlaceLevels).
+LGD = place_levels(Levels())
+LEVEL_INDEX = LGD.index
+
+
+def existing_places(connection: Connection, levels: PlaceLevels = LGD) -> dict[int, int]:
+    """Every place already in the directory, streamed from SQL into the packed index (places of a
+    level `levels` does not know, a jurisdiction the rules no longer declare, are left out)."""
     query = select(Place.level, Place.lgd_code, Place.parent_level, Place.parent_lgd_code).execution_options(  # type: ignore[call-overload]
         yield_per=BATCH
     )
     index: dict[int, int] = {}
+    known = levels.index
     for level, code, parent_level, parent in connection.execute(query):
-        if level in LEVEL_INDEX:
-            up = place_key(LEVEL_INDEX[parent_level], parent) if parent and parent_level in LEVEL_INDEX else 0
-            index[place_key(LEVEL_INDEX[level], code)] = _pack(0, up)
+        if level in known:
+            up = place_key(known[parent_level], parent) if parent and parent_level in known else 0
+            index[place_key(known[level], code)] = _pack(0, up)
     return index
 
 
 # --- places ----------------------------------------------------------------------------------------
 
-def _row_problem(row: Row, level: str, code: int | None, parent: int | None, parent_level: str) -> str | None:
+def _row_problem(row: Row, level: str, code: int | None, parent: int | None, parent_level: str,
+                 levels: PlaceLevels) -> str | None:
     if code is None:
         return f"lgd_code {row['lgd_code']!r} is not a positive number"
-    if level not in LEVEL_INDEX:
-        return f"level {row['level']!r} is not one of {', '.join(LEVELS)}"
+    if level not in levels.index:
+        return f"level {row['level']!r} is not {levels.levels.describe()}"
     if not row["name"]:
         return "name is empty"
     if row["parent_lgd_code"] and parent is None:
         return f"parent_lgd_code {row['parent_lgd_code']!r} is not a positive number"
     if level != "state" and parent is None:
         return f"a {level} needs a parent_lgd_code"
-    if parent_level and parent_level not in PARENT_LEVELS[level]:
-        allowed = " or ".join(PARENT_LEVELS[level]) or "nothing"
+    if parent_level and parent_level not in levels.parents[level]:
+        allowed = " or ".join(levels.parents[level]) or "nothing"
         return f"a {level} cannot sit under a {parent_level} (it sits under a {allowed})"
     return None
 
 
-def _index_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], problems: Problems) -> set[int]:
+def _index_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], problems: Problems,
+                  levels: PlaceLevels) -> set[int]:
     """Pass 1: check each row on its own and add it to `known` (file rows replace database ones).
 
     Returns the keys of places already in the directory whose parent the file changes: their
@@ -293,22 +326,22 @@ def _index_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, i
     for line, row in rows:
         code, level, parent_level = as_code(row["lgd_code"]), row["level"].lower(), row.get("parent_level", "").lower()
         parent = as_code(row["parent_lgd_code"]) if row["parent_lgd_code"] else None
-        problem = _row_problem(row, level, code, parent, parent_level)
-        key = place_key(LEVEL_INDEX[level], code) if problem is None else 0  # type: ignore[arg-type]
+        problem = _row_problem(row, level, code, parent, parent_level, levels)
+        key = place_key(levels.index[level], code) if problem is None else 0  # type: ignore[arg-type]
         first = known.get(key) if key else None
         if problem is None and first is not None and _unpack(first)[0]:
             problem = f"{level} {code} appears twice (first on line {_unpack(first)[0]})"
         if problem is not None:
             problems.add(name, line, problem)
             continue
-        up = place_key(LEVEL_INDEX[parent_level] if parent_level else UNRESOLVED, parent) if parent else 0
+        up = place_key(levels.index[parent_level] if parent_level else UNRESOLVED, parent) if parent else 0
         if first is not None and _split(_unpack(first)[1])[1] != (parent or 0):
             moved.add(key)
         known[key] = _pack(line, up)
     return moved
 
 
-def _resolve_parents(known: dict[int, int]) -> None:
+def _resolve_parents(known: dict[int, int], levels: PlaceLevels) -> None:
     """Between the passes: a parent code without a level is looked up at the levels its child may
     sit under, in order (a village's code names its gram panchayat, else a block, else a
     sub-district). One left unresolved is reported by pass 2."""
@@ -317,88 +350,91 @@ def _resolve_parents(known: dict[int, int]) -> None:
         if not up or _split(up)[0] != UNRESOLVED:
             continue
         parent_code = _split(up)[1]
-        for parent_level in PARENT_LEVELS[LEVELS[_split(key)[0]]]:
-            candidate = place_key(LEVEL_INDEX[parent_level], parent_code)
+        for parent_level in levels.parents[levels.names[_split(key)[0]]]:
+            candidate = place_key(levels.index[parent_level], parent_code)
             if candidate in known:
                 known[key] = _pack(line, candidate)
                 break
 
 
-def _write_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], writer: _Writer) -> set[int]:
+def _write_places(rows: Iterator[tuple[int, Row]], name: str, known: dict[int, int], writer: _Writer,
+                  levels: PlaceLevels) -> set[int]:
     """Pass 2: check each row's parent, fill in its ancestors and write it.
 
     Returns the keys refused here, which are in `known` (pass 1 accepted them) but are not places.
     """
     refused: set[int] = set()
     for line, row in rows:
-        code, level = as_code(row["lgd_code"]), LEVEL_INDEX.get(row["level"].lower())
+        code, level = as_code(row["lgd_code"]), levels.index.get(row["level"].lower())
         key = place_key(level, code) if code is not None and level is not None else None
         packed = known.get(key) if key is not None else None
         if packed is None or _unpack(packed)[0] != line:
             continue  # refused by pass 1, or a second row with the key of an earlier one
-        problem = _parent_problem(key, _unpack(packed)[1], known)  # type: ignore[arg-type]
+        problem = _parent_problem(key, _unpack(packed)[1], known, levels)  # type: ignore[arg-type]
         if problem:
             writer.problems.add(name, line, problem)
             refused.add(key)  # type: ignore[arg-type]
             continue
-        writer.add(_place_row(key, row, known))  # type: ignore[arg-type]
+        writer.add(_place_row(key, row, known, levels))  # type: ignore[arg-type]
     writer.flush()
     return refused
 
 
-def _parent_problem(key: int, parent: int, known: dict[int, int]) -> str | None:
+def _parent_problem(key: int, parent: int, known: dict[int, int], levels: PlaceLevels) -> str | None:
     if not parent:
         return None
     parent_level, parent_code = _split(parent)
     if parent_level != UNRESOLVED:
-        return None if parent in known else f"parent {_describe(parent)} is neither in this file nor in the directory"
-    level = LEVELS[_split(key)[0]]
-    elsewhere = [LEVELS[index] for index in range(len(LEVELS)) if place_key(index, parent_code) in known]
+        return (None if parent in known
+                else f"parent {_describe(parent, levels)} is neither in this file nor in the directory")
+    level = levels.names[_split(key)[0]]
+    elsewhere = [name for index, name in enumerate(levels.names) if place_key(index, parent_code) in known]
     if elsewhere:
         return (f"a {level} cannot sit under a {' or '.join(elsewhere)} ({parent_code}); "
-                f"it sits under a {' or '.join(PARENT_LEVELS[level])}")
+                f"it sits under a {' or '.join(levels.parents[level])}")
     return f"parent_lgd_code {parent_code} is neither in this file nor in the directory"
 
 
-def _place_row(key: int, row: Row, known: dict[int, int]) -> dict[str, Any]:
+def _place_row(key: int, row: Row, known: dict[int, int], levels: PlaceLevels) -> dict[str, Any]:
     level, code = _split(key)
-    chain = _ancestors(key, known)
+    chain = _ancestors(key, known, levels)
     parent = _unpack(known[key])[1]
     return {
-        "level": LEVELS[level], "lgd_code": code, "name": row["name"],
+        "level": levels.names[level], "lgd_code": code, "name": row["name"],
         "names": {k[5:]: v for k, v in row.items() if k.startswith("name_") and v},
-        "parent_level": LEVELS[_split(parent)[0]] if parent else None,
+        "parent_level": levels.names[_split(parent)[0]] if parent else None,
         "parent_lgd_code": _split(parent)[1] if parent else None,
         **{f"{name}_lgd": chain.get(name) for name in ANCESTOR_COLUMNS},
     }
 
 
-def _ancestors(key: int, known: dict[int, int]) -> dict[str, int]:
+def _ancestors(key: int, known: dict[int, int], levels: PlaceLevels) -> dict[str, int]:
     chain: dict[str, int] = {}
     current = key
-    for _ in range(len(LEVELS) + 1):  # a cycle in the data cannot hang the import
+    for _ in range(len(levels.names) + 1):  # a cycle in the data cannot hang the import
         packed = known.get(current) if current else None
         if packed is None:
             break
         level, code = _split(current)
-        chain.setdefault(LEVELS[level], code)
+        chain.setdefault(levels.names[level], code)
         current = _unpack(packed)[1]
     return chain
 
 
-def _import_places(connection: Connection, path: Path, known: dict[int, int], problems: Problems) -> tuple[int, set[int]]:
+def _import_places(connection: Connection, path: Path, known: dict[int, int], problems: Problems,
+                   levels: PlaceLevels) -> tuple[int, set[int]]:
     """Both passes over the places file: how many were written, and the keys refused by pass 2."""
-    moved = _index_places(read_rows(path, PLACE_COLUMNS, problems), path.name, known, problems)
-    _resolve_parents(known)
+    moved = _index_places(read_rows(path, PLACE_COLUMNS, problems), path.name, known, problems, levels)
+    _resolve_parents(known, levels)
     writer = _Writer(connection, Place.__table__, ["level", "lgd_code"], problems)  # type: ignore[attr-defined]
     again = read_rows(path, PLACE_COLUMNS, Problems())  # its reading problems were reported by pass 1
-    refused = _write_places(again, path.name, known, writer)
+    refused = _write_places(again, path.name, known, writer, levels)
     if not problems:
-        _follow_moves(connection, moved, known)
+        _follow_moves(connection, moved, known, levels)
     return writer.count, refused
 
 
-def _follow_moves(connection: Connection, moved: set[int], known: dict[int, int]) -> None:
+def _follow_moves(connection: Connection, moved: set[int], known: dict[int, int], levels: PlaceLevels) -> None:
     """A place that moved takes its descendants along: their ancestors above it are rewritten.
 
     Routing reads a village's block and district from its own row; without this, the villages of
@@ -406,13 +442,13 @@ def _follow_moves(connection: Connection, moved: set[int], known: dict[int, int]
     """
     table = Place.__table__  # type: ignore[attr-defined]
     for key in sorted(moved):
-        level = LEVELS[_split(key)[0]]
+        level = levels.names[_split(key)[0]]
         if level not in ANCESTOR_COLUMNS:
-            continue  # a village or ward has no descendants
-        chain = _ancestors(key, known)
+            continue  # a village, a ward or a jurisdiction has no descendants
+        chain = _ancestors(key, known, levels)
         code = _split(key)[1]
         connection.execute(table.update().where(table.c[f"{level}_lgd"] == code, table.c.level != level)
-                           .values({f"{name}_lgd": chain.get(name) for name in ABOVE[level]}))
+                           .values({f"{name}_lgd": chain.get(name) for name in levels.above[level]}))
 
 
 # --- contacts --------------------------------------------------------------------------------------
@@ -428,24 +464,26 @@ def _contact_key(phone: str, unit: int, place: int) -> int | tuple[str, int, int
     return (((int(digits) << _UNIT_BITS) | unit) << _KEY_BITS) | place
 
 
-def _contact_place(row: Row, is_place: Callable[[int], bool]) -> int | str:
+def _contact_place(row: Row, is_place: Callable[[int], bool], levels: PlaceLevels) -> int | str:
     """The key of the contact's place, or what is wrong: a code alone must name one place."""
     code, level = as_code(row["place_lgd_code"]), row.get("place_level", "").lower()
     if code is None:
         return f"place_lgd_code {row['place_lgd_code']!r} is not a place in the directory"
     if level:
-        if level not in LEVEL_INDEX or not is_place(place_key(LEVEL_INDEX[level], code)):
+        if level not in levels.index:
+            return f"place_level {row['place_level']!r} is not {levels.levels.describe()}"
+        if not is_place(place_key(levels.index[level], code)):
             return f"no {level} {code} in the directory"
-        return place_key(LEVEL_INDEX[level], code)
-    found = [key for index in range(len(LEVELS)) if is_place(key := place_key(index, code))]
+        return place_key(levels.index[level], code)
+    found = [key for index in range(len(levels.names)) if is_place(key := place_key(index, code))]
     if len(found) > 1:
-        named = " and ".join(_describe(key) for key in found)
+        named = " and ".join(_describe(key, levels) for key in found)
         return f"place_lgd_code {code} names {named}: add a place_level column to say which"
     return found[0] if found else f"place_lgd_code {row['place_lgd_code']!r} is not a place in the directory"
 
 
 def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: dict[Any, int],
-                   units: Mapping[str, int]) -> dict[str, Any] | str:
+                   units: Mapping[str, int], levels: PlaceLevels) -> dict[str, Any] | str:
     """The row ready to write, or what is wrong with it (`units`: the declared units, by index)."""
     phone = to_e164(row["phone"])
     unit = row["unit"].upper()
@@ -456,7 +494,7 @@ def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: d
         return f"phone {row['phone']!r} is not a phone number (E.164 or Indian national form)"
     if unit not in units:
         return f"unit {row['unit']!r} is not one of {', '.join(units)} (the units the routing rules declare)"
-    place = _contact_place(row, is_place)
+    place = _contact_place(row, is_place, levels)
     if isinstance(place, str):
         return place
     if active not in ACTIVE_VALUES:
@@ -470,19 +508,19 @@ def _check_contact(line: int, row: Row, is_place: Callable[[int], bool], seen: d
     seen[key] = line
     level, code = _split(place)
     return {
-        "name": row["name"], "phone": phone, "unit": unit, "place_level": LEVELS[level], "place_lgd_code": code,
+        "name": row["name"], "phone": phone, "unit": unit, "place_level": levels.names[level], "place_lgd_code": code,
         "role": row.get("role", ""), "language": language,
         "active": active in TRUE,
     }
 
 
 def _import_contacts(connection: Connection, path: Path, is_place: Callable[[int], bool], problems: Problems,
-                     units: Mapping[str, int]) -> int:
+                     units: Mapping[str, int], levels: PlaceLevels) -> int:
     writer = _Writer(connection, Contact.__table__, ["phone", "unit", "place_level", "place_lgd_code"],  # type: ignore[attr-defined]
                      problems, kept=[column for column in OPTIONAL_CONTACT_COLUMNS if column not in _header(path)])
     seen: dict[Any, int] = {}
     for line, row in read_rows(path, REQUIRED_CONTACT_COLUMNS, problems):
-        checked = _check_contact(line, row, is_place, seen, units)
+        checked = _check_contact(line, row, is_place, seen, units, levels)
         if isinstance(checked, str):
             problems.add(path.name, line, checked)
         else:
@@ -524,36 +562,43 @@ def _check_readable(paths: Sequence[Path | None]) -> None:
 
 
 def import_directory(engine: Engine, places_csv: Path | None, contacts_csv: Path | None,
-                     units: Sequence[str] | None = None) -> ImportSummary:
+                     units: Sequence[str] | None = None, *, levels: Levels | None = None) -> ImportSummary:
     """Stream both files into one transaction; on any problem roll back and raise `DirectoryError`.
 
-    `units`: the unit keys contacts may name, those the routing rules in force declare (None: the
-    shipped rules')."""
-    declared = {unit: index for index, unit in enumerate(units if units is not None else load_rules().units.keys())}
+    `units`: the unit keys contacts may name, and `levels`: the jurisdictions places may be, both
+    as the routing rules in force declare them (None: the shipped rules')."""
+    if units is None or levels is None:
+        shipped = load_rules()
+        units = shipped.units.keys() if units is None else units
+        levels = shipped.levels if levels is None else levels
+    declared = {unit: index for index, unit in enumerate(units)}
+    indexed = place_levels(levels)
     _check_readable([places_csv, contacts_csv])
     problems = Problems()
     with engine.begin() as connection:
-        known = existing_places(connection)
-        places, refused = _import_places(connection, places_csv, known, problems) if places_csv else (0, set())
+        known = existing_places(connection, indexed)
+        places, refused = (_import_places(connection, places_csv, known, problems, indexed) if places_csv
+                           else (0, set()))
 
         def is_place(key: int) -> bool:
             return key in known and key not in refused
 
-        contacts = _import_contacts(connection, contacts_csv, is_place, problems, declared) if contacts_csv else 0
+        contacts = (_import_contacts(connection, contacts_csv, is_place, problems, declared, indexed) if contacts_csv
+                    else 0)
         if problems:
             raise problems.error()  # leaving the block with an exception rolls everything back
     return ImportSummary(places=places, contacts=contacts)
 
 
-def import_demo(engine: Engine, units: Sequence[str] | None = None) -> ImportSummary:
+def import_demo(engine: Engine, units: Sequence[str] | None = None, *, levels: Levels | None = None) -> ImportSummary:
     """The demo directory, and which places its police stations cover."""
     from gateway.record.coverage import (
         import_coverage,  # (it imports this module's readers)
     )
 
-    summary = import_directory(engine, DEMO_DIR / "places.csv", DEMO_DIR / "contacts.csv", units)
+    summary = import_directory(engine, DEMO_DIR / "places.csv", DEMO_DIR / "contacts.csv", units, levels=levels)
     if (DEMO_DIR / "coverage.csv").exists():
-        import_coverage(engine, DEMO_DIR / "coverage.csv")
+        import_coverage(engine, DEMO_DIR / "coverage.csv", levels=levels)
     return summary
 
 

@@ -2,7 +2,9 @@
 
 A chain is one primary-key lookup of the place (its ancestors are denormalised on the row at
 import), one `IN` lookup of those ancestors' codes on the primary key (code, level), and one of the
-police stations covering them (`ix_coverage_covers`); contacts come through the
+jurisdictions covering them (`ix_coverage_covers`: police stations, and any level the routing rules
+declare, ranked after the places below the block and before the block, nearest cover first);
+contacts come through the
 `(place_lgd_code, place_level, unit)` index. Nothing scans, so a decision costs the same at 600 villages and at
 640,000 (see `bench/routing_bench.py`).
 
@@ -23,7 +25,7 @@ from sqlalchemy import Connection, Engine, and_, select, true
 
 from gateway.record.models import Contact, Coverage, Place
 from routing.directory import ContactRef, PlaceRef, with_jurisdictions
-from routing.units import LEVELS
+from routing.units import rank
 
 PLACE_TABLE = Place.__table__  # type: ignore[attr-defined]
 PLACE = PLACE_TABLE.c
@@ -104,13 +106,14 @@ class SqlDirectory:
                 PLACE.lgd_code.in_(codes))).all() if keys else []
             places = [PlaceRef(row.lgd_code, row.level, row.name)]
             places += [PlaceRef(*item) for item in above if (item[0], item[1]) in keys]
-            places.sort(key=lambda place: LEVELS.index(place.level))
+            places.sort(key=lambda place: rank(place.level))
             covering = self._covering(connection, places)
         return with_jurisdictions(places, covering)
 
     @staticmethod
     def _covering(connection: Connection, chain: list[PlaceRef]) -> list[PlaceRef]:
-        """The police stations covering any place of the chain, the one covering the nearest first."""
+        """The jurisdictions (of any level) covering any place of the chain, the one covering the
+        nearest first."""
         rank = {(place.level, place.lgd_code): n for n, place in enumerate(chain)}
         rows = connection.execute(
             select(COVERAGE.covers_level, COVERAGE.covers_lgd_code, PLACE.lgd_code, PLACE.level, PLACE.name)

@@ -31,7 +31,7 @@ NOWHERE = 9201111  # nobody in Rajasthan, not even at the state
 
 
 def world() -> MemoryDirectory:
-    d = MemoryDirectory()
+    d = MemoryDirectory(load_rules().levels)  # police stations: a jurisdiction the shipped rules declare
     d.add_place(20, "state", "Jharkhand").add_place(19, "state", "West Bengal").add_place(8, "state", "Rajasthan")
     d.add_contact("CHILDLINE", 20, "Jharkhand SCPS control room", "+917000000001")
     d.add_contact("CHILDLINE", 19, "West Bengal SCPS control room", "+917000000002", "bn")

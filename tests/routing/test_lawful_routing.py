@@ -34,7 +34,7 @@ def rules() -> Rules:
 
 @pytest.fixture(scope="module")
 def directory() -> MemoryDirectory:
-    d = MemoryDirectory()
+    d = MemoryDirectory(load_rules().levels)  # police stations: a jurisdiction the shipped rules declare
     d.add_place(STATE, "state", "Jharkhand").add_place(DISTRICT, "district", "Ranchi", STATE)
     d.add_place(BLOCK, "block", "Kanke", DISTRICT).add_place(PANCHAYAT, "gram_panchayat", "Pipra", BLOCK)
     d.add_place(VILLAGE, "village", "Amtola", PANCHAYAT)

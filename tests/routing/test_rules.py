@@ -181,7 +181,20 @@ REFUSED = [
     ("future version", "version: 1\n", "version: 2\n", "version: 2", "only version 1"),
     ("not YAML", "  child_labour: {any", "\tchild_labour: {any", "\tchild_labour", "not valid YAML"),
     ("unit renamed to nothing", VCPC, "  VCPC: {name: CWPC, level: [gram_panchayat]}", "level:", "unknown key 'level'"),
-    ("unknown level", VCPC, "  VCPC: {name: CWPC, levels: [hamlet]}", "hamlet", "'hamlet' is not one of"),
+    ("unknown level", VCPC, "  VCPC: {name: CWPC, levels: [hamlet]}", "hamlet", "'hamlet' is neither an LGD level"),
+    ("a jurisdiction nobody declared", VCPC, "  VCPC: {name: CWPC, levels: [village, labour_circle]}", "labour_circle",
+     "VCPC levels: 'labour_circle' is neither an LGD level (village, ward, gram_panchayat, urban_local_body, block, "
+     "sub_district, district, state) nor a jurisdiction declared under jurisdictions: (none declared)"),
+    ("a jurisdiction named like an LGD level", "version: 1\n",
+     "version: 1\njurisdictions:\n  block: {name: Block, parent: district}\n", "  block:", "'block' is an LGD level already"),
+    ("a jurisdiction under a village", "version: 1\n",
+     "version: 1\njurisdictions:\n  beat: {name: Police beat, parent: village}\n", "parent: village",
+     "jurisdictions beat parent: 'village' is not one of block, sub_district, district, state"),
+    ("a jurisdiction without a parent", "version: 1\n", "version: 1\njurisdictions:\n  beat: {name: Police beat}\n",
+     "  beat:", "jurisdictions beat: missing 'parent'"),
+    ("a jurisdiction key in capitals", "version: 1\n",
+     "version: 1\njurisdictions:\n  Police_Station: {name: PS, parent: district}\n", "Police_Station",
+     "'Police_Station' is not a level key"),
     ("unit with no level", VCPC, "  VCPC: {name: CWPC, levels: []}", "levels: []", "could never be found"),
     ("unit with no name", VCPC, "  VCPC: {levels: [village]}", "  VCPC: {levels", "VCPC: missing 'name'"),
     ("unit key in lower case", VCPC, "  vcpc: {name: CWPC, levels: [village]}", "  vcpc", "'vcpc' is not a unit key"),
@@ -203,6 +216,8 @@ APPENDED = [
     ("district ends low", "districts:\n  9101:\n    rules:\n      begging: {any: [{units: [VCPC], ack_within: 5m, repeat_every: 5m}]}\n",
      "{units: [VCPC], ack_within: 5m", "begging: the last step (VCPC) has no unit at district or state level"),
     ("districts may not rename units", "districts:\n  9101:\n    units: {}\n", "    units: {}", "unknown key 'units'"),
+    ("a state moves a unit to an undeclared jurisdiction", "states:\n  19:\n    units:\n      BCPC: {levels: [cmpo_area]}\n",
+     "cmpo_area", "state 19 units BCPC levels: 'cmpo_area' is neither an LGD level"),
 ]
 
 
@@ -250,3 +265,29 @@ def test_load_rules_names_the_file(tmp_path: Path) -> None:
     path.write_text(BASE.replace("[DCPU, SJPU, CWC]", "[DCPU, CWC]"), encoding="utf-8")
     with pytest.raises(RulesError, match=r"west_bengal\.yaml line 13: sexual_abuse"):
         load_rules(path)
+
+
+LABOUR_CIRCLES = BASE.replace("version: 1\n", """version: 1
+jurisdictions:   # places LGD does not describe: the deployment numbers them
+  police_station: {name: Police station, parent: district}
+  labour_circle: {name: Labour inspector's circle, parent: district}
+""").replace("  CHILDLINE:", """  LABOUR: {name: Labour inspector, levels: [district, labour_circle]}
+  CHILDLINE:""")
+
+
+def test_declared_jurisdictions_are_levels_a_unit_may_sit_at() -> None:
+    rules = parse_rules(LABOUR_CIRCLES + "states:\n  19:\n    units:\n      BCPC: {levels: [police_station, block]}\n")
+    assert [(j.level, j.parent) for j in rules.levels.jurisdictions.values()] == [
+        ("police_station", "district"), ("labour_circle", "district")]
+    # Nearest first: a jurisdiction after the places below the block and before the block.
+    assert rules.units.spec("LABOUR").levels == ("labour_circle", "district")
+    assert rules.units.spec("BCPC", 19).levels == ("police_station", "block")
+    assert rules.levels.names == ("village", "ward", "gram_panchayat", "urban_local_body", "police_station",
+                                  "labour_circle", "block", "sub_district", "district", "state")
+    assert rules.levels.parents["labour_circle"] == ("district",) and "labour_circle" in rules.levels
+
+
+def test_the_shipped_rules_declare_the_police_station() -> None:
+    levels = load_rules().levels
+    assert list(levels.jurisdictions) == ["police_station"] and levels.parents["police_station"] == ("district",)
+    assert load_rules().units.spec("POLICE_STATION").levels == ("police_station",)

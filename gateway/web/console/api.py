@@ -216,7 +216,7 @@ async def import_directory(request: Request, who: Principal = Depends(principal)
     svc = _services(request)
     preview = await anyio.to_thread.run_sync(partial(  # a directory import is seconds of SQL: never on the loop
         imports.run, svc.engine, who, places_csv=places_csv, contacts_csv=contacts_csv, apply=not dry_run,
-        units=svc.referrals.rules.units.keys()))
+        units=svc.referrals.rules.units.keys(), levels=svc.referrals.rules.levels))
     if preview.applied:
         svc.referrals.directory.forget()  # type: ignore[attr-defined]
     body = {"applied": preview.applied, "problems": preview.problems, **{

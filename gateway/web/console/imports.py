@@ -28,6 +28,7 @@ from gateway.infra.phones import to_e164
 from gateway.record.directory import DirectoryError, import_directory
 from gateway.record.models import ConsoleAudit, Contact, Place, at_place, utcnow
 from gateway.referrals.actions import Principal
+from routing.units import Levels
 
 MAX_BYTES = 5 * 1024 * 1024
 SHOWN = 200  # changes listed per file in the preview
@@ -174,9 +175,9 @@ def _out_of_scope(who: Principal, before: dict[tuple[str, int], dict[str, Any]],
 
 
 def run(engine: Engine, who: Principal, *, places_csv: bytes | None, contacts_csv: bytes | None, apply: bool,
-        units: Sequence[str]) -> Preview:
-    """Import in a transaction; commit only when `apply` and nothing is wrong (`units`: those the
-    routing rules in force declare)."""
+        units: Sequence[str], levels: Levels | None = None) -> Preview:
+    """Import in a transaction; commit only when `apply` and nothing is wrong (`units` and the
+    jurisdiction `levels`: those the routing rules in force declare)."""
     for name, data in (("places.csv", places_csv), ("contacts.csv", contacts_csv)):
         if data is not None and len(data) > MAX_BYTES:
             return Preview([f"{name}: larger than {MAX_BYTES // (1024 * 1024)} MB; use `cpgw directory import`"],
@@ -196,7 +197,8 @@ def run(engine: Engine, who: Principal, *, places_csv: bytes | None, contacts_cs
                 places_before = _snapshot_places(connection, place_keys)
                 contacts_before = _snapshot_contacts(connection, contact_keys)
                 try:
-                    import_directory(_Bound(connection), paths["places.csv"], paths["contacts.csv"], units)  # type: ignore[arg-type]
+                    import_directory(_Bound(connection), paths["places.csv"], paths["contacts.csv"], units,  # type: ignore[arg-type]
+                                     levels=levels)
                 except DirectoryError as exc:
                     return Preview(exc.problems[:50] + ([f"… and {exc.total - 50} more"] if exc.total > 50 else []),
                                    FileSummary(), FileSummary())

@@ -24,7 +24,7 @@ KANKE_PS = 7001  # the demo's police station covering Kanke block
 
 
 def demo_in_memory() -> MemoryDirectory:
-    directory = MemoryDirectory()
+    directory = MemoryDirectory(load_rules().levels)  # the demo has police stations
     with (DEMO_DIR / "places.csv").open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             parent = int(row["parent_lgd_code"]) if row["parent_lgd_code"] else None

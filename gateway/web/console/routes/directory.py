@@ -179,7 +179,7 @@ async def directory_import(request: Request, member: StaffMember = Depends(write
     svc = services(request)
     preview = await anyio.to_thread.run_sync(partial(  # a directory import is seconds of SQL: never on the loop
         imports.run, svc.engine, member.principal, places_csv=places_csv, contacts_csv=contacts_csv, apply=apply,
-        units=svc.referrals.rules.units.keys()))
+        units=svc.referrals.rules.units.keys(), levels=svc.referrals.rules.levels))
     if preview.applied:
         svc.referrals.directory.forget()  # type: ignore[attr-defined]
     return render(request, "import.html", {
