@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import threading
+from collections import deque
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, bindparam, insert
+from sqlalchemy import Engine, Row, bindparam, insert
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from gateway.infra.clock import as_datetime
 from gateway.infra.crypto import PhoneCipher
-from gateway.record.db import read_session
+from gateway.record.db import READ_ONLY, read_session
 from gateway.record.models import Case, Place, ReporterContact, event_row
 from gateway.referrals.loop import Rows
 from gateway.referrals.outbox import Queued
@@ -29,8 +33,11 @@ REFERENCE_ATTEMPTS = 8
 _CASE = Case.__table__  # type: ignore[attr-defined]
 _PLACE = Place.__table__  # type: ignore[attr-defined]
 # Built once: a statement object made per call costs more than its execution (parameters vary).
-_INSERT_CASE = insert(_CASE)
-_INSERT_REPORTER = insert(ReporterContact.__table__)  # type: ignore[attr-defined]
+# RETURNING makes SQLAlchemy send a batch as one multi-row INSERT ("insertmanyvalues"), where a
+# plain executemany is one statement per row; a case's id comes back with its source key.
+_INSERT_CASES = insert(_CASE).returning(_CASE.c.id, _CASE.c.source_key)
+_REPORTER = ReporterContact.__table__  # type: ignore[attr-defined]
+_INSERT_REPORTERS = insert(_REPORTER).returning(_REPORTER.c.case_id)
 _VILLAGE = core_select(_PLACE).where(_PLACE.c.level == bindparam("level"), _PLACE.c.lgd_code == bindparam("lgd"))
 
 
@@ -53,26 +60,20 @@ class NewReport:
 def create_case(
     *, engine: Engine, cipher: PhoneCipher, report: NewReport, referrals: Referrals | None = None,
 ) -> tuple[Case, list[Queued]]:
-    """Store the report, its first event and its first alerts in one transaction.
+    """Store the report, its first event and its first alerts; committed (on disk) on return.
 
     Returns the case and the alerts to publish once committed. A second call with the same
     `source_key` returns the case the first one stored, and no alerts. If routing fails the case
     is stored all the same (a report is never lost); the worker routes it later. The ladder, the
-    clock and the encryption are all worked out before the write transaction opens, so that
-    SQLite's single write lock is held only for the inserts.
+    village, the clock and the encryption are all worked out before the write transaction, which
+    reports arriving together share (`GroupCommit`).
     """
     ladder = _plan(referrals, report) if referrals else None
     now = referrals.clock.now() if referrals else 0.0
-    reporter = _reporter(cipher, report.reporter_phone)
-    for _ in range(REFERENCE_ATTEMPTS):
-        try:
-            return _insert(engine, report, referrals, ladder, now, reporter)
-        except IntegrityError:
-            existing = find_by_source(engine, report.source_key)
-            if existing is not None:  # the same report, stored by a retry or a concurrent hop
-                return existing, []
-            # otherwise a reference collision: draw another
-    raise RuntimeError("could not allocate a case reference")
+    village = _village(engine, report)
+    draft = _Draft(report, _case(report, village, referrals, ladder, now), village, ladder, referrals,
+                   _reporter(cipher, report.reporter_phone))
+    return GroupCommit.of(engine).store(draft)
 
 
 def _plan(referrals: Referrals, report: NewReport) -> Ladder | None:
@@ -83,6 +84,14 @@ def _plan(referrals: Referrals, report: NewReport) -> Ladder | None:
         return None
 
 
+def _village(engine: Engine, report: NewReport) -> Row[Any]:
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+        village = connection.execute(_VILLAGE, {"level": report.village_level, "lgd": report.village_lgd}).first()
+    if village is None or village.level not in REPORTABLE_LEVELS:
+        raise UnknownVillage(str(report.village_lgd))
+    return village
+
+
 def _reporter(cipher: PhoneCipher, phone: str | None) -> dict[str, str] | None:
     """The reporter contact row's values: the number encrypted, and its keyed hash for STOP."""
     if phone is None:
@@ -90,42 +99,143 @@ def _reporter(cipher: PhoneCipher, phone: str | None) -> dict[str, str] | None:
     return {"phone_encrypted": cipher.encrypt(phone), "phone_tag": cipher.tag(phone)}
 
 
-def _insert(
-    engine: Engine, report: NewReport, referrals: Referrals | None, ladder: Ladder | None, now: float,
-    reporter: dict[str, str] | None,
-) -> tuple[Case, list[Queued]]:
-    """One write transaction of Core inserts: the case, its reporter contact, events and alerts.
+def _case(report: NewReport, village: Row[Any], referrals: Referrals | None, ladder: Ladder | None,
+          now: float) -> Case:
+    case = Case(
+        ref=new_reference(), source_key=report.source_key, concern=report.concern, urgent=report.urgent,
+        village_lgd=village.lgd_code, village_level=village.level, block_lgd=village.block_lgd,
+        district_lgd=village.district_lgd,
+        channel=report.channel, language=report.language, callback=report.reporter_phone is not None,
+        # The referral loop's clock (the wall clock in service): the law counts duties from the
+        # report (routing.duties), and a test's manual clock must count them from the same time.
+        **({"created_at": as_datetime(now)} if referrals is not None else {}),
+    )
+    if referrals is not None and ladder is not None:
+        referrals.prepare(case, ladder, now)
+    return case
 
-    This runs on the hop that tells a villager "sent"; ORM objects for the half-dozen rows cost
-    more than everything else on that hop, so only the returned `Case` is a model (never attached).
+
+@dataclass
+class _Draft:
+    """A report worked out before the write transaction, and (once written) what became of it."""
+
+    report: NewReport
+    case: Case
+    village: Row[Any]
+    ladder: Ladder | None
+    referrals: Referrals | None
+    reporter: dict[str, str] | None
+    done: threading.Event = field(default_factory=threading.Event)
+    stored: tuple[Case, list[Queued]] | None = None
+    error: BaseException | None = None
+
+
+class GroupCommit:
+    """Reports stored at the same moment share one write transaction.
+
+    SQLite has one writer, and every statement of a transaction gives the GIL away: under load the
+    storing thread then waits for a busy event loop to hand it back, statement after statement,
+    while the next reports queue for the write lock (the storing hop's tail, docs/benchmarks.md).
+    So the thread whose turn it is writes every report waiting then: one BEGIN, the cases, one
+    INSERT of every report's events, one of their alerts, and one COMMIT (one fsync) for them all. Each caller returns once its
+    own report is committed; a report that fails (a provider's retry already stored, a reference
+    drawn twice) is written again alone, so it never takes the others down with it.
     """
-    with engine.begin() as conn:
-        village = conn.execute(_VILLAGE, {"level": report.village_level, "lgd": report.village_lgd}).first()
-        if village is None or village.level not in REPORTABLE_LEVELS:
-            raise UnknownVillage(str(report.village_lgd))
-        case = Case(
-            ref=new_reference(), source_key=report.source_key, concern=report.concern, urgent=report.urgent,
-            village_lgd=village.lgd_code, village_level=village.level, block_lgd=village.block_lgd,
-            district_lgd=village.district_lgd,
-            channel=report.channel, language=report.language, callback=reporter is not None,
-            # The referral loop's clock (the wall clock in service): the law counts duties from the
-            # report (routing.duties), and a test's manual clock must count them from the same time.
-            **({"created_at": as_datetime(now)} if referrals is not None else {}),
-        )
-        if referrals is not None and ladder is not None:
-            referrals.prepare(case, ladder, now)
-        case.id = conn.execute(_INSERT_CASE, case.model_dump(exclude={"id"})).inserted_primary_key[0]
-        assert case.id is not None
-        if reporter is not None:
-            conn.execute(_INSERT_REPORTER, {"case_id": case.id, **reporter})
-        reported = event_row(case.id, "reported", {"channel": report.channel, "concern": report.concern,
-                                                "urgent": report.urgent}, actor="reporter", at=case.created_at)
-        if referrals is not None and ladder is not None:
-            rows = referrals.first_alerts(case, ladder, village)
-            rows.events.insert(0, reported)
-        else:
-            rows = Rows([], [reported] + ([event_row(case.id, "routing_failed", {})] if referrals is not None else []))
-        return case, rows.write(conn)
+
+    MAX_BATCH = 32
+    _of: ClassVar[WeakKeyDictionary[Engine, GroupCommit]] = WeakKeyDictionary()
+    _of_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._waiting: deque[_Draft] = deque()
+        self._turn = threading.Lock()
+
+    @classmethod
+    def of(cls, engine: Engine) -> GroupCommit:
+        """The engine's one group: reports of a process must queue in one place to share a commit."""
+        with cls._of_lock:
+            group = cls._of.get(engine)
+            if group is None:
+                group = cls._of[engine] = cls(engine)
+            return group
+
+    def store(self, draft: _Draft) -> tuple[Case, list[Queued]]:
+        self._waiting.append(draft)
+        with self._turn:
+            while not draft.done.is_set():  # else a thread before us wrote it with its own
+                self._write(self._take())
+        if draft.error is not None:
+            raise draft.error
+        if draft.stored is None:
+            raise RuntimeError("the thread writing this report stopped")
+        return draft.stored
+
+    def _take(self) -> list[_Draft]:
+        batch: list[_Draft] = []
+        with suppress(IndexError):
+            while len(batch) < self.MAX_BATCH:
+                batch.append(self._waiting.popleft())
+        return batch
+
+    def _write(self, batch: list[_Draft]) -> None:
+        try:
+            try:
+                self._insert(batch)
+            except IntegrityError:
+                for draft in batch:
+                    self._alone(draft)
+        except Exception as exc:  # noqa: BLE001 — each caller raises it: its villager is told to call the helplines
+            for draft in batch:
+                if draft.stored is None:
+                    draft.error = exc
+        finally:
+            for draft in batch:
+                draft.done.set()
+
+    def _alone(self, draft: _Draft) -> None:
+        for _ in range(REFERENCE_ATTEMPTS):
+            try:
+                self._insert([draft])
+                return
+            except IntegrityError:
+                existing = find_by_source(self._engine, draft.report.source_key)
+                if existing is not None:  # the same report, stored by a retry or a concurrent hop
+                    draft.stored = existing, []
+                    return
+                draft.case.ref = new_reference()  # otherwise a reference collision: draw another
+        draft.error = RuntimeError("could not allocate a case reference")
+
+    def _insert(self, batch: list[_Draft]) -> None:
+        """One transaction, one statement per table for the whole batch: the cases (their ids come
+        back by source key), then their reporter contacts, events and alerts."""
+        with self._engine.begin() as conn:
+            ids = {key: id_ for id_, key in conn.execute(
+                _INSERT_CASES, [draft.case.model_dump(exclude={"id"}) for draft in batch])}
+            for draft in batch:
+                draft.case.id = ids[draft.report.source_key]
+            firsts = [_first_rows(draft) for draft in batch]
+            reporters = [{"case_id": draft.case.id, **draft.reporter} for draft in batch if draft.reporter]
+            if reporters:
+                conn.execute(_INSERT_REPORTERS, reporters).all()
+            Rows([m for rows in firsts for m in rows.messages], [e for rows in firsts for e in rows.events]).write(conn)
+        for draft, rows in zip(batch, firsts, strict=True):
+            draft.stored = draft.case, rows.queued()
+
+
+def _first_rows(draft: _Draft) -> Rows:
+    """The first event and alerts of a case just inserted."""
+    case, report = draft.case, draft.report
+    assert case.id is not None
+    reported = event_row(case.id, "reported", {"channel": report.channel, "concern": report.concern,
+                                               "urgent": report.urgent}, actor="reporter", at=case.created_at)
+    if draft.referrals is None:
+        return Rows([], [reported])
+    if draft.ladder is None:
+        return Rows([], [reported, event_row(case.id, "routing_failed", {})])
+    rows = draft.referrals.first_alerts(case, draft.ladder, draft.village)
+    rows.events.insert(0, reported)
+    return rows
 
 
 def find_by_source(engine: Engine, source_key: str) -> Case | None:

@@ -489,8 +489,8 @@ def _timestamp(value: datetime) -> float:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
-_INSERT_EVENTS = insert(CaseEvent.__table__)  # type: ignore[attr-defined]
-_INSERT_MESSAGES = insert(Message.__table__)  # type: ignore[attr-defined]
+_INSERT_EVENTS = insert(CaseEvent.__table__).returning(CaseEvent.__table__.c.id)  # type: ignore[attr-defined]
+_INSERT_MESSAGES = insert(Message.__table__).returning(Message.__table__.c.id)  # type: ignore[attr-defined]
 
 
 class PlaceNames(Protocol):
@@ -514,11 +514,18 @@ class Rows:
     events: list[dict[str, Any]]
 
     def write(self, db: Executor) -> list[Queued]:
-        """Insert both lists (one statement each); the messages to publish once committed."""
+        """Insert both lists, one multi-row INSERT each; the messages to publish once committed.
+
+        One statement, not one per row (executemany): each statement is a moment the thread gives
+        the GIL away inside the write transaction, and under load takes milliseconds to get it back.
+        """
         if self.events:
             db.execute(_INSERT_EVENTS, self.events)
         if self.messages:
             db.execute(_INSERT_MESSAGES, self.messages)
+        return self.queued()
+
+    def queued(self) -> list[Queued]:
         return [Queued(row["id"], row["priority"]) for row in self.messages]
 
 
