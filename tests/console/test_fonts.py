@@ -1,5 +1,5 @@
 """The console's own fonts (gateway/web/console/fonts.py): Noto from fonts-noto-core cut to each script,
-served as WOFF under versioned URLs, shaping Indian conjuncts exactly as the full fonts do, and a
+served as WOFF2 under versioned URLs, shaping Indian conjuncts exactly as the full fonts do, and a
 page that still works when the files are missing. Chromium's view of them is in test_browser.py."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ MISSING = [face.file for face in fonts.FACES if not (fonts.font_dir() / face.fil
 pytestmark = pytest.mark.skipif(
     bool(MISSING), reason=f"no {', '.join(MISSING)} in {fonts.font_dir()}: apt-get install fonts-noto-core (make test does)")
 STYLESHEET = re.compile(r'href="(/console/fonts/fonts\.css\?v=[0-9a-f]{12})"')
-FACE_RULE = re.compile(r'@font-face \{ font-family: "([^"]+)"; src: url\((/console/fonts/([a-z0-9-]+)\.woff\?v=[0-9a-f]{12})\) '
-                       r'format\("woff"\); font-weight: (\d+); font-style: normal; font-display: swap; unicode-range: ([^;]+); \}')
+FACE_RULE = re.compile(r'@font-face \{ font-family: "([^"]+)"; src: url\((/console/fonts/([a-z0-9-]+)\.woff2\?v=[0-9a-f]{12})\) '
+                       r'format\("woff2"\); font-weight: (\d+); font-style: normal; font-display: swap; unicode-range: ([^;]+); \}')
 # Conjuncts, reph, half forms and pre-base matras: what breaks when a subset drops a feature or a glyph.
 SAMPLES = {
     "devanagari-400": "बाल सुरक्षा अलर्ट: कार्रवाई के लिए क्षेत्र प्रधान, द्वितीय श्रृंखला। ०१२३",
@@ -48,7 +48,7 @@ def _stylesheet(client) -> tuple[str, object]:  # type: ignore[no-untyped-def]
 
 
 def _woff_to_ttf(data: bytes) -> TTFont:
-    assert data[:4] == b"wOFF"
+    assert data[:4] == b"wOF2"
     font = TTFont(io.BytesIO(data))
     font.flavor = None
     out = io.BytesIO()
@@ -93,13 +93,13 @@ def test_every_face_is_declared_for_its_script_with_swap_and_a_versioned_url(cli
     assert all(f'"{family}"' in css for family in {rule[0] for rule in rules.values()})
 
 
-def test_each_face_is_woff_cut_to_its_script_and_cached_for_a_year(client):
+def test_each_face_is_woff2_cut_to_its_script_and_cached_for_a_year(client):
     _, response = _stylesheet(client)
     for _family, url, name, _weight, _ranges in FACE_RULE.findall(response.text):
         face = fonts.BY_NAME[name]
         served = client.get(url)
         assert served.status_code == 200, name
-        assert served.headers["content-type"] == "font/woff" and served.headers["cache-control"] == fonts.IMMUTABLE
+        assert served.headers["content-type"] == "font/woff2" and served.headers["cache-control"] == fonts.IMMUTABLE
         font = _woff_to_ttf(served.content)
         cmap = set(font.getBestCmap())
         full = set(TTFont(fonts.font_dir() / face.file).getBestCmap())
@@ -114,7 +114,7 @@ def test_each_face_is_woff_cut_to_its_script_and_cached_for_a_year(client):
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_the_cut_faces_shape_text_exactly_as_the_full_fonts(name):
     face = fonts.BY_NAME[name]
-    version, data = fonts.woff(face)  # type: ignore[misc]
+    version, data = fonts.woff2(face)  # type: ignore[misc]
     assert version == fonts.version(face)
     full, cut = TTFont(fonts.font_dir() / face.file), _woff_to_ttf(data)
     # The runs the browser gives this face: spaces, ASCII digits and commas come from the Latin one.
@@ -140,14 +140,14 @@ def test_a_face_is_built_once_per_process_even_when_asked_for_at_once(monkeypatc
 
     def ask() -> None:
         start.wait()
-        results.append(fonts.woff(face))
+        results.append(fonts.woff2(face))
 
     threads = [threading.Thread(target=ask) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert fonts.woff(face) == results[0] and all(result == results[0] for result in results)
+    assert fonts.woff2(face) == results[0] and all(result == results[0] for result in results)
     assert len(calls) == 1
 
 
@@ -158,7 +158,7 @@ def test_without_the_font_files_pages_fall_back_and_the_log_says_once_what_to_in
     _, css = _stylesheet(client)
     assert css.status_code == 200 and "@font-face" not in css.text
     for face in fonts.FACES:
-        assert client.get(f"/console/fonts/{face.name}.woff").status_code == 404
+        assert client.get(f"/console/fonts/{face.name}.woff2").status_code == 404
     assert client.get("/console/login").status_code == 200
     warnings = [r for r in caplog.records if r.name == "cpgw.console" and "fonts-noto-core" in r.getMessage()]
     assert len(warnings) == 1 and warnings[0].font_dir == str(tmp_path)  # type: ignore[attr-defined]
@@ -176,10 +176,10 @@ def test_a_missing_or_damaged_file_takes_only_its_own_face_away(client, monkeypa
     _, css = _stylesheet(client)
     declared = {name for _, _, name, _, _ in FACE_RULE.findall(css.text)}
     assert declared == {face.name for face in fonts.FACES} - {"bengali-400"}
-    assert client.get("/console/fonts/bengali-400.woff").status_code == 404
-    assert client.get("/console/fonts/olchiki-400.woff").status_code == 404  # damaged: no 500
-    assert client.get("/console/fonts/devanagari-400.woff").status_code == 200
-    assert client.get("/console/fonts/nonsense.woff").status_code == 404
+    assert client.get("/console/fonts/bengali-400.woff2").status_code == 404
+    assert client.get("/console/fonts/olchiki-400.woff2").status_code == 404  # damaged: no 500
+    assert client.get("/console/fonts/devanagari-400.woff2").status_code == 200
+    assert client.get("/console/fonts/nonsense.woff2").status_code == 404
     assert any("unreadable" in r.getMessage() for r in caplog.records if r.name == "cpgw.console")
 
 
