@@ -19,9 +19,10 @@ import threading
 import time
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from cachetools import TTLCache
-from sqlalchemy import Connection, Engine, and_, select, true
+from sqlalchemy import Connection, Engine, Row, and_, select, true
 
 from gateway.record.models import Contact, Coverage, Place
 from routing.directory import ContactRef, PlaceRef, with_jurisdictions
@@ -64,6 +65,19 @@ class SqlDirectory:
     def active_contacts(self, unit: str, place: PlaceRef) -> list[ContactRef]:
         key = ("contacts", unit, place.level, place.lgd_code)
         return list(self._cached(key, lambda: tuple(self._contacts(unit, place))))
+
+    def place(self, lgd_code: int, level: str) -> Row[Any] | None:
+        """A place's whole row (its names, block and district): what a case is stored with. Cached
+        as chains are, so storing a report does not read it again (each read is a GIL hand-off on
+        the storing thread); a code not found is not remembered."""
+        found = self._cached(("place", level, lgd_code), lambda: tuple(self._place(lgd_code, level)), keep_empty=False)
+        return found[0] if found else None
+
+    def _place(self, lgd_code: int, level: str) -> Iterator[Row[Any]]:
+        with self._connect() as connection:
+            row = connection.execute(select(PLACE_TABLE).where(PLACE.level == level, PLACE.lgd_code == lgd_code)).first()
+        if row is not None:
+            yield row
 
     def forget(self) -> None:
         """Drop what is cached, after a directory import in this process."""

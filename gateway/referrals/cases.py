@@ -19,6 +19,7 @@ from gateway.infra.clock import as_datetime
 from gateway.infra.crypto import PhoneCipher
 from gateway.record.db import READ_ONLY, read_session
 from gateway.record.models import Case, Place, ReporterContact, event_row
+from gateway.record.routing_directory import SqlDirectory
 from gateway.referrals.loop import Rows
 from gateway.referrals.outbox import Queued
 from menus.refs import new_reference
@@ -70,7 +71,7 @@ def create_case(
     """
     ladder = _plan(referrals, report) if referrals else None
     now = referrals.clock.now() if referrals else 0.0
-    village = _village(engine, report)
+    village = _village(engine, report, referrals)
     draft = _Draft(report, _case(report, village, referrals, ladder, now), village, ladder, referrals,
                    _reporter(cipher, report.reporter_phone))
     return GroupCommit.of(engine).store(draft)
@@ -84,9 +85,14 @@ def _plan(referrals: Referrals, report: NewReport) -> Ladder | None:
         return None
 
 
-def _village(engine: Engine, report: NewReport) -> Row[Any]:
-    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-        village = connection.execute(_VILLAGE, {"level": report.village_level, "lgd": report.village_lgd}).first()
+def _village(engine: Engine, report: NewReport, referrals: Referrals | None) -> Row[Any]:
+    """The reported place's row, from the routing directory's short-lived cache where there is one."""
+    directory = referrals.directory if referrals is not None else None
+    if isinstance(directory, SqlDirectory):
+        village = directory.place(report.village_lgd, report.village_level)
+    else:
+        with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
+            village = connection.execute(_VILLAGE, {"level": report.village_level, "lgd": report.village_lgd}).first()
     if village is None or village.level not in REPORTABLE_LEVELS:
         raise UnknownVillage(str(report.village_lgd))
     return village

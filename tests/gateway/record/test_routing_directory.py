@@ -142,3 +142,17 @@ def test_an_unknown_village_is_not_remembered(demo, tmp_path) -> None:  # type: 
     (tmp_path / "places.csv").write_text("lgd_code,level,name,parent_lgd_code\n9001198,village,Nayagaon,90011\n", encoding="utf-8")
     import_directory(demo, tmp_path / "places.csv", None)
     assert [place.lgd_code for place in directory.chain(9001198)] == [9001198, KANKE_PS, KANKE, RANCHI, 20]
+
+
+def test_a_place_row_is_read_once_while_cached_and_an_unknown_one_never_remembered(demo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """What a case is stored with (names, block, district) comes from the cache on the storing hop."""
+    directory = SqlDirectory(demo)
+    with statements(demo) as seen:
+        first = directory.place(AMTOLA, "village")
+        again = directory.place(AMTOLA, "village")
+    assert first is not None and first == again and (first.name, first.block_lgd) == ("Amtola", KANKE)
+    assert len([sql for sql, _ in seen if sql.lstrip().upper().startswith("SELECT")]) == 1
+    assert directory.place(AMTOLA, "ward") is None and directory.place(9001198, "village") is None
+    (tmp_path / "places.csv").write_text("lgd_code,level,name,parent_lgd_code\n9001198,village,Nayagaon,90011\n", encoding="utf-8")
+    import_directory(demo, tmp_path / "places.csv", None)
+    assert directory.place(9001198, "village").name == "Nayagaon"
