@@ -22,12 +22,20 @@ from sqlmodel import Session
 from gateway.infra import keys
 from gateway.infra.crypto import PhoneCipher
 from gateway.infra.metrics import Metrics
+from gateway.record.db import read_session
 from gateway.record.models import Case, CaseEvent
 from gateway.referrals.cases import NewReport, create_case
 from gateway.referrals.loop import CaseNotOpen, Referrals
 from gateway.referrals.outbox import Queued
 
 log = logging.getLogger("cpgw.intake")
+
+
+class Unread:
+    """`Intake.submit` reads the repeat marker itself (the caller did not)."""
+
+
+UNREAD = Unread()
 
 
 @dataclass(frozen=True)
@@ -45,19 +53,24 @@ class Intake:
     referrals: Referrals | None
     metrics: Metrics
 
-    def submit(self, report: NewReport, sender: str) -> Taken:
+    def repeat_key(self, report: NewReport, sender: str) -> str:
+        """The Redis key marking the case this phone last reported for this place and concern."""
+        return keys.REPORT_DUPLICATE.format(phone=self.cipher.tag(sender), village=_place(report), concern=report.concern)
+
+    def submit(self, report: NewReport, sender: str, *, earlier: str | None | Unread = UNREAD) -> Taken:
         """Store (or link) a report from the phone `sender`; the case is committed (and, on
-        SQLite, synced to disk) on return, before anyone tells the villager "sent"."""
-        dup_key = keys.REPORT_DUPLICATE.format(
-            phone=self.cipher.tag(sender), village=_place(report), concern=report.concern)
-        earlier = self._earlier_case(self.redis.get(dup_key))
-        if earlier is not None:
-            self._link(earlier, report)
-            if earlier.status == "resolved" and self.referrals is not None:
+        SQLite, synced to disk) on return, before anyone tells the villager "sent". `earlier`: the
+        repeat marker's value, when the caller read it with its own round trip (`repeat_key`)."""
+        dup_key = self.repeat_key(report, sender)
+        case_id = self.redis.get(dup_key) if isinstance(earlier, Unread) else earlier
+        before = self._earlier_case(case_id)
+        if before is not None:
+            self._link(before, report)
+            if before.status == "resolved" and self.referrals is not None:
                 # Closed too soon: the case comes back to the unit that had it, which is told.
                 with suppress(CaseNotOpen):  # reopened meanwhile by another report or a person
-                    earlier = self.referrals.reopen(earlier, reason=f"new {report.channel} report", actor="reporter")
-            return Taken(earlier, duplicate=True)
+                    before = self.referrals.reopen(before, reason=f"new {report.channel} report", actor="reporter")
+            return Taken(before, duplicate=True)
         case, alerts = create_case(engine=self.engine, cipher=self.cipher, report=report, referrals=self.referrals)
         log.info("case reported", extra={"ref": case.ref, "channel": report.channel})
         self.metrics.cases_created.labels(report.channel).inc()
@@ -70,7 +83,7 @@ class Intake:
     def _earlier_case(self, case_id: str | None) -> Case | None:
         if not case_id:
             return None
-        with Session(self.engine) as session:
+        with read_session(self.engine) as session:  # a read: never a turn at SQLite's writer
             return session.get(Case, int(case_id))
 
     def _link(self, case: Case, report: NewReport) -> None:

@@ -241,26 +241,33 @@ class UssdService:
         `menu.LIMITED` once the phone's allowance is spent."""
         effect = pending.outcome.effect
         assert effect is not None
-        if not self._allowed(pending):
+        report = self._report(effect.draft, pending.hop, pending.outcome.state) if isinstance(effect, menu.Submit) else None
+        allowed, earlier = self._allowed(pending, report)
+        if not allowed:
             return menu.LIMITED
         with self._failures(effect):
-            if isinstance(effect, menu.Submit):
-                taken = self.intake.submit(*self._report(effect.draft, pending.hop, pending.outcome.state))
+            if report is not None:
+                taken = self.intake.submit(*report, earlier=earlier)
                 return menu.Stored(taken.case.ref, taken.opens)
+            assert isinstance(effect, menu.Lookup)
             case = find_by_ref(self.engine, effect.reference)
             return case.status if case else None
         return None
 
-    def _allowed(self, pending: Pending) -> bool:
+    def _allowed(self, pending: Pending, report: tuple[NewReport, str] | None) -> tuple[bool, str | None]:
         """Count the effect against the phone's allowance (the same as SMS: 3 reports, 5 look-ups an
-        hour). Counted here, on the effect's thread, with the blocking client: on the event loop it
-        was one more turn of a busy loop (~13 ms at p50 under 32 callers) before the thread started."""
-        kind = "report" if isinstance(pending.outcome.effect, menu.Submit) else "status"
+        hour), and read a report's repeat marker (`Intake.submit`'s `earlier`) in the same round trip.
+        Counted here, on the effect's thread, with the blocking client: on the event loop it was one
+        more turn of a busy loop (~13 ms at p50 under 32 callers) before the thread started; and each
+        round trip of a storing thread is a GIL hand-off that waits for the busy loop."""
+        kind = "report" if report is not None else "status"
         pipe = self.intake.redis.pipeline(transaction=False)
         for command in self.limiter.counting(kind, pending.tag):
             pipe.execute_command(*command)
-        used, _ = pipe.execute()
-        return self.limiter.within(kind, used)
+        if report is not None:
+            pipe.get(self.intake.repeat_key(*report))
+        used, _, *earlier = pipe.execute()
+        return self.limiter.within(kind, used), earlier[0] if earlier else None
 
     @contextmanager
     def _failures(self, effect: menu.Effect) -> Iterator[None]:
