@@ -10,15 +10,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Engine, Row, bindparam, insert
-from sqlalchemy import select as core_select
+from sqlalchemy import Engine, Row, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from gateway.infra.clock import as_datetime
 from gateway.infra.crypto import PhoneCipher
-from gateway.record.db import READ_ONLY, read_session
-from gateway.record.models import Case, Place, ReporterContact, event_row
+from gateway.record.db import read_session
+from gateway.record.models import Case, ReporterContact, event_row
 from gateway.record.routing_directory import SqlDirectory
 from gateway.referrals.loop import Rows
 from gateway.referrals.outbox import Queued
@@ -32,14 +31,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("cpgw.cases")
 REFERENCE_ATTEMPTS = 8
 _CASE = Case.__table__  # type: ignore[attr-defined]
-_PLACE = Place.__table__  # type: ignore[attr-defined]
 # Built once: a statement object made per call costs more than its execution (parameters vary).
 # RETURNING makes SQLAlchemy send a batch as one multi-row INSERT ("insertmanyvalues"), where a
 # plain executemany is one statement per row; a case's id comes back with its source key.
 _INSERT_CASES = insert(_CASE).returning(_CASE.c.id, _CASE.c.source_key)
 _REPORTER = ReporterContact.__table__  # type: ignore[attr-defined]
 _INSERT_REPORTERS = insert(_REPORTER).returning(_REPORTER.c.case_id)
-_VILLAGE = core_select(_PLACE).where(_PLACE.c.level == bindparam("level"), _PLACE.c.lgd_code == bindparam("lgd"))
 
 
 class UnknownVillage(ValueError):
@@ -88,11 +85,9 @@ def _plan(referrals: Referrals, report: NewReport) -> Ladder | None:
 def _village(engine: Engine, report: NewReport, referrals: Referrals | None) -> Row[Any]:
     """The reported place's row, from the routing directory's short-lived cache where there is one."""
     directory = referrals.directory if referrals is not None else None
-    if isinstance(directory, SqlDirectory):
-        village = directory.place(report.village_lgd, report.village_level)
-    else:
-        with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
-            village = connection.execute(_VILLAGE, {"level": report.village_level, "lgd": report.village_lgd}).first()
+    if not isinstance(directory, SqlDirectory):
+        directory = SqlDirectory(engine, cache_size=0)
+    village = directory.place(report.village_lgd, report.village_level)
     if village is None or village.level not in REPORTABLE_LEVELS:
         raise UnknownVillage(str(report.village_lgd))
     return village
@@ -142,9 +137,8 @@ class GroupCommit:
     SQLite has one writer, and every statement of a transaction gives the GIL away: under load the
     storing thread then waits for a busy event loop to hand it back, statement after statement,
     while the next reports queue for the write lock (the storing hop's tail, docs/benchmarks.md).
-    So the thread whose turn it is writes every report waiting then: one BEGIN, the cases, one
-    INSERT of every report's events, one of their alerts, and one COMMIT (one fsync) for them all. Each caller returns once its
-    own report is committed; a report that fails (a provider's retry already stored, a reference
+    So the thread whose turn it is writes every report waiting then: one BEGIN, one INSERT per
+    table for them all, one COMMIT (one fsync). Each caller returns once its own report is committed; a report that fails (a provider's retry already stored, a reference
     drawn twice) is written again alone, so it never takes the others down with it.
     """
 

@@ -10,9 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gateway.devtools.simulate import Phone
-from gateway.devtools.traffic import options_on
+from gateway.devtools.traffic import file_report, reference_on
 from gateway.web.console.users import create_user
-from routing.concerns import KEYS
 
 PASSWORD = "correct horse battery staple"
 RANCHI, PURULIA = 9001, 9101
@@ -82,16 +81,7 @@ def report(client: httpx.Client, village: int, *, number: str, concern: str = "c
            callback: bool = True) -> str:
     """A USSD report in English, paging to the concern as a villager would; returns the case reference."""
     phone = Phone(client, number=number).dial()
-    if phone.screen.startswith("CON Language"):
-        phone.press("1")
-    phone.press("1", "1", str(village))
-    index = KEYS.index(concern)
-    while index >= options_on(phone.screen):
-        index -= options_on(phone.screen)
-        phone.press("98")
-    phone.press(str(index + 1), "1" if urgent else "2", "1" if callback else "2", "1")
-    assert phone.ended, phone.screen
-    return next(word for word in phone.screen.replace(".", " ").split() if word.isdigit() and len(word) >= 6)
+    return reference_on(file_report(phone, village, concern, urgent=urgent, callback=callback))
 
 
 @pytest.fixture

@@ -22,11 +22,10 @@ from sqlmodel import Session, select
 
 from gateway.devtools.at_stub import Stub
 from gateway.devtools.simulate import Phone
-from gateway.devtools.traffic import options_on
+from gateway.devtools.traffic import file_report, reference_on
 from gateway.infra.clock import ManualClock
 from gateway.record.models import Case, Contact, Message
 from gateway.referrals.worker import Worker
-from routing.concerns import KEYS
 
 _numbers = itertools.count(1)
 
@@ -60,16 +59,7 @@ class Field:
         """A complete English USSD report; returns the case reference."""
         number = phone or f"+9198765{next(_numbers):05d}"
         handset = Phone(self.client, number=number, token=self.token).dial()
-        if handset.screen.startswith("CON Language"):
-            handset.press("1")
-        handset.press("1", "1", str(village))
-        index = KEYS.index(concern)
-        while index >= options_on(handset.screen):  # page on until the concern is on screen
-            index -= options_on(handset.screen)
-            handset.press("98")
-        handset.press(str(index + 1), "1" if urgent else "2", "1" if callback else "2", "1")
-        assert handset.ended, handset.screen
-        ref = next(word for word in handset.screen.replace(".", " ").split() if word.isdigit() and len(word) >= 6)
+        ref = reference_on(file_report(handset, village, concern, urgent=urgent, callback=callback))
         self.run()
         return ref
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from gateway.devtools.simulate import Phone
-from gateway.devtools.traffic import options_on
+from gateway.devtools.traffic import file_report, reference_on
 from routing.concerns import KEYS
 from routing.hours import next_opening
 from routing.ladder import Ladder, Step
@@ -77,17 +77,9 @@ def test_an_overdue_duty_of_an_office_waits_for_it_to_open(office_field):
 def ussd_closing(field, concern: str, *, urgent: bool) -> str:  # type: ignore[no-untyped-def]
     """The closing screen of an English USSD report with no call-back."""
     handset = Phone(field.client, number="+919876500999", token=field.token).dial()
-    if handset.screen.startswith("CON Language"):
-        handset.press("1")
-    handset.press("1", "1", str(AMTOLA))
-    index = KEYS.index(concern)
-    while index >= options_on(handset.screen):
-        index -= options_on(handset.screen)
-        handset.press("98")
-    handset.press(str(index + 1), "1" if urgent else "2", "2", "1")
-    assert handset.ended, handset.screen
+    screen = file_report(handset, AMTOLA, concern, urgent=urgent, callback=False)
     field.run()
-    return handset.screen
+    return screen
 
 
 def test_a_report_that_is_not_urgent_waits_for_the_morning_and_tells_the_reporter(office_field):
@@ -95,7 +87,7 @@ def test_a_report_that_is_not_urgent_waits_for_the_morning_and_tells_the_reporte
     field.advance(hours=FRIDAY_2300)
     night = ussd_closing(field, "other", urgent=False)
     assert "The office opens at 10:00." in night and "Call" in night  # Saturday morning; the helplines now
-    ref = next(word for word in night.replace(".", " ").split() if word.isdigit() and len(word) >= 6)
+    ref = reference_on(night)
     vcpc = field.contacts("VCPC", AMTOLA)[0]
     field.expect_sms(vcpc, ref)  # alerted now, to read in the morning
     # 24 hours from Friday 23:00 falls on Saturday night, when the committee is off: Monday at opening.
