@@ -253,6 +253,7 @@ def summarise(tally: Tally, window: Window) -> dict[str, object]:
         "hops": len(latencies), "seconds": round(seconds, 3), "hops_per_s": round(len(latencies) / seconds, 1),
         "p50_ms": percentile_ms(latencies, 0.50), "p99_ms": percentile_ms(latencies, 0.99),
         "p99_store_hop_ms": percentile_ms(sorted(tally.final_ns), 0.99),
+        "store_hop_p50_p90_ms": [percentile_ms(sorted(tally.final_ns), f) for f in (0.50, 0.90)],
         "p99_by_hop_ms": [percentile_ms(sorted(tally.by_hop_ns.get(i, [])), 0.99) for i in range(len(ANSWERS) + 1)],
         "errors": sum(tally.errors.values()), "error_kinds": dict(tally.errors),
         "sessions_completed": tally.sessions_done, "answered_total": tally.answered,

@@ -47,16 +47,22 @@ def serve(
     log_format: Optional[str] = typer.Option(None, help="text, json or auto (CPGW_LOG_FORMAT)"),  # noqa: UP007
 ) -> None:
     """Serve the web app (webhooks, API, console) and, unless --no-worker, the background work."""
+    from gateway.infra.children import share_metrics
+
+    settings = _settings()
+    shared_metrics = share_metrics()  # before prometheus_client is imported: /metrics counts every process
+
     import uvicorn
 
     from gateway.infra import logs
     from gateway.web.app import create_app
 
-    settings = _settings()
     logs.configure(settings.log_level, log_format or settings.log_format)
     application = create_app(settings)
     application.state.run_worker = not no_worker
+    application.state.effects_process = True  # a hop's SQL work off this process's GIL (channels.effects)
     application.state.freeze_gc = True
+    application.state.shared_metrics = shared_metrics  # removed on shutdown (uvicorn then re-raises the signal)
     # X-Forwarded-Proto/-For are believed only from CPGW_TRUSTED_PROXIES (the TLS proxy in front).
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False, proxy_headers=True,
                 forwarded_allow_ips=settings.forwarded_allow_ips)
@@ -88,6 +94,31 @@ def worker(
         Worker(services).run(stop)
     finally:
         services.close()
+
+
+@app.command(hidden=True)
+def effects(
+    socket: Path = typer.Option(..., help="the Unix socket to answer on (made by `cpgw serve`)"),
+) -> None:
+    """`cpgw serve`'s effects process: stores and looks up the reports of USSD hops it is sent."""
+    import asyncio
+
+    from gateway.channels import effects as effects_process
+    from gateway.infra import logs
+    from gateway.services import open_services
+
+    settings = _settings()
+    logs.configure(settings.log_level, settings.log_format)
+
+    async def run() -> None:
+        # No automatic WAL checkpoint inside a report's commit: the web process checkpoints.
+        services = open_services(settings, migrate=False, background_checkpoints=True)
+        try:
+            await effects_process.serve(services.ussd, socket, effects_process.stop_on_signals())
+        finally:
+            await services.aclose()
+
+    asyncio.run(run())
 
 
 @app.command()

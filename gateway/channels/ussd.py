@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
 
 import redis
@@ -79,6 +79,27 @@ class RecentHop(NamedTuple):
     text: str
     screen: str
     state_json: str
+
+
+@dataclass(frozen=True)
+class Work:
+    """A hop's effect as SQL work: a report to store (from `sender`) or a `reference` to look up,
+    counted against the phone `tag`'s allowance. Plain values, to and from JSON."""
+
+    tag: str
+    report: NewReport | None = None
+    sender: str = ""
+    reference: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tag": self.tag, "report": asdict(self.report) if self.report else None, "sender": self.sender,
+                "reference": self.reference}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Work:
+        report = data.get("report")
+        return cls(str(data["tag"]), NewReport(**report) if report else None, str(data.get("sender", "")),
+                   str(data.get("reference", "")))
 
 
 @dataclass(frozen=True)
@@ -235,47 +256,51 @@ class UssdService:
             state = outcome.state
         return outcome
 
-    def carry_out(self, pending: Pending) -> Result:
+    def work(self, pending: Pending) -> Work:
+        """What the hop's effect asks of SQL, in plain values: it may be carried out in another
+        process (`gateway.channels.effects`)."""
+        effect = pending.outcome.effect
+        if isinstance(effect, menu.Submit):
+            report, phone = self._report(effect.draft, pending.hop, pending.outcome.state)
+            return Work(pending.tag, report=report, sender=phone)
+        assert isinstance(effect, menu.Lookup)
+        return Work(pending.tag, reference=effect.reference)
+
+    def carry_out(self, work: Work) -> Result:
         """The SQL work of a hop, on a thread: the case reference (stored and on disk), the status
         looked up, or None when it failed (the villager is given the helplines, never "sent");
         `menu.LIMITED` once the phone's allowance is spent."""
-        effect = pending.outcome.effect
-        assert effect is not None
-        report = self._report(effect.draft, pending.hop, pending.outcome.state) if isinstance(effect, menu.Submit) else None
-        allowed, earlier = self._allowed(pending, report)
+        allowed, earlier = self._allowed(work)
         if not allowed:
             return menu.LIMITED
-        with self._failures(effect):
-            if report is not None:
-                taken = self.intake.submit(*report, earlier=earlier)
+        with self._failures(work):
+            if work.report is not None:
+                taken = self.intake.submit(work.report, work.sender, earlier=earlier)
                 return menu.Stored(taken.case.ref, taken.opens)
-            assert isinstance(effect, menu.Lookup)
-            case = find_by_ref(self.engine, effect.reference)
+            case = find_by_ref(self.engine, work.reference)
             return case.status if case else None
         return None
 
-    def _allowed(self, pending: Pending, report: tuple[NewReport, str] | None) -> tuple[bool, str | None]:
+    def _allowed(self, work: Work) -> tuple[bool, str | None]:
         """Count the effect against the phone's allowance (the same as SMS: 3 reports, 5 look-ups an
-        hour), and read a report's repeat marker (`Intake.submit`'s `earlier`) in the same round trip.
-        Counted here, on the effect's thread, with the blocking client: on the event loop it was one
-        more turn of a busy loop (~13 ms at p50 under 32 callers) before the thread started; and each
-        round trip of a storing thread is a GIL hand-off that waits for the busy loop."""
-        kind = "report" if report is not None else "status"
+        hour), and read a report's repeat marker (`Intake.submit`'s `earlier`) in the same round trip:
+        each round trip of a storing thread is a GIL hand-off."""
+        kind = "report" if work.report is not None else "status"
         pipe = self.intake.redis.pipeline(transaction=False)
-        for command in self.limiter.counting(kind, pending.tag):
+        for command in self.limiter.counting(kind, work.tag):
             pipe.execute_command(*command)
-        if report is not None:
-            pipe.get(self.intake.repeat_key(*report))
+        if work.report is not None:
+            pipe.get(self.intake.repeat_key(work.report, work.sender))
         used, _, *earlier = pipe.execute()
         return self.limiter.within(kind, used), earlier[0] if earlier else None
 
     @contextmanager
-    def _failures(self, effect: menu.Effect) -> Iterator[None]:
+    def _failures(self, work: Work) -> Iterator[None]:
         """A failed effect is logged and swallowed: the villager is told to call the helplines, never "sent"."""
         try:
             yield
         except (SQLAlchemyError, redis.RedisError, UnknownVillage) as exc:
-            log.error("effect failed", extra={"effect": type(effect).__name__, "error": type(exc).__name__})
+            log.error("effect failed", extra={"effect": "Submit" if work.report else "Lookup", "error": type(exc).__name__})
             self.metrics.ussd_store_failures.inc()
 
     @staticmethod

@@ -21,7 +21,8 @@ import anyio
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.channels.ussd import Hop, Pending, Result
+from gateway.channels.effects import EffectsClient, Unreachable
+from gateway.channels.ussd import Hop, Pending, Result, Work
 from gateway.infra.settings import Settings
 from gateway.services import Services
 from menus.engine import unavailable
@@ -48,13 +49,14 @@ class UssdEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         svc: Services = scope["app"].state.services
-        status, screen = await self._answer(svc, scope, receive)
+        status, screen = await self._answer(svc, scope, receive, getattr(scope["app"].state, "effects", None))
         await _respond(send, status, screen, allow=status == 405)
         svc.metrics.http_latency.labels(PATH).observe(time.perf_counter() - started)
         if status >= 400:
             log.info("request", extra={"method": scope["method"], "route": PATH, "status": status})
 
-    async def _answer(self, svc: Services, scope: Scope, receive: Receive) -> tuple[int, str]:
+    async def _answer(self, svc: Services, scope: Scope, receive: Receive,
+                      effects: EffectsClient | None) -> tuple[int, str]:
         if scope["method"] != "POST":
             return 405, "END Method not allowed: Africa's Talking posts a form."
         if not _token_ok(scope, svc.settings):
@@ -67,13 +69,13 @@ class UssdEndpoint:
         if not session_id or not phone:
             return 400, f"END Invalid request: {'sessionId' if not session_id else 'phoneNumber'} is missing."
         hop = Hop(session_id[:200], phone[:32], form.get("networkCode", "")[:16], form.get("text", "").strip())
-        return 200, await self._hop(svc, hop)
+        return 200, await self._hop(svc, hop, effects)
 
-    async def _hop(self, svc: Services, hop: Hop) -> str:
+    async def _hop(self, svc: Services, hop: Hop, effects: EffectsClient | None) -> str:
         try:
             begun = await svc.ussd.begin(hop)
             if isinstance(begun, Pending):
-                return await svc.ussd.complete(begun, await self._carry_out(svc, begun))
+                return await svc.ussd.complete(begun, await self._carry_out(svc, svc.ussd.work(begun), effects))
             return begun
         except (redis.RedisError, SQLAlchemyError, OSError) as exc:
             # A dependency is down: the villager gets the helplines at once, never a silent failure.
@@ -83,9 +85,14 @@ class UssdEndpoint:
         return unavailable(svc.ussd.context(hop.network_code), None).render()
 
 
-    async def _carry_out(self, svc: Services, pending: Pending) -> Result:
-        """Store or look up the report on a thread, once the phone's allowance lets it."""
-        return await anyio.to_thread.run_sync(svc.ussd.carry_out, pending, limiter=self._sql_threads)
+    async def _carry_out(self, svc: Services, work: Work, effects: EffectsClient | None) -> Result:
+        """Store or look up the report, once the phone's allowance lets it: in the effects process
+        under `cpgw serve`, else (or while it does not answer) on a thread of this process."""
+        if effects is not None:
+            result = await effects.carry_out(work)
+            if not isinstance(result, Unreachable):
+                return result
+        return await anyio.to_thread.run_sync(svc.ussd.carry_out, work, limiter=self._sql_threads)
 
 
 def webhook_allowed(settings: Settings, given: str) -> bool:

@@ -1,10 +1,36 @@
-"""Prometheus metrics, in a registry per app so that tests can build many apps in one process."""
+"""Prometheus metrics, in a registry per app so that tests can build many apps in one process.
+
+Under `cpgw serve` the counts are made in three processes (the web app, the effects process that
+stores USSD reports, the worker that sends and escalates), and /metrics must show them all: serve
+gives them prometheus_client's multiprocess mode (`share_between_processes`), where each process
+writes its values to files in one directory (`infra.children.share_metrics`), and /metrics adds
+them up (`exposition`).
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from gateway.infra.children import METRICS_DIR
+
+
+def exposition(registry: CollectorRegistry) -> bytes:
+    """The text /metrics serves: this registry's, or every process's under `cpgw serve`."""
+    directory = os.environ.get(METRICS_DIR)
+    if not directory:
+        return generate_latest(registry)  # type: ignore[no-any-return]
+    combined = CollectorRegistry()
+    multiprocess.MultiProcessCollector(combined, path=directory)
+    return generate_latest(combined)  # type: ignore[no-any-return]
 
 
 @dataclass

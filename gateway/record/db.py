@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -22,7 +24,8 @@ log = logging.getLogger("cpgw.db")
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "cpgw_read_only"  # execution option: this connection only reads
 BUSY_TIMEOUT_S = 30
-PROBE_WAIT_S = 1.0  # /readyz: how long the write lock may be held by another before SQL counts as down
+PROBE_WAIT_S = 1.0
+WRITER_TURNS = "-writer"  # beside the database: the file whose lock is the writers' turn across processes  # /readyz: how long the write lock may be held by another before SQL counts as down
 
 
 def make_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
@@ -34,14 +37,17 @@ def make_engine(url: str, *, background_checkpoints: bool = False) -> Engine:
     """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
+        turns = None
         if path and path != ":memory:":
             database = Path(path)
-            private_files(*(database.with_name(database.name + suffix) for suffix in ("", "-wal", "-shm", "-journal")))
+            turns = database.with_name(database.name + WRITER_TURNS)
+            private_files(*(database.with_name(database.name + suffix)
+                            for suffix in ("", "-wal", "-shm", "-journal", WRITER_TURNS)))
             database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_S})
         event.listen(engine, "connect", _sqlite_pragmas_without_autocheckpoint if background_checkpoints
                      else _sqlite_pragmas)
-        WriterQueue().attach(engine)
+        WriterQueue(turns).attach(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
@@ -103,22 +109,31 @@ class Checkpointer:
 
 
 class WriterQueue:
-    """This process's SQLite writers take turns on a lock of ours before `BEGIN IMMEDIATE`.
+    """SQLite's writers take turns on locks of ours before `BEGIN IMMEDIATE`: a thread lock within
+    the process, then a file lock (`flock` on `<database>-writer`) across processes.
 
     SQLite has one writer. A connection that finds the write lock taken waits in SQLite's busy
     handler, which sleeps 1, 2, 5, 10 … up to 100 ms between tries: under a burst, threads of the
-    same process storing reports slept past each other and the storing hop's p99 reached a second.
-    Queued on a Python lock, the next writer starts the moment the last one commits. Other
-    processes (the worker, an import) still meet SQLite's own lock. Read-only connections take a
-    plain `BEGIN` and never queue.
+    same process storing reports slept past each other and the storing hop's p99 reached a second;
+    with two web processes and the worker, a report slept behind the other processes' writes (the
+    storing hop's p99 0.3–0.6 s, docs/benchmarks.md). Queued on a Python lock, then in the kernel's
+    queue of the file lock, the next writer starts the moment the last one commits. Read-only
+    connections take a plain `BEGIN` and never queue.
 
     The turn is released on commit or rollback, and as a last resort when the connection goes back
-    to the pool or is invalidated; it is never awaited longer than the busy timeout (then SQLite's
-    own waiting takes over), so a turn lost by a bug slows writers down and never stops them.
+    to the pool or is invalidated. The thread lock is never awaited longer than the busy timeout
+    (then SQLite's own waiting takes over), so a turn lost by a bug slows writers down and never
+    stops them. The file lock is waited for without a limit, as a writer elsewhere holds it only
+    while it holds SQLite's own write lock; the kernel drops it when its process dies, and a
+    process that stops while writing (SIGSTOP) stops every writer with or without it (`/readyz`
+    says so after a second: its probe takes neither lock).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, turns: Path | None = None) -> None:
         self._lock = threading.Lock()
+        self._turns = turns  # None: an in-memory database, one process
+        self._fd: int | None = None
+        self._fd_pid = 0  # the process that opened `_fd`: a forked child opens its own
 
     def attach(self, engine: Engine) -> None:
         event.listen(engine, "begin", self._begin)
@@ -134,6 +149,7 @@ class WriterQueue:
             connection.exec_driver_sql("BEGIN")
             return
         if self._lock.acquire(timeout=BUSY_TIMEOUT_S):
+            self._take_file()  # gives the thread lock back if it fails
             connection.info[_TURN] = True
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -143,10 +159,28 @@ class WriterQueue:
 
     def _end(self, connection) -> None:  # type: ignore[no-untyped-def]
         if connection.info.pop(_TURN, False):
-            self._lock.release()
+            self._give_back()
 
     def _returned(self, _dbapi_connection, record, *_args) -> None:  # type: ignore[no-untyped-def]
         if record is not None and record.info.pop(_TURN, False):
+            self._give_back()
+
+    def _take_file(self) -> None:
+        if self._turns is None:
+            return
+        if self._fd is None or self._fd_pid != os.getpid():
+            self._fd, self._fd_pid = os.open(self._turns, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), os.getpid()
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)  # the GIL is released while the kernel queues us
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _give_back(self) -> None:
+        try:
+            if self._turns is not None and self._fd is not None and self._fd_pid == os.getpid():
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
             self._lock.release()
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 
 import redis
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway.infra.children import ChildProcess
 from gateway.services import Services
 
 log = logging.getLogger("cpgw.worker")
@@ -28,6 +27,7 @@ log = logging.getLogger("cpgw.worker")
 # sending alerts; each look is Lua calls to the Redis the villagers' hops share: looked at on every
 # loop, they cost every hop 10% more CPU (docs/benchmarks.md, issue 17).
 SWEEP_EVERY_S = 1.0
+WORKER_NICE = 10
 
 
 class Worker:
@@ -95,59 +95,13 @@ class Worker:
         log.info("worker stopped", extra={"worker": self.name})
 
 
-class WorkerProcess:
+def worker_process(environ: dict[str, str]) -> ChildProcess:
     """`cpgw serve`'s worker: `cpgw worker` in a child process, restarted if it dies.
 
     In its own process the worker's sending and escalating never hold the GIL that answers
     villagers' USSD hops (measured in one process: half the hops/s and a p99 twenty times the
-    bare endpoint's; docs/benchmarks.md). The child gets the parent's settings, and the parent's
-    Redis URL — with the embedded server, its socket — so both share one server, which the parent
-    owns: it stops the child before it asks the server to stop.
+    bare endpoint's; docs/benchmarks.md). It runs below the web process's CPU priority
+    (`WORKER_NICE`): when both want the CPU, a villager's hop goes first; the worker's sends wait
+    a few milliseconds (their target is seconds).
     """
-
-    RESTART_AFTER_S = 1.0
-    # Below the web process's CPU priority: when both want the CPU, a villager's hop goes first;
-    # the worker's sends wait a few milliseconds (their target is seconds).
-    NICE = 10
-
-    def __init__(self, environ: dict[str, str]) -> None:
-        self._environ = environ
-        self._process: subprocess.Popen[bytes] | None = None
-        self._stopping = threading.Event()
-        self._watch = threading.Thread(target=self._supervise, name="cpgw-worker-watch", daemon=True)
-
-    def start(self) -> WorkerProcess:
-        self._process = self._spawn()
-        self._watch.start()
-        return self
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM (the worker finishes its round), then SIGKILL after `timeout`."""
-        self._stopping.set()
-        process = self._process
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.error("worker did not stop; killed", extra={"pid": process.pid})
-                process.kill()
-                process.wait()
-        if self._watch.is_alive():
-            self._watch.join(timeout=5)
-
-    def _spawn(self) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "gateway", "worker", "--nice", str(self.NICE)]
-        process = subprocess.Popen(command, env=self._environ)
-        log.info("worker process started", extra={"pid": process.pid})
-        return process
-
-    def _supervise(self) -> None:
-        while not self._stopping.wait(0.5):
-            process = self._process
-            if process is None or process.poll() is None:
-                continue
-            log.error("worker process exited; starting another", extra={"code": process.returncode})
-            if self._stopping.wait(self.RESTART_AFTER_S):
-                return
-            self._process = self._spawn()
+    return ChildProcess("worker", ["worker", "--nice", str(WORKER_NICE)], environ)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,10 +22,11 @@ from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
+from gateway.channels.effects import EffectsClient, EffectsProcess
 from gateway.channels.sms import DeliveryReport, IncomingSms
 from gateway.channels.ussd_webhook import PATH as USSD_PATH
 from gateway.channels.ussd_webhook import (
@@ -35,9 +37,10 @@ from gateway.channels.ussd_webhook import (
     webhook_allowed,
 )
 from gateway.infra.clock import Clock
+from gateway.infra.metrics import exposition
 from gateway.infra.settings import Settings, load_settings
 from gateway.record import db
-from gateway.referrals.worker import WorkerProcess
+from gateway.referrals.worker import worker_process
 from gateway.services import Services, open_services
 from gateway.web import api, console, india
 from gateway.web.auth import principal_for
@@ -187,16 +190,27 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = open_services(settings, clock=clock, background_checkpoints=True)
+        app.state.effects = None  # `cpgw serve` asks for an effects process; tests carry effects out here
         if getattr(app.state, "freeze_gc", False):
             _freeze_start_up_objects()
-        worker = WorkerProcess(_worker_environ(settings, app.state.services)).start() \
-            if getattr(app.state, "run_worker", False) else None
+        environ = _worker_environ(settings, app.state.services)
+        children = [worker_process(environ)] if getattr(app.state, "run_worker", False) else []
+        if getattr(app.state, "effects_process", False):
+            effects = EffectsProcess(environ)
+            children.append(effects)
+            app.state.effects = EffectsClient(effects.path)
+        for child in children:
+            child.start()
         try:
             yield
         finally:
-            if worker is not None:
-                await anyio.to_thread.run_sync(worker.stop)  # before the embedded Redis is stopped
+            if app.state.effects is not None:
+                await app.state.effects.aclose()
+            for child in children:
+                await anyio.to_thread.run_sync(child.stop)  # before the embedded Redis is stopped
             await app.state.services.aclose()
+            if getattr(app.state, "shared_metrics", None) is not None:
+                shutil.rmtree(app.state.shared_metrics, ignore_errors=True)
 
     app = GatewayApp(title="Child-protection referral gateway", version="1", lifespan=lifespan, docs_url=None,
                      redoc_url=None, openapi_url="/openapi.json" if settings.docs_enabled else None)
@@ -280,6 +294,6 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if scheme.lower() != "bearer" or principal_for(svc.engine, token.strip()) is None:
                 return JSONResponse({"detail": "an API token is required (Authorization: Bearer …)"}, status_code=401,
                                     headers={"WWW-Authenticate": "Bearer"})
-        return Response(generate_latest(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(svc.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

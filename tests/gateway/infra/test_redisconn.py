@@ -18,8 +18,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
+
+from gateway.devtools.simulate import Phone
+from gateway.devtools.traffic import file_report, reference_on
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -74,8 +78,9 @@ def test_serve_with_its_worker_leaves_no_redis_server(data_dir, signum):
     try:
         _wait_ready(port, serve)
         assert _servers_in(data_dir), "the embedded Redis should run while the gateway serves"
-        worker = [child for child in psutil.Process(serve.pid).children() if "worker" in child.cmdline()]
-        assert worker, "cpgw serve runs its worker in a process of its own"
+        children = psutil.Process(serve.pid).children()
+        worker = [child for child in children if "worker" in child.cmdline() or "effects" in child.cmdline()]
+        assert len(worker) == 2, "cpgw serve runs its worker and its effects process in processes of their own"
         report = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/at/sms", method="POST",
                                         data=b"id=x1&from=%2B919800000001&text=REPORT+9001111+2")
         assert urllib.request.urlopen(report, timeout=10).status == 200
@@ -123,3 +128,41 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes]) -> None:
         except OSError:
             time.sleep(0.2)
     raise AssertionError("cpgw serve did not answer /healthz")
+
+
+def test_serve_stores_ussd_reports_in_its_effects_process_and_counts_every_process(data_dir):
+    """/metrics adds up the web process's counts, the effects process's (USSD reports stored) and
+    the worker's (alerts sent), and a temporary directory of serve's is gone once it stops."""
+    port = _free_port()
+    serve = subprocess.Popen(_cpgw("serve", "--port", str(port)), env=_environ(data_dir),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        _wait_ready(port, serve)
+        effects = next(child for child in psutil.Process(serve.pid).children() if "effects" in child.cmdline())
+        shared = Path(effects.environ()["PROMETHEUS_MULTIPROC_DIR"])
+        socket_file = Path(effects.cmdline()[-1])
+        deadline = time.monotonic() + 30
+        while not socket_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)  # the effects process answers once it has made its socket
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            screen = file_report(Phone(client, number="+919812300021").dial(), 9001111, "child_marriage",
+                                 urgent=True, callback=False)
+            assert reference_on(screen)
+            sms = client.post("/webhooks/at/sms", data={"id": "x2", "from": "+919800000002", "text": "REPORT 9001111 2"})
+            assert sms.status_code == 200
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                metrics = client.get("/metrics").text
+                if "cpgw_sms_send_total{" in metrics:
+                    break
+                time.sleep(0.2)  # the worker sends the alerts
+        assert 'cpgw_cases_created_total{channel="ussd"} 1.0' in metrics  # counted in the effects process
+        assert 'cpgw_cases_created_total{channel="sms"} 1.0' in metrics  # in the web process
+        assert "cpgw_sms_send_total{" in metrics  # in the worker
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=30) in (0, -signal.SIGTERM)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    assert _wait_gone(data_dir) == []
+    assert not effects.is_running() and not shared.exists() and not socket_file.parent.exists()

@@ -1,11 +1,17 @@
-"""SQLite's WAL checkpoints taken off the commits of the web app (gateway.record.db.Checkpointer)."""
+"""SQLite's WAL checkpoints taken off the commits of the web app (gateway.record.db.Checkpointer), and
+its writers' turns across processes (gateway.record.db.WriterQueue)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from gateway.record import db
 
@@ -65,3 +71,63 @@ def test_every_commit_reaches_the_disk_before_it_returns(tmp_path):
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         engine.dispose()
+
+
+_HOLDER = """
+import sys
+from sqlalchemy import text
+from gateway.record import db
+engine = db.make_engine(sys.argv[1])
+with engine.begin() as connection:
+    connection.execute(text("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, pad TEXT)"))
+    print("writing", flush=True)
+    sys.stdin.readline()
+print("committed", flush=True)
+"""
+
+
+def _turn_is_free(turns: Path) -> bool:
+    fd = os.open(turns, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing the descriptor drops a lock taken through it
+    return True
+
+
+def test_writers_of_every_process_take_turns_on_one_file_lock(tmp_path):
+    """A writer in another process (the worker, the effects process) holds the file lock for its
+    whole transaction, so a writer here queues in the kernel, not in SQLite's sleeping busy handler."""
+    url = f"sqlite:///{tmp_path / 'turns.db'}"
+    turns = tmp_path / ("turns.db" + db.WRITER_TURNS)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout is not None and holder.stdin is not None
+        assert holder.stdout.readline().strip() == "writing"
+        assert not _turn_is_free(turns)
+        assert (turns.stat().st_mode & 0o777) == 0o600
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "committed"
+        assert _turn_is_free(turns)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_failed_transaction_gives_its_turn_back(tmp_path):
+    engine = _engine(tmp_path, background=False)
+    turns = tmp_path / ("wal.db" + db.WRITER_TURNS)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY)"))
+            assert not _turn_is_free(turns)
+            connection.execute(text("INSERT INTO nowhere VALUES (1)"))
+    except OperationalError:
+        pass
+    assert _turn_is_free(turns)
+    _write(engine, 1)  # and the next writer gets it
+    engine.dispose()

@@ -1,0 +1,205 @@
+"""Where a USSD hop's SQL work runs under `cpgw serve`: a process of its own, beside the web's.
+
+Storing a report is ~2.5 ms of Python (the ladder, the rows, SQLAlchemy) split by a dozen waits on
+Redis and SQLite. On a thread of the web process, every one of those waits gave the GIL to the busy
+event loop, and getting it back took up to the 5 ms switch interval: the storing hop's p99 was
+100–160 ms under 32 callers, five times the bare endpoint's, and the loop lost the core to it
+(docs/benchmarks.md, the ninth session). In a process of its own, whose event loop only relays,
+the same code runs at its own pace, and the web process's loop sends a line and awaits a line.
+
+The work is the same `UssdService.carry_out`, in the same way (a thread of its own, reports stored
+at the same moment sharing one commit); only where it runs changes. Should the effects process
+be down, hung or still starting, the web process carries the work out itself, on a thread, as
+tests and `create_app` without `cpgw serve` always do: a report is never lost for want of it.
+Storing is idempotent (one case per source key), so a report whose answer was lost and which is
+stored again gets the same case.
+
+The protocol, one JSON object per line over a Unix socket in a private temporary directory:
+`{"id": n, "work": {…}}` in, `{"id": n, "result": {…}}` out, requests multiplexed on one
+connection and answered in any order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import os
+import shutil
+import signal
+import tempfile
+from contextlib import suppress
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from gateway.channels.ussd import Result, UssdService, Work
+from gateway.infra.children import ChildProcess
+from menus import engine as menu
+
+log = logging.getLogger("cpgw.effects")
+SOCKET = "effects.sock"
+ANSWER_WITHIN_S = 3.0  # then the web process does the work itself: the villager is waiting
+THREADS = 16  # hops storing or looking up at once; reports stored together share one commit
+
+
+class Unreachable:
+    """The effects process did not answer: the caller carries the work out itself."""
+
+
+UNREACHABLE = Unreachable()
+
+
+def result_to_dict(result: Result) -> dict[str, Any]:
+    if isinstance(result, menu.Stored):
+        return {"stored": result.ref, "opens": result.opens}
+    if isinstance(result, menu.Limited):
+        return {"limited": True}
+    if isinstance(result, str):
+        return {"status": result}
+    return {"failed": True}
+
+
+def result_from_dict(data: dict[str, Any]) -> Result:
+    if "stored" in data:
+        return menu.Stored(str(data["stored"]), data.get("opens"))
+    if data.get("limited"):
+        return menu.LIMITED
+    if "status" in data:
+        return str(data["status"])
+    return None
+
+
+class EffectsClient:
+    """The web process's side: one connection, opened on first use and again after it breaks."""
+
+    def __init__(self, path: Path, answer_within_s: float = ANSWER_WITHIN_S) -> None:
+        self.path = path
+        self._answer_within_s = answer_within_s
+        self._writer: asyncio.StreamWriter | None = None
+        self._reading: asyncio.Task[None] | None = None
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._ids = itertools.count(1)
+        self._connecting = asyncio.Lock()
+        self.answered = 0  # requests the effects process answered (tests; a log line would be noise)
+
+    async def carry_out(self, work: Work) -> Result | Unreachable:
+        try:
+            writer = await self._connected()
+        except OSError:
+            return UNREACHABLE  # not started yet, or restarting
+        request_id = next(self._ids)
+        answer = self._waiting[request_id] = asyncio.get_running_loop().create_future()
+        try:
+            writer.write(json.dumps({"id": request_id, "work": work.to_dict()}).encode() + b"\n")
+            async with asyncio.timeout(self._answer_within_s):
+                result = result_from_dict(await answer)
+            self.answered += 1
+            return result
+        except (TimeoutError, ConnectionError) as exc:
+            log.error("effects process did not answer; carried out here", extra={"error": type(exc).__name__})
+            return UNREACHABLE
+        finally:
+            self._waiting.pop(request_id, None)
+
+    async def aclose(self) -> None:
+        if self._reading is not None:
+            self._reading.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._reading
+        self._drop()
+
+    async def _connected(self) -> asyncio.StreamWriter:
+        async with self._connecting:
+            if self._writer is None or self._writer.is_closing():
+                reader, self._writer = await asyncio.open_unix_connection(str(self.path))
+                self._reading = asyncio.create_task(self._read(reader))
+            return self._writer
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        """Hand each answer to the hop awaiting it; a broken connection fails every hop in flight."""
+        try:
+            while line := await reader.readline():
+                message = json.loads(line)
+                answer = self._waiting.get(message["id"])
+                if answer is not None and not answer.done():
+                    answer.set_result(message["result"])
+        except (OSError, ValueError, KeyError) as exc:
+            log.error("effects connection broke", extra={"error": type(exc).__name__})
+        finally:
+            self._drop()
+
+    def _drop(self) -> None:
+        for answer in self._waiting.values():
+            if not answer.done():
+                answer.set_exception(ConnectionError("effects process gone"))
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class EffectsProcess:
+    """`cpgw serve`'s effects process (`cpgw effects`), restarted if it dies; and the client to it."""
+
+    def __init__(self, environ: dict[str, str]) -> None:
+        self._directory = Path(tempfile.mkdtemp(prefix="cpgw-effects-"))  # 0700: only we can connect
+        self.path = self._directory / SOCKET
+        self._child = ChildProcess("effects", ["effects", "--socket", str(self.path)], environ)
+
+    def start(self) -> EffectsProcess:
+        self._child.start()
+        return self
+
+    def stop(self) -> None:
+        self._child.stop()
+        shutil.rmtree(self._directory, ignore_errors=True)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT (the effects process's; call on its loop)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def serve(ussd: UssdService, path: Path, stop: asyncio.Event, threads: int = THREADS) -> None:
+    """Answer the web process's requests on `path` until `stop` is set (the effects process's main)."""
+    limiter = anyio.CapacityLimiter(threads)
+    with suppress(FileNotFoundError):
+        path.unlink()  # a predecessor's, killed
+    server = await asyncio.start_unix_server(lambda r, w: _connection(ussd, limiter, r, w), path=str(path))
+    os.chmod(path, 0o600)
+    log.info("effects process ready", extra={"socket": str(path)})
+    async with server:
+        await stop.wait()
+
+
+async def _connection(ussd: UssdService, limiter: anyio.CapacityLimiter, reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter) -> None:
+    answering: set[asyncio.Task[None]] = set()
+    try:
+        while line := await reader.readline():
+            task = asyncio.create_task(_answer(ussd, limiter, json.loads(line), writer))
+            answering.add(task)
+            task.add_done_callback(answering.discard)
+    except (OSError, ValueError) as exc:
+        log.error("bad request from the web process", extra={"error": type(exc).__name__})
+    finally:
+        if answering:
+            await asyncio.wait(answering)
+        writer.close()
+
+
+async def _answer(ussd: UssdService, limiter: anyio.CapacityLimiter, request: dict[str, Any],
+                  writer: asyncio.StreamWriter) -> None:
+    try:
+        result = await anyio.to_thread.run_sync(ussd.carry_out, Work.from_dict(request["work"]), limiter=limiter)
+    except Exception:  # noqa: BLE001 — a bug: the villager is told to call the helplines, never "sent"
+        log.exception("effect crashed")
+        result = None
+    if not writer.is_closing():
+        writer.write(json.dumps({"id": request.get("id"), "result": result_to_dict(result)}).encode() + b"\n")
