@@ -99,6 +99,7 @@ def worker(
 @app.command(hidden=True)
 def effects(
     socket: Path = typer.Option(..., help="the Unix socket to answer on (made by `cpgw serve`)"),
+    parent: Optional[int] = typer.Option(None, help="stop once this process is gone (`cpgw serve`)"),  # noqa: UP007
 ) -> None:
     """`cpgw serve`'s effects process: stores and looks up the reports of USSD hops it is sent."""
     import asyncio
@@ -114,7 +115,7 @@ def effects(
         # No automatic WAL checkpoint inside a report's commit: the web process checkpoints.
         services = open_services(settings, migrate=False, background_checkpoints=True)
         try:
-            await effects_process.serve(services.ussd, socket, effects_process.stop_on_signals())
+            await effects_process.serve(services.ussd, socket, effects_process.stop_on_signals(), parent=parent)
         finally:
             await services.aclose()
 

@@ -42,6 +42,7 @@ from menus import engine as menu
 log = logging.getLogger("cpgw.effects")
 SOCKET = "effects.sock"
 ANSWER_WITHIN_S = 3.0  # then the web process does the work itself: the villager is waiting
+PARENT_CHECK_S = 1.0
 THREADS = 16  # hops storing or looking up at once; reports stored together share one commit
 
 
@@ -146,7 +147,8 @@ class EffectsProcess:
     def __init__(self, environ: dict[str, str]) -> None:
         self._directory = Path(tempfile.mkdtemp(prefix="cpgw-effects-"))  # 0700: only we can connect
         self.path = self._directory / SOCKET
-        self._child = ChildProcess("effects", ["effects", "--socket", str(self.path)], environ)
+        self._child = ChildProcess("effects", ["effects", "--socket", str(self.path), "--parent", str(os.getpid())],
+                                   environ)
 
     def start(self) -> EffectsProcess:
         self._child.start()
@@ -166,8 +168,21 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def serve(ussd: UssdService, path: Path, stop: asyncio.Event, threads: int = THREADS) -> None:
-    """Answer the web process's requests on `path` until `stop` is set (the effects process's main)."""
+async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
+    """Stop once the parent is gone: a web process killed outright (SIGKILL, the OOM killer) must
+    not leave its effects process running, holding connections to Redis and SQLite."""
+    while not stop.is_set():
+        if os.getppid() != parent:  # reparented: the parent died
+            log.error("the web process is gone; the effects process stops")
+            stop.set()
+        await asyncio.sleep(PARENT_CHECK_S)
+
+
+async def serve(ussd: UssdService, path: Path, stop: asyncio.Event, *, parent: int | None = None,
+                threads: int = THREADS) -> None:
+    """Answer the web process's requests on `path` until `stop` is set or the process `parent` is
+    gone (the effects process's main)."""
+    watching = asyncio.create_task(_watch_parent(parent, stop)) if parent is not None else None
     limiter = anyio.CapacityLimiter(threads)
     with suppress(FileNotFoundError):
         path.unlink()  # a predecessor's, killed
@@ -176,6 +191,8 @@ async def serve(ussd: UssdService, path: Path, stop: asyncio.Event, threads: int
     log.info("effects process ready", extra={"socket": str(path)})
     async with server:
         await stop.wait()
+    if watching is not None:
+        watching.cancel()
 
 
 async def _connection(ussd: UssdService, limiter: anyio.CapacityLimiter, reader: asyncio.StreamReader,

@@ -115,8 +115,8 @@ class WriterQueue:
     SQLite has one writer. A connection that finds the write lock taken waits in SQLite's busy
     handler, which sleeps 1, 2, 5, 10 … up to 100 ms between tries: under a burst, threads of the
     same process storing reports slept past each other and the storing hop's p99 reached a second;
-    with two web processes and the worker, a report slept behind the other processes' writes (the
-    storing hop's p99 0.3–0.6 s, docs/benchmarks.md). Queued on a Python lock, then in the kernel's
+    with several processes writing (the web process, the effects process, the worker), a report
+    slept behind the others' writes (storing-hop p99 0.3–0.6 s with two web processes and the worker). Queued on a Python lock, then in the kernel's
     queue of the file lock, the next writer starts the moment the last one commits. Read-only
     connections take a plain `BEGIN` and never queue.
 

@@ -140,7 +140,7 @@ def test_serve_stores_ussd_reports_in_its_effects_process_and_counts_every_proce
         _wait_ready(port, serve)
         effects = next(child for child in psutil.Process(serve.pid).children() if "effects" in child.cmdline())
         shared = Path(effects.environ()["PROMETHEUS_MULTIPROC_DIR"])
-        socket_file = Path(effects.cmdline()[-1])
+        socket_file = Path(effects.cmdline()[effects.cmdline().index("--socket") + 1])
         deadline = time.monotonic() + 30
         while not socket_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)  # the effects process answers once it has made its socket
@@ -166,3 +166,24 @@ def test_serve_stores_ussd_reports_in_its_effects_process_and_counts_every_proce
             serve.kill()
     assert _wait_gone(data_dir) == []
     assert not effects.is_running() and not shared.exists() and not socket_file.parent.exists()
+
+
+def test_the_effects_process_stops_when_serve_is_killed_outright(data_dir):
+    port = _free_port()
+    serve = subprocess.Popen(_cpgw("serve", "--port", str(port)), env=_environ(data_dir),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    children: list[psutil.Process] = []
+    try:
+        _wait_ready(port, serve)
+        children = psutil.Process(serve.pid).children()
+        effects = next(child for child in children if "effects" in child.cmdline())
+        serve.kill()
+        serve.wait(timeout=10)
+        assert effects.wait(timeout=15) is not None or not effects.is_running()
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+        for child in children:  # the worker, an orphan now (it is not serve's alone to run)
+            if child.is_running():
+                child.kill()
+        _wait_gone(data_dir)
