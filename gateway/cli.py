@@ -72,6 +72,7 @@ def serve(
 def worker(
     log_format: Optional[str] = typer.Option(None, help="text, json or auto (CPGW_LOG_FORMAT)"),  # noqa: UP007
     nice: int = typer.Option(0, min=0, max=19, help="lower this process's CPU priority by this much"),
+    idle: bool = typer.Option(False, "--idle", help="run only on CPU time nothing else wants (SCHED_IDLE)"),
 ) -> None:
     """The background work alone (outbox, escalation sweeper, audit); run as many as you like."""
     import os
@@ -84,6 +85,10 @@ def worker(
 
     if nice:
         os.nice(nice)
+    if idle and hasattr(os, "SCHED_IDLE"):
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    elif idle:  # not Linux: the lowest priority there is
+        os.nice(19)
     settings = _settings()
     logs.configure(settings.log_level, log_format or settings.log_format)
     services = open_services(settings)

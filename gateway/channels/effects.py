@@ -7,10 +7,11 @@ event loop, and getting it back took up to the 5 ms switch interval: the storing
 (docs/benchmarks.md, the ninth session). In a process of its own, whose event loop only relays,
 the same code runs at its own pace, and the web process's loop sends a line and awaits a line.
 
-The work is the same `UssdService.carry_out`, in the same way (a thread of its own, reports stored
-at the same moment sharing one commit); only where it runs changes. Should the effects process
-be down, hung or still starting, the web process carries the work out itself, on a thread, as
-tests and `create_app` without `cpgw serve` always do: a report is never lost for want of it.
+The work is the same `UssdService.carry_out_many`: here on the hops that arrived while the last
+batch was carried out, together, on one thread; in the web process on one hop per thread. Should
+the effects process be down, hung or still starting, the web process carries the work out
+itself, as tests and `create_app` without `cpgw serve` always do: a report is never lost for want
+of it.
 Storing is idempotent (one case per source key), so a report whose answer was lost and which is
 stored again gets the same case.
 
@@ -33,8 +34,6 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 from gateway.channels.ussd import Result, UssdService, Work
 from gateway.infra.children import ChildProcess
 from menus import engine as menu
@@ -43,7 +42,7 @@ log = logging.getLogger("cpgw.effects")
 SOCKET = "effects.sock"
 ANSWER_WITHIN_S = 3.0  # then the web process does the work itself: the villager is waiting
 PARENT_CHECK_S = 1.0
-THREADS = 16  # hops storing or looking up at once; reports stored together share one commit
+MAX_BATCH = 64  # hops carried out together at most (the group commit writes 32 reports a transaction)
 
 
 class Unreachable:
@@ -178,15 +177,13 @@ async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
         await asyncio.sleep(PARENT_CHECK_S)
 
 
-async def serve(ussd: UssdService, path: Path, stop: asyncio.Event, *, parent: int | None = None,
-                threads: int = THREADS) -> None:
+async def serve(ussd: UssdService, path: Path, stop: asyncio.Event, *, parent: int | None = None) -> None:
     """Answer the web process's requests on `path` until `stop` is set or the process `parent` is
     gone (the effects process's main)."""
     watching = asyncio.create_task(_watch_parent(parent, stop)) if parent is not None else None
-    limiter = anyio.CapacityLimiter(threads)
     with suppress(FileNotFoundError):
         path.unlink()  # a predecessor's, killed
-    server = await asyncio.start_unix_server(lambda r, w: _connection(ussd, limiter, r, w), path=str(path))
+    server = await asyncio.start_unix_server(lambda r, w: _connection(ussd, r, w), path=str(path))
     os.chmod(path, 0o600)
     log.info("effects process ready", extra={"socket": str(path)})
     async with server:
@@ -195,28 +192,50 @@ async def serve(ussd: UssdService, path: Path, stop: asyncio.Event, *, parent: i
         watching.cancel()
 
 
-async def _connection(ussd: UssdService, limiter: anyio.CapacityLimiter, reader: asyncio.StreamReader,
-                      writer: asyncio.StreamWriter) -> None:
-    answering: set[asyncio.Task[None]] = set()
+async def _connection(ussd: UssdService, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read requests as they come; carry them out in batches, one batch at a time (`_batches`)."""
+    waiting: asyncio.Queue[tuple[object, Work | None]] = asyncio.Queue()
+    batches = asyncio.create_task(_batches(ussd, waiting, writer))
     try:
         while line := await reader.readline():
-            task = asyncio.create_task(_answer(ussd, limiter, json.loads(line), writer))
-            answering.add(task)
-            task.add_done_callback(answering.discard)
-    except (OSError, ValueError) as exc:
-        log.error("bad request from the web process", extra={"error": type(exc).__name__})
+            waiting.put_nowait(_request(line))
+    except OSError as exc:
+        log.error("the web process's connection broke", extra={"error": type(exc).__name__})
     finally:
-        if answering:
-            await asyncio.wait(answering)
+        await waiting.join()  # answer what was asked before the connection went
+        batches.cancel()
         writer.close()
 
 
-async def _answer(ussd: UssdService, limiter: anyio.CapacityLimiter, request: dict[str, Any],
-                  writer: asyncio.StreamWriter) -> None:
+def _request(line: bytes) -> tuple[object, Work | None]:
+    """A request's id and work; no work if the line is not one (its answer says it failed)."""
     try:
-        result = await anyio.to_thread.run_sync(ussd.carry_out, Work.from_dict(request["work"]), limiter=limiter)
-    except Exception:  # noqa: BLE001 — a bug: the villager is told to call the helplines, never "sent"
-        log.exception("effect crashed")
-        result = None
-    if not writer.is_closing():
-        writer.write(json.dumps({"id": request.get("id"), "result": result_to_dict(result)}).encode() + b"\n")
+        request = json.loads(line)
+        return request.get("id"), Work.from_dict(request["work"])
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.error("bad request from the web process", extra={"error": type(exc).__name__})
+        return None, None
+
+
+async def _batches(ussd: UssdService, waiting: asyncio.Queue[tuple[object, Work | None]],
+                   writer: asyncio.StreamWriter) -> None:
+    """Everything that arrived while the last batch was carried out is the next batch: their
+    allowances in one Redis round trip, their reports in one write transaction and one Redis round
+    trip (`UssdService.carry_out_many`), on this process's one thread. No thread per report: each
+    thread more is GIL hand-offs, each waiting for a core on a busy machine; and this loop has
+    nothing else to do meanwhile (the requests that arrive wait in the socket for the next batch)."""
+    while True:
+        batch = [await waiting.get()]
+        while not waiting.empty() and len(batch) < MAX_BATCH:
+            batch.append(waiting.get_nowait())
+        works = [work for _, work in batch if work is not None]
+        try:
+            results = iter(ussd.carry_out_many(works) if works else [])  # blocks this loop: nothing else waits on it
+        except Exception:  # noqa: BLE001 — a bug: the villagers are told to call the helplines, never "sent"
+            log.exception("effects crashed")
+            results = iter([None] * len(works))
+        for request_id, work in batch:
+            result = next(results) if work is not None else None
+            if not writer.is_closing():
+                writer.write(json.dumps({"id": request_id, "result": result_to_dict(result)}).encode() + b"\n")
+            waiting.task_done()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import redis
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from gateway.infra import keys
@@ -24,7 +25,7 @@ from gateway.infra.crypto import PhoneCipher
 from gateway.infra.metrics import Metrics
 from gateway.record.db import read_session
 from gateway.record.models import Case, CaseEvent
-from gateway.referrals.cases import NewReport, create_case
+from gateway.referrals.cases import NewReport, create_cases
 from gateway.referrals.loop import CaseNotOpen, Referrals
 from gateway.referrals.outbox import Queued
 
@@ -61,23 +62,54 @@ class Intake:
         """Store (or link) a report from the phone `sender`; the case is committed (and, on
         SQLite, synced to disk) on return, before anyone tells the villager "sent". `earlier`: the
         repeat marker's value, when the caller read it with its own round trip (`repeat_key`)."""
-        dup_key = self.repeat_key(report, sender)
-        case_id = self.redis.get(dup_key) if isinstance(earlier, Unread) else earlier
-        before = self._earlier_case(case_id)
-        if before is not None:
-            self._link(before, report)
-            if before.status == "resolved" and self.referrals is not None:
-                # Closed too soon: the case comes back to the unit that had it, which is told.
-                with suppress(CaseNotOpen):  # reopened meanwhile by another report or a person
-                    before = self.referrals.reopen(before, reason=f"new {report.channel} report", actor="reporter")
-            return Taken(before, duplicate=True)
-        case, alerts = create_case(engine=self.engine, cipher=self.cipher, report=report, referrals=self.referrals)
+        [taken] = self.submit_many([(report, sender, earlier)])
+        if isinstance(taken, BaseException):
+            raise taken
+        return taken
+
+    def submit_many(self, reports: list[tuple[NewReport, str, str | None | Unread]]) -> list[Taken | BaseException]:
+        """`submit` for reports that arrived together: the new ones stored in one write transaction
+        and published in one Redis round trip; for each, what became of it or what failed it."""
+        unread = [i for i, (_, _, earlier) in enumerate(reports) if isinstance(earlier, Unread)]
+        markers = self.redis.mget([self.repeat_key(*reports[i][:2]) for i in unread]) if unread else []
+        earliers: list[str | None] = [None if isinstance(e, Unread) else e for _, _, e in reports]
+        for i, marker in zip(unread, markers, strict=True):
+            earliers[i] = marker
+        taken: list[Taken | BaseException | None] = [None] * len(reports)
+        new: list[int] = []
+        for i, ((report, _, _), case_id) in enumerate(zip(reports, earliers, strict=True)):
+            try:
+                before = self._earlier_case(case_id)
+                if before is not None:
+                    taken[i] = self._repeat(before, report)
+                    continue
+            except SQLAlchemyError as exc:  # this report's villager is told to call; the others are stored
+                taken[i] = exc
+                continue
+            new.append(i)
+        stored = create_cases(engine=self.engine, cipher=self.cipher, reports=[reports[i][0] for i in new],
+                              referrals=self.referrals)
+        committed = [(i, outcome) for i, outcome in zip(new, stored, strict=True) if not isinstance(outcome, BaseException)]
+        try:
+            self._publish(committed, reports)
+        except redis.RedisError:
+            for _, (case, _) in committed:
+                unpublished(case.ref)
+        for i, outcome in zip(new, stored, strict=True):
+            taken[i] = outcome if isinstance(outcome, BaseException) else self._taken(reports[i][0], outcome[0])
+        return [item for item in taken if item is not None]
+
+    def _repeat(self, before: Case, report: NewReport) -> Taken:
+        self._link(before, report)
+        if before.status == "resolved" and self.referrals is not None:
+            # Closed too soon: the case comes back to the unit that had it, which is told.
+            with suppress(CaseNotOpen):  # reopened meanwhile by another report or a person
+                before = self.referrals.reopen(before, reason=f"new {report.channel} report", actor="reporter")
+        return Taken(before, duplicate=True)
+
+    def _taken(self, report: NewReport, case: Case) -> Taken:
         log.info("case reported", extra={"ref": case.ref, "channel": report.channel})
         self.metrics.cases_created.labels(report.channel).inc()
-        try:
-            self._publish(case, alerts, dup_key)
-        except redis.RedisError:
-            unpublished(case.ref)
         return Taken(case, duplicate=False, opens=self.referrals.opens(case) if self.referrals else None)
 
     def _earlier_case(self, case_id: str | None) -> Case | None:
@@ -93,12 +125,16 @@ class Intake:
             session.commit()
         self.metrics.cases_created.labels("duplicate").inc()
 
-    def _publish(self, case: Case, alerts: list[Queued], dup_key: str) -> None:
-        """Alerts, deadline and the repeat marker, in one round trip after the commit."""
+    def _publish(self, stored: list[tuple[int, tuple[Case, list[Queued]]]],
+                 reports: list[tuple[NewReport, str, str | None | Unread]]) -> None:
+        """Alerts, deadlines and the repeat markers of cases just committed, in one round trip."""
+        if not stored:
+            return
         pipe = self.redis.pipeline(transaction=False)
-        if self.referrals is not None:
-            self.referrals.after_commit(case, alerts, pipe)
-        pipe.set(dup_key, case.id or 0, ex=keys.REPORT_DUPLICATE_TTL_S)
+        for i, (case, alerts) in stored:
+            if self.referrals is not None:
+                self.referrals.after_commit(case, alerts, pipe)
+            pipe.set(self.repeat_key(*reports[i][:2]), case.id or 0, ex=keys.REPORT_DUPLICATE_TTL_S)
         pipe.execute()
 
 

@@ -270,38 +270,67 @@ class UssdService:
         """The SQL work of a hop, on a thread: the case reference (stored and on disk), the status
         looked up, or None when it failed (the villager is given the helplines, never "sent");
         `menu.LIMITED` once the phone's allowance is spent."""
-        allowed, earlier = self._allowed(work)
-        if not allowed:
-            return menu.LIMITED
-        with self._failures(work):
-            if work.report is not None:
-                taken = self.intake.submit(work.report, work.sender, earlier=earlier)
-                return menu.Stored(taken.case.ref, taken.opens)
-            case = find_by_ref(self.engine, work.reference)
-            return case.status if case else None
-        return None
+        return self.carry_out_many([work])[0]
 
-    def _allowed(self, work: Work) -> tuple[bool, str | None]:
-        """Count the effect against the phone's allowance (the same as SMS: 3 reports, 5 look-ups an
-        hour), and read a report's repeat marker (`Intake.submit`'s `earlier`) in the same round trip:
+    def carry_out_many(self, works: list[Work]) -> list[Result]:
+        """`carry_out` for hops that arrived together (the effects process's): their allowances in
+        one Redis round trip, their new reports in one write transaction, published in one round trip."""
+        try:
+            allowed = self._allowed(works)
+        except redis.RedisError as exc:
+            log.error("effect failed", extra={"effect": "allowance", "error": type(exc).__name__})
+            self.metrics.ussd_store_failures.inc(sum(1 for work in works if work.report is not None))
+            return [None] * len(works)
+        results: list[Result] = [None if ok else menu.LIMITED for ok, _ in allowed]
+        reports = [i for i, work in enumerate(works) if work.report is not None and allowed[i][0]]
+        with self._failures("Submit", len(reports)):
+            taken = self.intake.submit_many([(works[i].report, works[i].sender, allowed[i][1])  # type: ignore[misc]
+                                             for i in reports])
+            for i, outcome in zip(reports, taken, strict=True):
+                if isinstance(outcome, BaseException):
+                    self._failed("Submit", outcome)
+                else:
+                    results[i] = menu.Stored(outcome.case.ref, outcome.opens)
+        for i, work in enumerate(works):
+            if work.report is None and allowed[i][0]:
+                with self._failures("Lookup", 1):
+                    case = find_by_ref(self.engine, work.reference)
+                    results[i] = case.status if case else None
+        return results
+
+    def _allowed(self, works: list[Work]) -> list[tuple[bool, str | None]]:
+        """Count each effect against its phone's allowance (the same as SMS: 3 reports, 5 look-ups an
+        hour), and read each report's repeat marker (`Intake.submit`'s `earlier`), in one round trip:
         each round trip of a storing thread is a GIL hand-off."""
-        kind = "report" if work.report is not None else "status"
         pipe = self.intake.redis.pipeline(transaction=False)
-        for command in self.limiter.counting(kind, work.tag):
-            pipe.execute_command(*command)
-        if work.report is not None:
-            pipe.get(self.intake.repeat_key(work.report, work.sender))
-        used, _, *earlier = pipe.execute()
-        return self.limiter.within(kind, used), earlier[0] if earlier else None
+        for work in works:
+            for command in self.limiter.counting("report" if work.report is not None else "status", work.tag):
+                pipe.execute_command(*command)
+            if work.report is not None:
+                pipe.get(self.intake.repeat_key(work.report, work.sender))
+        replies = iter(pipe.execute())
+        allowed = []
+        for work in works:
+            used, _ = next(replies), next(replies)
+            earlier = next(replies) if work.report is not None else None
+            allowed.append((self.limiter.within("report" if work.report is not None else "status", used), earlier))
+        return allowed
 
     @contextmanager
-    def _failures(self, work: Work) -> Iterator[None]:
-        """A failed effect is logged and swallowed: the villager is told to call the helplines, never "sent"."""
+    def _failures(self, effect: str, count: int) -> Iterator[None]:
+        """Failed effects are logged and swallowed: their villagers are told to call the helplines, never "sent"."""
         try:
             yield
         except (SQLAlchemyError, redis.RedisError, UnknownVillage) as exc:
-            log.error("effect failed", extra={"effect": "Submit" if work.report else "Lookup", "error": type(exc).__name__})
-            self.metrics.ussd_store_failures.inc()
+            for _ in range(count):
+                self._failed(effect, exc)
+
+    def _failed(self, effect: str, exc: BaseException) -> None:
+        """One report's failure fails it alone: the others stored with it were stored."""
+        expected = isinstance(exc, SQLAlchemyError | redis.RedisError | UnknownVillage)
+        log.error("effect failed", extra={"effect": effect, "error": type(exc).__name__},
+                  exc_info=None if expected else exc)
+        self.metrics.ussd_store_failures.inc()
 
     @staticmethod
     def _report(draft: menu.Draft, hop: Hop, state: menu.State) -> tuple[NewReport, str]:

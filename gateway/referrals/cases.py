@@ -62,16 +62,39 @@ def create_case(
 
     Returns the case and the alerts to publish once committed. A second call with the same
     `source_key` returns the case the first one stored, and no alerts. If routing fails the case
-    is stored all the same (a report is never lost); the worker routes it later. The ladder, the
-    village, the clock and the encryption are all worked out before the write transaction, which
-    reports arriving together share (`GroupCommit`).
+    is stored all the same (a report is never lost); the worker routes it later.
     """
+    [stored] = create_cases(engine=engine, cipher=cipher, reports=[report], referrals=referrals)
+    if isinstance(stored, BaseException):
+        raise stored
+    return stored
+
+
+def create_cases(
+    *, engine: Engine, cipher: PhoneCipher, reports: list[NewReport], referrals: Referrals | None = None,
+) -> list[tuple[Case, list[Queued]] | BaseException]:
+    """`create_case` for several reports at once, in one write transaction (`GroupCommit`): each
+    report's case and alerts, or what failed it (an unknown village fails that report alone).
+
+    The ladder, the village, the clock and the encryption are all worked out before the write
+    transaction, which reports arriving together share.
+    """
+    drafts: list[_Draft | BaseException] = []
+    for report in reports:
+        try:
+            drafts.append(_draft(engine, cipher, report, referrals))
+        except UnknownVillage as exc:
+            drafts.append(exc)
+    GroupCommit.of(engine).store([draft for draft in drafts if isinstance(draft, _Draft)])
+    return [draft if isinstance(draft, BaseException) else draft.outcome() for draft in drafts]
+
+
+def _draft(engine: Engine, cipher: PhoneCipher, report: NewReport, referrals: Referrals | None) -> _Draft:
     ladder = _plan(referrals, report) if referrals else None
     now = referrals.clock.now() if referrals else 0.0
     village = _village(engine, report, referrals)
-    draft = _Draft(report, _case(report, village, referrals, ladder, now), village, ladder, referrals,
-                   _reporter(cipher, report.reporter_phone))
-    return GroupCommit.of(engine).store(draft)
+    return _Draft(report, _case(report, village, referrals, ladder, now), village, ladder, referrals,
+                  _reporter(cipher, report.reporter_phone))
 
 
 def _plan(referrals: Referrals, report: NewReport) -> Ladder | None:
@@ -130,6 +153,14 @@ class _Draft:
     stored: tuple[Case, list[Queued]] | None = None
     error: BaseException | None = None
 
+    def outcome(self) -> tuple[Case, list[Queued]] | BaseException:
+        """Once written: the case and its alerts, or what failed it."""
+        if self.error is not None:
+            return self.error
+        if self.stored is None:
+            return RuntimeError("the thread writing this report stopped")
+        return self.stored
+
 
 class GroupCommit:
     """Reports stored at the same moment share one write transaction.
@@ -138,8 +169,10 @@ class GroupCommit:
     storing thread then waits for a busy event loop to hand it back, statement after statement,
     while the next reports queue for the write lock (the storing hop's tail, docs/benchmarks.md).
     So the thread whose turn it is writes every report waiting then: one BEGIN, one INSERT per
-    table for them all, one COMMIT (one fsync). Each caller returns once its own report is committed; a report that fails (a provider's retry already stored, a reference
-    drawn twice) is written again alone, so it never takes the others down with it.
+    table for them all, one COMMIT (one fsync); a caller may bring several (the effects process
+    stores the reports that reached it together). Each caller returns once its own reports are
+    committed; a report that fails (a provider's retry already stored, a reference drawn twice) is
+    written again alone, so it never takes the others down with it.
     """
 
     MAX_BATCH = 32
@@ -160,16 +193,12 @@ class GroupCommit:
                 group = cls._of[engine] = cls(engine)
             return group
 
-    def store(self, draft: _Draft) -> tuple[Case, list[Queued]]:
-        self._waiting.append(draft)
+    def store(self, drafts: list[_Draft]) -> None:
+        """Write `drafts` (each then `done`, with its outcome), with whatever else is waiting."""
+        self._waiting.extend(drafts)
         with self._turn:
-            while not draft.done.is_set():  # else a thread before us wrote it with its own
+            while not all(draft.done.is_set() for draft in drafts):  # else a thread before us wrote them
                 self._write(self._take())
-        if draft.error is not None:
-            raise draft.error
-        if draft.stored is None:
-            raise RuntimeError("the thread writing this report stopped")
-        return draft.stored
 
     def _take(self) -> list[_Draft]:
         batch: list[_Draft] = []
