@@ -37,10 +37,12 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
 class UssdEndpoint:
-    """The USSD webhook; `sql_threads` caps how many hops store or look up a report at once."""
+    """The USSD webhook; `sql_threads` caps how many hops store or look up a report at once in
+    this process (without an effects process, or while it does not answer)."""
 
     def __init__(self, sql_threads: int = 16) -> None:
-        # Storing or looking up a report is SQL: on a thread; everything else runs on the loop.
+        # Storing or looking up a report is SQL: in the effects process under `cpgw serve`, else
+        # on a thread of this one; everything else runs on the loop.
         # Reports stored at the same moment share one write transaction (referrals.cases.GroupCommit),
         # so more threads mean bigger batches, not more writers: with 4, reports queued for a thread
         # (121 ms at p50 under 32 callers, docs/benchmarks.md) while the threads waited for the GIL.

@@ -85,7 +85,9 @@ def create_cases(
             drafts.append(_draft(engine, cipher, report, referrals))
         except UnknownVillage as exc:
             drafts.append(exc)
-    GroupCommit.of(engine).store([draft for draft in drafts if isinstance(draft, _Draft)])
+    writing = [draft for draft in drafts if isinstance(draft, _Draft)]
+    if writing:
+        GroupCommit.of(engine).store(writing)
     return [draft if isinstance(draft, BaseException) else draft.outcome() for draft in drafts]
 
 
