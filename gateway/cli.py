@@ -73,6 +73,7 @@ def worker(
     log_format: Optional[str] = typer.Option(None, help="text, json or auto (CPGW_LOG_FORMAT)"),  # noqa: UP007
     nice: int = typer.Option(0, min=0, max=19, help="lower this process's CPU priority by this much"),
     idle: bool = typer.Option(False, "--idle", help="run only on CPU time nothing else wants (SCHED_IDLE)"),
+    parent: Optional[int] = typer.Option(None, help="stop once this process is gone (`cpgw serve`)"),  # noqa: UP007
 ) -> None:
     """The background work alone (outbox, escalation sweeper, audit); run as many as you like."""
     import os
@@ -80,6 +81,7 @@ def worker(
     import threading
 
     from gateway.infra import logs
+    from gateway.infra.children import on_parent_gone
     from gateway.referrals.worker import Worker
     from gateway.services import open_services
 
@@ -95,6 +97,8 @@ def worker(
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+    if parent is not None:
+        on_parent_gone(parent, stop.set)
     try:
         Worker(services).run(stop)
     finally:

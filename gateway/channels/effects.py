@@ -35,13 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from gateway.channels.ussd import Result, UssdService, Work
-from gateway.infra.children import ChildProcess
+from gateway.infra.children import ChildProcess, on_parent_gone
 from menus import engine as menu
 
 log = logging.getLogger("cpgw.effects")
 SOCKET = "effects.sock"
 ANSWER_WITHIN_S = 3.0  # then the web process does the work itself: the villager is waiting
-PARENT_CHECK_S = 1.0
 MAX_BATCH = 64  # hops carried out together at most (the group commit writes 32 reports a transaction)
 
 
@@ -167,20 +166,12 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
-    """Stop once the parent is gone: a web process killed outright (SIGKILL, the OOM killer) must
-    not leave its effects process running, holding connections to Redis and SQLite."""
-    while not stop.is_set():
-        if os.getppid() != parent:  # reparented: the parent died
-            log.error("the web process is gone; the effects process stops")
-            stop.set()
-        await asyncio.sleep(PARENT_CHECK_S)
-
-
 async def serve(ussd: UssdService, path: Path, stop: asyncio.Event, *, parent: int | None = None) -> None:
     """Answer the web process's requests on `path` until `stop` is set or the process `parent` is
     gone (the effects process's main)."""
-    watching = asyncio.create_task(_watch_parent(parent, stop)) if parent is not None else None
+    if parent is not None:
+        loop = asyncio.get_running_loop()
+        on_parent_gone(parent, lambda: loop.call_soon_threadsafe(stop.set))
     with suppress(FileNotFoundError):
         path.unlink()  # a predecessor's, killed
     server = await asyncio.start_unix_server(lambda r, w: _connection(ussd, r, w), path=str(path))
@@ -188,8 +179,6 @@ async def serve(ussd: UssdService, path: Path, stop: asyncio.Event, *, parent: i
     log.info("effects process ready", extra={"socket": str(path)})
     async with server:
         await stop.wait()
-    if watching is not None:
-        watching.cancel()
 
 
 async def _connection(ussd: UssdService, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -13,11 +13,28 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 log = logging.getLogger("cpgw.children")
 METRICS_DIR = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own setting
+PARENT_CHECK_S = 1.0
+
+
+def on_parent_gone(parent: int, gone: Callable[[], None]) -> None:
+    """Call `gone` once the process `parent` has died (this process is then reparented).
+
+    A child of `cpgw serve` killed outright (SIGKILL, the OOM killer) must not go on running,
+    holding connections to Redis and SQLite: serve cannot stop what it no longer knows about.
+    Watched from a daemon thread that wakes once a second."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        log.error("the parent process is gone; stopping", extra={"parent": parent})
+        gone()
+
+    threading.Thread(target=watch, name="cpgw-parent-watch", daemon=True).start()
 
 
 def share_metrics() -> Path:

@@ -106,4 +106,4 @@ def worker_process(environ: dict[str, str]) -> ChildProcess:
     Linux still gives an idle-class task a sliver of a busy machine, so alerts are slowed by a
     machine that is full, never stopped.
     """
-    return ChildProcess("worker", ["worker", "--idle"], environ)
+    return ChildProcess("worker", ["worker", "--idle", "--parent", str(os.getpid())], environ)
