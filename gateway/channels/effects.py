@@ -11,9 +11,8 @@ The work is the same `UssdService.carry_out_many`: here on the hops that arrived
 batch was carried out, together, on one thread; in the web process on one hop per thread. Should
 the effects process be down, hung or still starting, the web process carries the work out
 itself, as tests and `create_app` without `cpgw serve` always do: a report is never lost for want
-of it.
-Storing is idempotent (one case per source key), so a report whose answer was lost and which is
-stored again gets the same case.
+of it. Storing is idempotent (one case per source key), so a report whose answer was lost and
+which is stored again gets the same case.
 
 The protocol, one JSON object per line over a Unix socket in a private temporary directory:
 `{"id": n, "work": {…}}` in, `{"id": n, "result": {…}}` out, requests multiplexed on one
@@ -140,7 +139,7 @@ class EffectsClient:
 
 
 class EffectsProcess:
-    """`cpgw serve`'s effects process (`cpgw effects`), restarted if it dies; and the client to it."""
+    """`cpgw serve`'s effects process (`cpgw effects`), restarted if it dies, and its socket's path."""
 
     def __init__(self, environ: dict[str, str]) -> None:
         self._directory = Path(tempfile.mkdtemp(prefix="cpgw-effects-"))  # 0700: only we can connect
