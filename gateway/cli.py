@@ -121,8 +121,8 @@ def effects(
     logs.configure(settings.log_level, settings.log_format)
 
     async def run() -> None:
-        # No automatic WAL checkpoint inside a report's commit: the web process checkpoints.
-        services = open_services(settings, migrate=False, background_checkpoints=True)
+        # No WAL checkpoint inside a report's commit, nor a Checkpointer of its own: the web process's does it.
+        services = open_services(settings, migrate=False, background_checkpoints=True, checkpointer=False)
         try:
             await effects_process.serve(services.ussd, socket, effects_process.stop_on_signals(), parent=parent)
         finally:

@@ -87,9 +87,11 @@ class Services:
 
 def open_services(
     settings: Settings, *, migrate: bool = True, clock: Clock | None = None, transport: Transport | None = None,
-    background_checkpoints: bool = False,
+    background_checkpoints: bool = False, checkpointer: bool = True,
 ) -> Services:
-    """Everything the gateway holds open. `background_checkpoints`: the web app's (`db.Checkpointer`)."""
+    """Everything the gateway holds open. `background_checkpoints`: the web app's (`db.Checkpointer`);
+    with `checkpointer=False`, commits still never checkpoint but the Checkpointer runs in another
+    process (serve's effects process leaves it to the web process beside it)."""
     engine = db.make_engine(settings.resolved_database_url, background_checkpoints=background_checkpoints)
     if migrate:
         db.upgrade(engine)
@@ -126,6 +128,6 @@ def open_services(
     return Services(
         settings=settings, engine=engine, redis_handle=handle, redis=client, metrics=metrics, clock=clock,
         cipher=cipher, outbox=outbox, referrals=referrals, ussd=ussd, sms=sms, limiter=limiter,
-        checkpointer=db.Checkpointer(engine).start() if background_checkpoints and engine.dialect.name == "sqlite"
-        else None,
+        checkpointer=db.Checkpointer(engine).start()
+        if background_checkpoints and checkpointer and engine.dialect.name == "sqlite" else None,
     )

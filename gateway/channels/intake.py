@@ -97,7 +97,8 @@ class Intake:
                 unpublished(case.ref)
         for i, outcome in zip(new, stored, strict=True):
             taken[i] = outcome if isinstance(outcome, BaseException) else self._taken(reports[i][0], outcome[0])
-        return [item for item in taken if item is not None]
+        assert all(item is not None for item in taken), "every report has an outcome"
+        return taken  # type: ignore[return-value]
 
     def _repeat(self, before: Case, report: NewReport) -> Taken:
         self._link(before, report)

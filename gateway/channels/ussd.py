@@ -91,6 +91,11 @@ class Work:
     sender: str = ""
     reference: str = ""
 
+    @property
+    def kind(self) -> str:
+        """The allowance it counts against (`infra.limits`)."""
+        return "report" if self.report is not None else "status"
+
     def to_dict(self) -> dict[str, Any]:
         return {"tag": self.tag, "report": asdict(self.report) if self.report else None, "sender": self.sender,
                 "reference": self.reference}
@@ -304,7 +309,7 @@ class UssdService:
         each round trip of a storing thread is a GIL hand-off."""
         pipe = self.intake.redis.pipeline(transaction=False)
         for work in works:
-            for command in self.limiter.counting("report" if work.report is not None else "status", work.tag):
+            for command in self.limiter.counting(work.kind, work.tag):
                 pipe.execute_command(*command)
             if work.report is not None:
                 pipe.get(self.intake.repeat_key(work.report, work.sender))
@@ -313,7 +318,7 @@ class UssdService:
         for work in works:
             used, _ = next(replies), next(replies)
             earlier = next(replies) if work.report is not None else None
-            allowed.append((self.limiter.within("report" if work.report is not None else "status", used), earlier))
+            allowed.append((self.limiter.within(work.kind, used), earlier))
         return allowed
 
     @contextmanager

@@ -62,10 +62,6 @@ class ChildProcess:
         self._stopping = threading.Event()
         self._watch = threading.Thread(target=self._supervise, name=f"cpgw-{name}-watch", daemon=True)
 
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process is not None else None
-
     def start(self) -> ChildProcess:
         self._process = self._spawn()
         self._watch.start()

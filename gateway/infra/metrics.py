@@ -2,9 +2,8 @@
 
 Under `cpgw serve` the counts are made in three processes (the web app, the effects process that
 stores USSD reports, the worker that sends and escalates), and /metrics must show them all: serve
-gives them prometheus_client's multiprocess mode (`share_between_processes`), where each process
-writes its values to files in one directory (`infra.children.share_metrics`), and /metrics adds
-them up (`exposition`).
+gives them prometheus_client's multiprocess mode, where each process writes its values to files
+in one directory (`infra.children.share_metrics`), and /metrics adds them up (`exposition`).
 """
 
 from __future__ import annotations

@@ -161,8 +161,9 @@ def _freeze_start_up_objects() -> None:
     gc.freeze()
 
 
-def _worker_environ(settings: Settings, services: Services) -> dict[str, str]:
-    """The worker process's environment: this process's, with these settings and this Redis."""
+def _children_environ(settings: Settings, services: Services) -> dict[str, str]:
+    """The environment of serve's children (worker, effects process): this process's, with these
+    settings and this Redis."""
     return {**os.environ, **settings.as_environ(), "CPGW_REDIS_URL": services.redis_handle.url,
             "CPGW_DATABASE_URL": settings.resolved_database_url}
 
@@ -193,7 +194,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.effects = None  # `cpgw serve` asks for an effects process; tests carry effects out here
         if getattr(app.state, "freeze_gc", False):
             _freeze_start_up_objects()
-        environ = _worker_environ(settings, app.state.services)
+        environ = _children_environ(settings, app.state.services)
         children = [worker_process(environ)] if getattr(app.state, "run_worker", False) else []
         if getattr(app.state, "effects_process", False):
             effects = EffectsProcess(environ)
