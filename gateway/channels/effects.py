@@ -76,66 +76,100 @@ class EffectsClient:
     def __init__(self, path: Path, answer_within_s: float = ANSWER_WITHIN_S) -> None:
         self.path = path
         self._answer_within_s = answer_within_s
-        self._writer: asyncio.StreamWriter | None = None
-        self._reading: asyncio.Task[None] | None = None
-        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._answers: _Answers | None = None
         self._ids = itertools.count(1)
         self._connecting = asyncio.Lock()
         self.answered = 0  # requests the effects process answered (tests; a log line would be noise)
 
     async def carry_out(self, work: Work) -> Result | Unreachable:
         try:
-            writer = await self._connected()
+            answers = await self._connected()
         except OSError:
             return UNREACHABLE  # not started yet, or restarting
         request_id = next(self._ids)
-        answer = self._waiting[request_id] = asyncio.get_running_loop().create_future()
         try:
-            writer.write(json.dumps({"id": request_id, "work": work.to_dict()}).encode() + b"\n")
             async with asyncio.timeout(self._answer_within_s):
-                result = result_from_dict(await answer)
+                result = result_from_dict(await answers.ask(request_id, work))
             self.answered += 1
             return result
         except (TimeoutError, ConnectionError) as exc:
             log.error("effects process did not answer; carried out here", extra={"error": type(exc).__name__})
             return UNREACHABLE
         finally:
-            self._waiting.pop(request_id, None)
+            answers.forget(request_id)
 
     async def aclose(self) -> None:
-        if self._reading is not None:
-            self._reading.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._reading
-        self._drop()
+        if self._answers is not None:
+            self._answers.close()
+            self._answers = None
 
-    async def _connected(self) -> asyncio.StreamWriter:
+    async def _connected(self) -> _Answers:
+        answers = self._answers
+        if answers is not None and answers.open:
+            return answers
         async with self._connecting:
-            if self._writer is None or self._writer.is_closing():
-                reader, self._writer = await asyncio.open_unix_connection(str(self.path))
-                self._reading = asyncio.create_task(self._read(reader))
-            return self._writer
+            if self._answers is None or not self._answers.open:
+                loop = asyncio.get_running_loop()
+                _, self._answers = await loop.create_unix_connection(_Answers, str(self.path))
+            return self._answers
 
-    async def _read(self, reader: asyncio.StreamReader) -> None:
-        """Hand each answer to the hop awaiting it; a broken connection fails every hop in flight."""
+
+class _Answers(asyncio.Protocol):
+    """One connection to the effects process. An answer is handed to its hop as its bytes arrive,
+    with no reading task in between: on the web process's busy event loop each task woken is one
+    more pass of the loop before the villager is answered."""
+
+    MAX_PENDING_BYTES = 1 << 20  # an answer is a few dozen bytes; a stream without newlines is broken
+
+    def __init__(self) -> None:
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self.open = False
+
+    def ask(self, request_id: int, work: Work) -> asyncio.Future[dict[str, Any]]:
+        if self._transport is None or not self.open:
+            raise ConnectionError("effects connection closed")
+        answer = self._waiting[request_id] = asyncio.get_running_loop().create_future()
+        self._transport.write(json.dumps({"id": request_id, "work": work.to_dict()}).encode() + b"\n")
+        return answer
+
+    def forget(self, request_id: int) -> None:
+        self._waiting.pop(request_id, None)
+
+    def close(self) -> None:
+        self.open = False  # no new requests: those in flight fail once it is closed (`connection_lost`)
+        if self._transport is not None:
+            self._transport.close()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport, self.open = transport, True
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        *lines, rest = self._buffer.split(b"\n")
+        self._buffer = bytearray(rest)
         try:
-            while line := await reader.readline():
+            if len(self._buffer) > self.MAX_PENDING_BYTES:
+                raise ValueError("answer too long")
+            for line in lines:
                 message = json.loads(line)
                 answer = self._waiting.get(message["id"])
                 if answer is not None and not answer.done():
                     answer.set_result(message["result"])
-        except (OSError, ValueError, KeyError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:
             log.error("effects connection broke", extra={"error": type(exc).__name__})
-        finally:
-            self._drop()
+            self.close()
 
-    def _drop(self) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:
+        """A broken connection fails every hop in flight on it: they are carried out here."""
+        self.open = False
+        if exc is not None:
+            log.error("effects connection broke", extra={"error": type(exc).__name__})
         for answer in self._waiting.values():
             if not answer.done():
                 answer.set_exception(ConnectionError("effects process gone"))
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
 
 
 class EffectsProcess:

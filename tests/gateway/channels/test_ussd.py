@@ -169,6 +169,55 @@ def test_when_redis_is_down_the_villager_gets_the_helplines(client):
     assert screen.startswith("END") and "112" in screen
 
 
+def test_when_redis_hangs_the_villager_gets_the_helplines_within_the_bound(client, monkeypatch):
+    """The loop's Redis client has no socket timeout of its own: the hop bounds its Redis work."""
+    import socket
+    import time
+
+    import redis.asyncio
+
+    from gateway.channels import ussd as ussd_module
+
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts (in the kernel's backlog), never answers
+    try:
+        ussd = client.app.state.services.ussd
+        ussd.redis = redis.asyncio.Redis.from_url(f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+                                                  socket_timeout=None)
+        monkeypatch.setattr(ussd_module, "REDIS_WITHIN_S", 0.5)
+        started = time.monotonic()
+        screen = Phone(client).dial().screen
+        assert screen.startswith("END") and "112" in screen
+        assert time.monotonic() - started < 5  # given up after its 0.5 s, not left hanging
+    finally:
+        silent.close()
+
+
+def test_the_hop_that_stores_a_report_is_answered_before_its_session_is_saved(client, engine, monkeypatch):
+    """Its outcome is settled once the report is on disk: the villager is not kept waiting for the
+    Redis round trip that saves the ended session; every other hop is saved before it is answered."""
+    from gateway.channels import ussd_webhook
+
+    ussd, order = client.app.state.services.ussd, []
+    save, respond = ussd._save, ussd_webhook._respond
+
+    async def saved(*args, **kwargs):  # type: ignore[no-untyped-def]
+        await save(*args, **kwargs)
+        order.append("saved")
+
+    async def answered(*args, **kwargs):  # type: ignore[no-untyped-def]
+        order.append("answered")
+        await respond(*args, **kwargs)
+
+    monkeypatch.setattr(ussd, "_save", saved)
+    monkeypatch.setattr(ussd_webhook, "_respond", answered)
+    phone = CheckedPhone(client, number="+919812345691").dial().press("1", "1", "1", "9001111", "1", "2", "2")
+    assert order == ["saved", "answered"] * 8
+    phone.press("1")
+    [case] = cases(engine)
+    assert case.ref in phone.screen and order[-2:] == ["answered", "saved"]
+    assert CheckedPhone(client, number="+919812345691").dial().screen.startswith("CON Child protection")  # no draft
+
+
 def test_a_hop_is_answered_again_after_redis_restarts(client, redis_client, engine):
     """The hot path's own connection is dropped by a restart: the hop reconnects, never fails.
 
