@@ -82,6 +82,7 @@ def worker(
 
     from gateway.infra import logs
     from gateway.infra.children import on_parent_gone
+    from gateway.infra.heap import freeze_start_up_objects
     from gateway.referrals.worker import Worker
     from gateway.services import open_services
 
@@ -94,6 +95,7 @@ def worker(
     settings = _settings()
     logs.configure(settings.log_level, log_format or settings.log_format)
     services = open_services(settings)
+    freeze_start_up_objects()
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -115,6 +117,7 @@ def effects(
 
     from gateway.channels import effects as effects_process
     from gateway.infra import logs
+    from gateway.infra.heap import freeze_start_up_objects
     from gateway.services import open_services
 
     settings = _settings()
@@ -123,6 +126,7 @@ def effects(
     async def run() -> None:
         # No WAL checkpoint inside a report's commit, nor a Checkpointer of its own: the web process's does it.
         services = open_services(settings, migrate=False, background_checkpoints=True, checkpointer=False)
+        freeze_start_up_objects()
         try:
             await effects_process.serve(services.ussd, socket, effects_process.stop_on_signals(), parent=parent)
         finally:

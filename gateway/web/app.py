@@ -5,7 +5,6 @@ The USSD webhook is the exception in form only: its handler lives in `gateway.ch
 
 from __future__ import annotations
 
-import gc
 import logging
 import os
 import shutil
@@ -37,6 +36,7 @@ from gateway.channels.ussd_webhook import (
     webhook_allowed,
 )
 from gateway.infra.clock import Clock
+from gateway.infra.heap import freeze_start_up_objects
 from gateway.infra.metrics import exposition
 from gateway.infra.settings import Settings, load_settings
 from gateway.record import db
@@ -147,20 +147,6 @@ class GatewayApp(FastAPI):
         await super().__call__(scope, receive, send)  # type: ignore[arg-type]
 
 
-def _freeze_start_up_objects() -> None:
-    """Keep the collector's full passes off the ~170,000 objects that live as long as the process.
-
-    Modules, the menu catalog and SQLAlchemy's compiled statements never die, yet every full
-    collection walked them all: 140–200 ms with the event loop stopped, every 4–5 s under load
-    (objects of requests in flight survive into the oldest generation), felt by every villager
-    waiting at that moment. Frozen, a full pass takes 2–6 ms (docs/benchmarks.md). Collected
-    first, so that no garbage of start-up is frozen with them. `cpgw serve` asks for this; tests,
-    which start hundreds of apps in one process, do not.
-    """
-    gc.collect()
-    gc.freeze()
-
-
 def _children_environ(settings: Settings, services: Services) -> dict[str, str]:
     """The environment of serve's children (worker, effects process): this process's, with these
     settings and this Redis."""
@@ -193,7 +179,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         app.state.services = open_services(settings, clock=clock, background_checkpoints=True)
         app.state.effects = None  # `cpgw serve` asks for an effects process; tests carry effects out here
         if getattr(app.state, "freeze_gc", False):
-            _freeze_start_up_objects()
+            freeze_start_up_objects()
         environ = _children_environ(settings, app.state.services)
         children = [worker_process(environ)] if getattr(app.state, "run_worker", False) else []
         if getattr(app.state, "effects_process", False):
