@@ -245,9 +245,9 @@ class UssdService:
         ctx, state = pending.ctx, outcome.state
         screen = outcome.screen.render() if outcome.screen else menu.expired(ctx, state.lang).render()
         state_json = state.model_dump_json()
-        done = state.screen == "done"
+        done, answered = state.screen == "done", RecentHop(pending.hop.text, screen, state_json)
         if done:  # a retry to this process gets the same screen while the state is being saved
-            self.recent[pending.hop.session_id] = RecentHop(pending.hop.text, screen, state_json)
+            self.recent[pending.hop.session_id] = answered
 
         async def saving() -> None:
             try:
@@ -261,7 +261,7 @@ class UssdService:
                 # villager is told must not change because Redis failed to record it.
                 log.error("last hop of a session not saved", extra={"effect": outcome.effect is not None})
             if not done:
-                self.recent[pending.hop.session_id] = RecentHop(pending.hop.text, screen, state_json)
+                self.recent[pending.hop.session_id] = answered
             self._answered.inc()
 
         return screen, saving

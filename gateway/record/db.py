@@ -24,8 +24,8 @@ log = logging.getLogger("cpgw.db")
 MIGRATIONS = Path(__file__).parent / "migrations"
 READ_ONLY = "cpgw_read_only"  # execution option: this connection only reads
 BUSY_TIMEOUT_S = 30
-PROBE_WAIT_S = 1.0
-WRITER_TURNS = "-writer"  # beside the database: the file whose lock is the writers' turn across processes  # /readyz: how long the write lock may be held by another before SQL counts as down
+PROBE_WAIT_S = 1.0  # /readyz: how long the write lock may be held by another before SQL counts as down
+WRITER_TURNS = "-writer"  # beside the database: the file whose lock is the writers' turn across processes
 
 
 def make_engine(url: str, *, background_checkpoints: bool = False) -> Engine:

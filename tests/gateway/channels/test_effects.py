@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
@@ -63,14 +64,8 @@ def _cases(engine, phone: Phone) -> list[Case]:  # type: ignore[no-untyped-def]
 
 def _effects_pid() -> int:
     """The effects process among this process's children."""
-    for entry in Path("/proc").iterdir():
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            if ppid == os.getpid() and b"effects" in (entry / "cmdline").read_bytes():
-                return int(entry.name)
-        except (OSError, ValueError, IndexError):
-            continue
-    raise AssertionError("no effects process")
+    [effects] = [child for child in psutil.Process().children() if "effects" in child.cmdline()]
+    return int(effects.pid)
 
 
 def test_a_report_is_stored_by_the_effects_process(served: TestClient, engine):  # type: ignore[no-untyped-def]
